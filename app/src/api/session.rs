@@ -1,0 +1,47 @@
+//! Sign-in, sign-out and first-run setup.
+use crate::error::UiError;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use super::ctx::{AdminSession, panel};
+
+/// Who is signed in, for the header.
+#[server(prefix = "/api", endpoint = "whoami")]
+pub async fn whoami() -> Result<Option<String>, UiError> {
+    match super::ctx::admin().await {
+        Ok((_, actor)) => Ok(Some(actor.name())),
+        Err(UiError::Unauthenticated) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(email: String, password: String) -> Result<(), UiError> {
+    let admin = panel()?.services.admins.login(&email, &password).await.map_err(|e| match e {
+        roster::Error::Unauthenticated => UiError::Message("That email and password do not match an admin.".into()),
+        other => other.into(),
+    })?;
+    AdminSession::get().await?.sign_in(&admin).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), UiError> {
+    AdminSession::get().await?.sign_out().await?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Whether a setup link is live, so the page can explain a used one instead of showing a form that will fail.
+#[server(prefix = "/api", endpoint = "setup_status")]
+pub async fn setup_status(token: String) -> Result<bool, UiError> {
+    Ok(panel()?.services.admins.setup_token_valid(&token).await?)
+}
+
+#[server(prefix = "/api", endpoint = "setup")]
+pub async fn complete_setup(token: String, email: String, password: String) -> Result<(), UiError> {
+    let admin = panel()?.services.admins.complete_setup(&token, &email, &password).await?;
+    AdminSession::get().await?.sign_in(&admin).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The frame every signed-in page sits in: navigation, who is signed in, sign-out.
+use crate::api::session::{Logout, whoami};
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Marks the document once the wasm has hydrated it, so tests (and curious admins) can tell.
+#[component]
+fn HydrationMark() -> impl IntoView {
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    view! { <span hidden data-hydrated=move || hydrated.get().to_string()></span> }
+}
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let me = Resource::new_blocking(|| (), |_| whoami());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <HydrationMark />
+        <a class="skip" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">"roster"</a>
+            <nav aria-label="Main">
+                <A href="/" exact=true>"Dashboard"</A>
+            </nav>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(email)) => view! {
+                            <div class="me">
+                                <span class="me-email">{email}</span>
+                                <ActionForm action=logout attr:class="inline">
+                                    <button type="submit" class="link">"Sign out"</button>
+                                </ActionForm>
+                            </div>
+                        }.into_any(),
+                        Ok(None) => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main id="main" class="page">{children()}</main>
+    }
+}
+
+/// The frame of the signed-out pages (sign-in, setup).
+#[component]
+pub fn Bare(children: Children) -> impl IntoView {
+    view! {
+        <HydrationMark />
+        <main id="main" class="bare">
+            <div class="card narrow">
+                <p class="brand">"roster"</p>
+                {children()}
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,3 @@
+//! Shared pieces of the panel.
+pub mod layout;
+pub mod seat_meter;

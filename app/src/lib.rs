@@ -1,0 +1,64 @@
+//! roster's panel: leptos pages, components and server functions. Server functions are thin adapters over
+//! `roster::service`, the same services the SCIM endpoint uses, so a rule is never written twice.
+#![recursion_limit = "256"]
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+
+use components::layout::Layout;
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// What the server hands every page and server function.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct Panel {
+    pub services: roster::service::Services,
+    /// `https://roster.example.com`, without a trailing slash.
+    pub public_url: String,
+}
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="roster" href="/pkg/roster.css" />
+        <Title formatter=|t: String| if t.is_empty() { "roster".to_owned() } else { format!("{t} · roster") } />
+        <Router>
+            <Routes fallback=|| view! { <Layout><pages::NotFound /></Layout> }>
+                <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/setup") view=pages::setup::SetupPage ssr=SsrMode::Async />
+                <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}
+
+/// The wasm entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,81 @@
+//! The dashboard: seats, SCIM status, counts and recent provisioning events.
+use crate::api::dashboard::get_dashboard;
+use crate::components::layout::Layout;
+use crate::components::seat_meter::SeatMeter;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use roster::model::{Dashboard, human_time};
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new_blocking(|| (), |_| get_dashboard());
+    view! {
+        <Title text="Dashboard" />
+        <Layout>
+            <h1>"Dashboard"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(d) => view! { <DashboardView d /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn DashboardView(d: Dashboard) -> impl IntoView {
+    let scim = if d.settings.scim_enabled { "On" } else { "Off" };
+    let last = d.last_request_at.map(human_time).unwrap_or_else(|| "none yet".into());
+    let refused = d.refused.clone();
+    view! {
+        <section class="grid">
+            <article class="card" aria-labelledby="seats-h">
+                <h2 id="seats-h">"Seats"</h2>
+                <SeatMeter seats=d.seats />
+                <p class="muted">{d.refused_total}" IdP pushes refused for lack of seats"</p>
+                <ul class="refused">
+                    {refused.into_iter().map(|e| view! {
+                        <li>{human_time(e.at)}" · "{e.actor}" · "{e.target.map(|t| t.name).unwrap_or_default()}</li>
+                    }).collect_view()}
+                </ul>
+            </article>
+            <article class="card" aria-labelledby="scim-h">
+                <h2 id="scim-h">"SCIM provisioning"</h2>
+                <p class="big" data-testid="scim-status">{scim}</p>
+                <p class="muted">"Last request: "{last}</p>
+                <p class="muted">{d.errors_24h}" errors in the last 24 hours"</p>
+            </article>
+            <article class="card" aria-labelledby="counts-h">
+                <h2 id="counts-h">"Directory"</h2>
+                <p><strong data-testid="user-count">{d.counts.users}</strong>" users, "{d.counts.active_users}" active"</p>
+                <p><strong data-testid="group-count">{d.counts.groups}</strong>" groups"</p>
+            </article>
+        </section>
+        <section class="card">
+            <h2>"Recent provisioning events"</h2>
+            {if d.recent.is_empty() {
+                view! { <p class="empty">"Nothing yet. Connect Okta or Entra ID under SCIM settings, or add users by hand."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"What"</th></tr></thead>
+                        <tbody>
+                            {d.recent.into_iter().map(|e| view! {
+                                <tr>
+                                    <td>{human_time(e.at)}</td>
+                                    <td>{e.actor}</td>
+                                    <td><code>{e.method}" "{e.path}</code></td>
+                                    <td>{e.status}</td>
+                                    <td>{if e.detail.is_empty() { e.diff } else { e.detail }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,113 @@
+//! The subcommands. Each opens the database (migrating it first, as the server does) and calls the same services
+//! the panel uses, so a rule enforced in the panel is enforced here too.
+use crate::config::{AdminCommand, Cli, Command, Config, ScimCommand, SeatsCommand, TokenCommand};
+use crate::startup::Application;
+use crate::store::Db;
+use anyhow::Context;
+use roster::model::human_time;
+use roster::service::{Ctx, Services};
+use std::io::BufRead;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = Db::connect(&config.database_url).await?;
+            db.migrate().await?;
+            println!("Database is up to date.");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create { email }) => {
+            let services = services(&config).await?;
+            let password = read_password()?;
+            let admin = services.admins.create(&Ctx::cli("admin create"), &email, &password).await?;
+            println!("Admin {} created. Sign in at {}/login", admin.email, config.public_url(config.listen));
+            Ok(())
+        }
+        Command::Scim(cmd) => scim(&config, cmd).await,
+        Command::Seats(SeatsCommand::Set { seats }) => {
+            let s = services(&config).await?.settings.set_seats(&Ctx::cli("seats set"), seats).await?;
+            println!("Seats: {} of {} in use, {} free", s.used, s.limit, s.free());
+            Ok(())
+        }
+        Command::Seats(SeatsCommand::Show) => {
+            let s = services(&config).await?.settings.seats().await?;
+            println!("Seats: {} of {} in use, {} free", s.used, s.limit, s.free());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(&config).await?;
+    let base = app.public_url().to_owned();
+    tracing::info!("roster listening on {} (SCIM base URL {base}/scim/v2)", app.local_addr());
+    println!("roster is running at {base}");
+    if let Some(token) = app.setup_token() {
+        println!();
+        println!("No admin exists yet. Open this one-time link to create the first admin:");
+        println!("  {base}/setup?token={token}");
+        println!("(or run: roster admin create --email you@example.com)");
+        println!();
+    }
+    app.run_until_stopped().await.context("server stopped")
+}
+
+async fn services(config: &Config) -> anyhow::Result<Services> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(Services::new(db.store()))
+}
+
+async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
+    let services = services(config).await?;
+    match cmd {
+        ScimCommand::Token(TokenCommand::Create { name }) => {
+            let (token, secret) = services.tokens.create(&Ctx::cli("scim token create"), &name).await?;
+            eprintln!("Token '{}' created. It is shown once: paste it into your IdP now.", token.name);
+            println!("{secret}");
+        }
+        ScimCommand::Token(TokenCommand::List) => {
+            let tokens = services.tokens.list().await?;
+            if tokens.is_empty() {
+                println!("No SCIM tokens. Create one with: roster scim token create --name Okta");
+            } else {
+                println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
+                for t in tokens {
+                    let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());
+                    let status = t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
+                    println!("{:<24} {:<22} {:<22} {status}", t.name, human_time(t.created_at), last);
+                }
+            }
+        }
+        ScimCommand::Token(TokenCommand::Revoke { name }) => {
+            services.tokens.revoke(&Ctx::cli("scim token revoke"), &name).await?;
+            println!("Token '{}' revoked.", name.trim());
+        }
+        ScimCommand::Enable | ScimCommand::Disable => {
+            let on = matches!(cmd, ScimCommand::Enable);
+            services.settings.set_scim_enabled(&Ctx::cli(if on { "scim enable" } else { "scim disable" }), on).await?;
+            println!("SCIM provisioning is {}.", if on { "enabled" } else { "disabled" });
+        }
+        ScimCommand::Status => {
+            let s = services.settings.get().await?;
+            let live = services.tokens.list().await?.into_iter().filter(|t| t.revoked_at.is_none()).count();
+            println!("SCIM provisioning: {}", if s.scim_enabled { "enabled" } else { "disabled" });
+            println!("SCIM base URL: {}/scim/v2", config.public_url(config.listen));
+            println!("Active tokens: {live}");
+        }
+    }
+    Ok(())
+}
+
+/// One line from stdin, without its line ending. Nothing is echoed because nothing is printed.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
+    let p = line.trim_end_matches(['\r', '\n']).to_owned();
+    if p.is_empty() {
+        anyhow::bail!("no password on standard input; try: echo 'long passphrase' | roster admin create --email you@example.com");
+    }
+    Ok(p)
+}

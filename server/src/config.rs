@@ -1,0 +1,107 @@
+//! Configuration: flags, each with a `ROSTER_*` environment variable, all shown by `roster --help`.
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "roster: users, groups and licence seats, kept in sync with Okta and Entra ID over SCIM 2.0",
+    long_about = "roster: users, groups and licence seats, kept in sync with Okta and Entra ID over SCIM 2.0.\n\n\
+        With no command, `roster` runs the server (the same as `roster serve`). Every other command works on the same \
+        database while the server runs."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Database: sqlite://path/to/file.db (created and migrated on first use) or postgres://user:pass@host/db.
+    #[arg(long, env = "ROSTER_DATABASE_URL", default_value = "sqlite://roster.db", global = true)]
+    pub database_url: String,
+
+    /// Address and port the server listens on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// The URL admins and IdPs reach roster at; the panel shows `<public-url>/scim/v2` as the SCIM base URL.
+    /// Default: http://<listen>.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Folder with the built browser assets (pkg/roster.js, pkg/roster_bg.wasm, pkg/roster.css).
+    #[arg(long, env = "ROSTER_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: String,
+}
+
+impl Config {
+    /// The public URL without a trailing slash.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage panel admins.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// SCIM provisioning: tokens and the on/off switch.
+    #[command(subcommand)]
+    Scim(ScimCommand),
+    /// The licence: how many users may be active.
+    #[command(subcommand)]
+    Seats(SeatsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin; the password is read from standard input (one line).
+    Create {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimCommand {
+    /// Bearer tokens for IdPs.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Turn SCIM provisioning on: IdP-managed users and groups become read-only in the panel.
+    Enable,
+    /// Turn SCIM provisioning off: every /scim/v2 request gets 403 and admins may edit every group.
+    Disable,
+    /// Show whether SCIM is on, the base URL and the tokens.
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (only it) on standard output. It is shown once.
+    Create {
+        /// A name you will recognise in the log and on the "Managed by" badge, such as "Okta".
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens: name, created, last used, status.
+    List,
+    /// Revoke the token with this name; the IdP's next request gets 401.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SeatsCommand {
+    /// Set the licence's seat count. Lowering it below the active users is refused.
+    Set { seats: i64 },
+    /// Show seats used and free.
+    Show,
+}

@@ -1,0 +1,9 @@
+//! roster's server: the axum application that hosts the SCIM endpoint and the panel, the CLI, and the SQLite and
+//! PostgreSQL stores.
+pub mod cli;
+pub mod config;
+pub mod scim;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

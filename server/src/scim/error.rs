@@ -1,0 +1,122 @@
+//! `ScimError`: the one place the domain meets the SCIM error format (RFC 7644 §3.12). Handlers return it; the gate
+//! in `mod.rs` records the failure in the provisioning log and renders the body with the entry's id appended.
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use roster::Error;
+use roster::scim::{CONTENT_TYPE, SCHEMA_ERROR};
+use serde_json::json;
+
+/// A failure on its way out: status, scimType and detail (already safe to show).
+#[derive(Debug, Clone)]
+pub struct ScimError {
+    pub status: StatusCode,
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+    /// Refused for lack of seats: the dashboard counts these.
+    pub no_seats: bool,
+}
+
+impl ScimError {
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        ScimError { status, scim_type, detail: detail.into(), no_seats: false }
+    }
+
+    /// The body (RFC 7644 §3.12: `status` is a string).
+    pub fn body(&self, log_id: Option<i64>) -> serde_json::Value {
+        let detail = match log_id {
+            Some(id) => format!("{} (roster log #{id})", self.detail),
+            None => self.detail.clone(),
+        };
+        let mut b = json!({ "schemas": [SCHEMA_ERROR], "status": self.status.as_u16().to_string(), "detail": detail });
+        if let Some(t) = self.scim_type {
+            b["scimType"] = json!(t);
+        }
+        b
+    }
+
+    /// Renders the final response. 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3).
+    pub fn render(&self, log_id: Option<i64>) -> Response {
+        let mut r = (self.status, self.body(log_id).to_string()).into_response();
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"roster SCIM\""));
+        }
+        r
+    }
+}
+
+/// The status table: every domain error's SCIM status and scimType, decided here once.
+impl From<Error> for ScimError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        let (status, scim_type) = match &e {
+            Error::NotFound { .. } => (S::NOT_FOUND, None),
+            Error::Conflict { .. } => (S::CONFLICT, Some("uniqueness")),
+            Error::ReadOnly { .. } => (S::FORBIDDEN, Some("mutability")),
+            // 403: a refusal Okta shows the admin verbatim, with the fix in the detail; a retry succeeds once seats are raised.
+            Error::NoFreeSeats { .. } => (S::FORBIDDEN, None),
+            Error::ScimDisabled => (S::FORBIDDEN, None),
+            Error::InvalidFilter(_) => (S::BAD_REQUEST, Some("invalidFilter")),
+            Error::InvalidPath(_) => (S::BAD_REQUEST, Some("invalidPath")),
+            Error::InvalidValue(_) => (S::BAD_REQUEST, Some("invalidValue")),
+            Error::InvalidSyntax(_) => (S::BAD_REQUEST, Some("invalidSyntax")),
+            Error::Mutability(_) => (S::BAD_REQUEST, Some("mutability")),
+            Error::NoTarget(_) => (S::BAD_REQUEST, Some("noTarget")),
+            Error::TooMany(_) => (S::BAD_REQUEST, Some("tooMany")),
+            Error::PreconditionFailed { .. } => (S::PRECONDITION_FAILED, None),
+            Error::Unauthenticated => (S::UNAUTHORIZED, None),
+            Error::Forbidden(_) | Error::Throttled => (S::FORBIDDEN, None),
+            Error::Internal(source) => {
+                tracing::error!(error = %source, "internal error on /scim");
+                (S::INTERNAL_SERVER_ERROR, None)
+            }
+        };
+        let detail = match &e {
+            Error::Unauthenticated => "Invalid or missing SCIM bearer token: check the API token in your IdP's provisioning settings".to_owned(),
+            Error::Internal(_) => "roster could not complete the request; it has been logged. Retry shortly".to_owned(),
+            other => other.to_string(),
+        };
+        ScimError { status, scim_type, detail, no_seats: matches!(e, Error::NoFreeSeats { .. }) }
+    }
+}
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        // The gate replaces this with the logged, final form; the extension carries what it needs.
+        let mut r = self.render(None);
+        r.extensions_mut().insert(self);
+        r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table() {
+        let cases: Vec<(Error, u16, Option<&str>)> = vec![
+            (Error::not_found(roster::error::Kind::User, "x"), 404, None),
+            (Error::Conflict { what: "userName", value: "a".into() }, 409, Some("uniqueness")),
+            (Error::InvalidFilter("f".into()), 400, Some("invalidFilter")),
+            (Error::InvalidPath("p".into()), 400, Some("invalidPath")),
+            (Error::InvalidValue("v".into()), 400, Some("invalidValue")),
+            (Error::InvalidSyntax("s".into()), 400, Some("invalidSyntax")),
+            (Error::Mutability("m".into()), 400, Some("mutability")),
+            (Error::NoTarget("n".into()), 400, Some("noTarget")),
+            (Error::TooMany("t".into()), 400, Some("tooMany")),
+            (Error::NoFreeSeats { used: 5, limit: 5 }, 403, None),
+            (Error::ScimDisabled, 403, None),
+            (Error::PreconditionFailed { current: "W/\"2\"".into() }, 412, None),
+            (Error::Unauthenticated, 401, None),
+            (Error::internal("secret db detail"), 500, None),
+        ];
+        for (e, status, t) in cases {
+            let s = ScimError::from(e);
+            assert_eq!(s.status.as_u16(), status, "{}", s.detail);
+            assert_eq!(s.scim_type, t);
+            assert!(!s.detail.contains("secret"), "internals never shown");
+            assert_eq!(s.body(Some(7))["status"], json!(status.to_string()));
+        }
+    }
+}

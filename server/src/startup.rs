@@ -1,0 +1,96 @@
+//! Building and running the application. Tests build it on port 0 with a fresh database; `roster serve` builds it
+//! from the command line.
+use crate::config::Config;
+use crate::store::Db;
+use crate::store::session::Sessions;
+use crate::web::{AppState, router};
+use anyhow::Context;
+use leptos::prelude::LeptosOptions;
+use roster::service::Services;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    public_url: String,
+    setup_token: Option<String>,
+    pub services: Services,
+    pub db: Db,
+}
+
+impl Application {
+    /// Connects, migrates (a failure stops here with the reason), binds, and wires everything.
+    pub async fn build(config: &Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let sessions = Sessions::new(&db).await.context("could not prepare the session table")?;
+        let cleanup = sessions.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cleanup.continuously_delete_expired(std::time::Duration::from_secs(3600)).await {
+                tracing::warn!(error = %e, "expired-session cleanup stopped");
+            }
+        });
+        let services = Services::new(db.store());
+        let setup_token = services.admins.issue_setup_token().await?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = config.public_url(addr);
+        let leptos = LeptosOptions::builder()
+            .output_name("roster")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let state = AppState {
+            services: services.clone(),
+            store: db.store(),
+            db: db.clone(),
+            scim_base: format!("{public_url}/scim/v2"),
+            public_url: public_url.clone(),
+            leptos,
+        };
+        Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services, db })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// The one-time first-run token, when no admin exists yet.
+    pub fn setup_token(&self) -> Option<&str> {
+        self.setup_token.as_deref()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown()).await
+    }
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,89 @@
+//! The axum application: the panel (leptos, with sessions), the SCIM endpoint, health checks and static assets.
+use crate::store::Db;
+use crate::store::session::Sessions;
+use app::{App, Panel, shell};
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use roster::service::Services;
+use roster::store::Store;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub store: Arc<dyn Store>,
+    pub db: Db,
+    pub public_url: String,
+    /// `<public_url>/scim/v2`, the base of every `meta.location`.
+    pub scim_base: String,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos.clone()
+    }
+}
+
+pub fn router(state: AppState, sessions: Sessions) -> Router {
+    let panel = Panel { services: state.services.clone(), public_url: state.public_url.clone() };
+    let routes = generate_route_list(App);
+    let opts = state.leptos.clone();
+    let secure = state.public_url.starts_with("https://");
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name("roster_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(7)));
+    let panel_router = Router::new()
+        .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(require_admin))
+        .layer(session_layer);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/scim/v2", crate::scim::router(state.clone()))
+        .merge(panel_router)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Pages behind sign-in redirect to /login without a session, before any rendering. Server functions check the
+/// session themselves (and answer `Unauthenticated`), so this guards pages, not data.
+async fn require_admin(session: tower_sessions::Session, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let path = req.uri().path();
+    let public = path == "/login" || path == "/setup" || path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/favicon.ico";
+    if !public && req.method() == axum::http::Method::GET {
+        let signed_in = matches!(session.get::<i64>(app::api::ctx::ADMIN_ID).await, Ok(Some(_)));
+        if !signed_in {
+            return axum::response::Redirect::to("/login").into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
+    match s.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok", "database": "ok" }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })))
+        }
+    }
+}

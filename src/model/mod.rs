@@ -1,0 +1,213 @@
+//! The domain model. Everything here is plain data, serialisable, and compiles to wasm so the panel can share it.
+mod ids;
+mod user;
+mod views;
+
+pub use ids::*;
+pub use user::*;
+pub use views::*;
+
+use serde::{Deserialize, Serialize};
+
+/// Milliseconds since the Unix epoch, UTC. One integer type on both databases, sortable, and free of time-zone doubt.
+pub type Millis = i64;
+
+/// Formats [`Millis`] as RFC 3339 (`2026-11-29T14:02:00Z`), the form SCIM's `meta` uses (RFC 7643 §3.1).
+pub fn rfc3339(ms: Millis) -> String {
+    let nanos = i128::from(ms) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Parses RFC 3339 into [`Millis`], for filters such as `meta.lastModified gt "2011-05-13T04:42:34Z"`.
+pub fn parse_rfc3339(s: &str) -> Option<Millis> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// A short, human form for the panel: `2026-11-29 14:02 UTC`.
+pub fn human_time(ms: Millis) -> String {
+    let s = rfc3339(ms);
+    match (s.get(0..10), s.get(11..16)) {
+        (Some(d), Some(t)) => format!("{d} {t} UTC"),
+        _ => s,
+    }
+}
+
+/// Who owns a user or group. The brief: "when SCIM provisioning is enabled, the groups and users which are synced with
+/// Okta can no longer be edited" — ownership is recorded on the row, not inferred from the request path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ManagedBy {
+    /// Created in roster by an admin.
+    Local,
+    /// Created or adopted by an IdP over SCIM; `idp` is the name of the token it came through ("Okta").
+    Scim { idp: String },
+}
+
+impl ManagedBy {
+    pub fn is_scim(&self) -> bool {
+        matches!(self, ManagedBy::Scim { .. })
+    }
+
+    /// The label the panel shows: "Okta", or "roster" for local objects.
+    pub fn label(&self) -> &str {
+        match self {
+            ManagedBy::Local => "roster",
+            ManagedBy::Scim { idp } => idp,
+        }
+    }
+}
+
+/// The instance-wide settings row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub scim_enabled: bool,
+    pub seats: SeatLimit,
+}
+
+/// The licence: how many active users the installation may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SeatLimit(pub i64);
+
+/// Seat use at a moment, for the dashboard and the licence page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatUsage {
+    pub used: i64,
+    pub limit: i64,
+}
+
+impl SeatUsage {
+    pub fn free(&self) -> i64 {
+        (self.limit - self.used).max(0)
+    }
+}
+
+/// Who is acting. Ownership decisions depend on this, never on which endpoint a request came through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Actor {
+    Admin { id: AdminId, email: String },
+    Scim { token: TokenId, name: String },
+    /// The command line, run by whoever holds the server's database.
+    System,
+}
+
+impl Actor {
+    pub fn name(&self) -> String {
+        match self {
+            Actor::Admin { email, .. } => email.clone(),
+            Actor::Scim { name, .. } => name.clone(),
+            Actor::System => "roster CLI".into(),
+        }
+    }
+}
+
+/// An admin of the panel. The password hash never leaves the store layer in this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admin {
+    pub id: AdminId,
+    pub email: String,
+    pub created_at: Millis,
+}
+
+/// A named SCIM bearer token. Only its SHA-256 is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScimToken {
+    pub id: TokenId,
+    pub name: String,
+    pub created_at: Millis,
+    pub last_used_at: Option<Millis>,
+    pub revoked_at: Option<Millis>,
+}
+
+/// A group, without its members (which may number 50,000 and are paged separately).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    pub id: GroupId,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub managed_by: ManagedBy,
+    /// Attributes of unknown extensions, kept and echoed back (RFC 7643 §3.3).
+    pub extra: serde_json::Map<String, serde_json::Value>,
+    pub member_count: i64,
+    pub version: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A member as a group lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRef {
+    pub id: UserId,
+    pub user_name: String,
+    pub active: bool,
+}
+
+/// A group as a user's page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub id: GroupId,
+    pub display_name: String,
+}
+
+/// One line of the provisioning log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: EventId,
+    pub at: Millis,
+    pub actor: String,
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub outcome: Outcome,
+    pub target: Option<Target>,
+    /// A short, redacted summary of what changed: `active: true → false`.
+    pub diff: String,
+    pub detail: String,
+}
+
+/// What an event's request came to, for filtering and for the dashboard's refused-push count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Ok,
+    /// Refused because every seat was taken.
+    NoSeats,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::NoSeats => "no_seats",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Outcome {
+        match s {
+            "ok" => Outcome::Ok,
+            "no_seats" => Outcome::NoSeats,
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+/// What a log entry was about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    pub kind: crate::error::Kind,
+    pub id: String,
+    pub name: String,
+}
+
+/// A page of results: SCIM's ListResponse and the panel's tables share it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Every match, not just this page (RFC 7644 §3.4.2.4).
+    pub total: i64,
+    /// 1-based index of the first item.
+    pub start_index: i64,
+}

@@ -1,0 +1,5 @@
+//! Provisioning policy as pure functions over snapshots. The services call these inside their transaction; the panel
+//! calls [`ownership::access`] to render the same decision the write path enforces.
+pub mod membership;
+pub mod ownership;
+pub mod seats;

@@ -1,0 +1,67 @@
+//! The read-only rule (the brief's FAQ: "when SCIM provisioning is enabled, the groups and users which are synced with
+//! Okta can no longer be edited"). It depends on who acts and who owns the object, never on the endpoint.
+use crate::model::{Actor, ManagedBy};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// What an actor may do with one object, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Access {
+    pub can_edit: bool,
+    /// When set, the object is read-only because this IdP manages it.
+    pub read_only_by: Option<String>,
+}
+
+impl Access {
+    /// The sentence the panel shows beside disabled controls.
+    pub fn reason(&self) -> Option<String> {
+        self.read_only_by
+            .as_ref()
+            .map(|by| format!("Managed by {by}: edit it in {by}, or turn SCIM provisioning off to edit it here"))
+    }
+}
+
+/// The access decision. An IdP may write anything it addresses (it adopts local objects it pushes, as the brief's
+/// same-name push requires); admins and the CLI may not touch IdP-managed objects while SCIM is on.
+pub fn access(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool) -> Access {
+    match (actor, managed_by) {
+        (Actor::Scim { .. }, _) | (_, ManagedBy::Local) => Access { can_edit: true, read_only_by: None },
+        (_, ManagedBy::Scim { idp }) if scim_enabled => Access { can_edit: false, read_only_by: Some(idp.clone()) },
+        (_, ManagedBy::Scim { .. }) => Access { can_edit: true, read_only_by: None },
+    }
+}
+
+/// [`access`] as a guard for the write path.
+pub fn check_write(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool, what: impl FnOnce() -> String) -> Result<()> {
+    match access(actor, managed_by, scim_enabled).read_only_by {
+        None => Ok(()),
+        Some(by) => Err(Error::ReadOnly { what: what(), by }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AdminId, TokenId};
+
+    #[test]
+    fn who_may_write_what() {
+        let admin = Actor::Admin { id: AdminId(1), email: "a@x".into() };
+        let okta = Actor::Scim { token: TokenId(1), name: "Okta".into() };
+        let scim = ManagedBy::Scim { idp: "Okta".into() };
+        let table = [
+            (&admin, &ManagedBy::Local, true, true),
+            (&admin, &ManagedBy::Local, false, true),
+            (&admin, &scim, true, false),
+            (&admin, &scim, false, true),
+            (&Actor::System, &scim, true, false),
+            (&okta, &scim, true, true),
+            (&okta, &ManagedBy::Local, true, true),
+        ];
+        for (actor, owner, enabled, can) in table {
+            assert_eq!(access(actor, owner, enabled).can_edit, can, "{actor:?} {owner:?} scim_enabled={enabled}");
+            assert_eq!(check_write(actor, owner, enabled, || "x".into()).is_ok(), can);
+        }
+        assert!(access(&admin, &scim, true).reason().is_some_and(|r| r.contains("Okta")));
+    }
+}

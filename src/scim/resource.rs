@@ -1,0 +1,343 @@
+//! SCIM resources on the wire (RFC 7643 §4) and their conversion to and from the model. One canonical representation
+//! serves POST, GET, PUT and list responses, so an IdP never sees two shapes of the same user.
+use super::*;
+use crate::model::{Group, MemberRef, User, rfc3339};
+use crate::{Error, Result};
+use serde_json::{Map, Value, json};
+
+/// Top-level keys that roster owns and never stores from a request body (RFC 7643 §3.1, §4.1.2 `groups` is readOnly).
+const SERVER_KEYS: [&str; 5] = ["id", "meta", "schemas", "groups", "password"];
+
+/// Single-valued string attributes of the core User schema (RFC 7643 §4.1.1).
+const USER_STRINGS: [&str; 11] = [
+    "userName", "externalId", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
+    "locale", "timezone", "password",
+];
+/// Multi-valued attributes of the core User schema (RFC 7643 §4.1.2).
+pub const USER_MULTI: [&str; 8] =
+    ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+
+/// A validated User body from POST or PUT: the document to store, and whether it said `active`.
+#[derive(Debug, Clone)]
+pub struct UserBody {
+    pub attributes: Map<String, Value>,
+    pub user_name: String,
+    pub active: Option<bool>,
+}
+
+/// Accepts `true`/`false` and the strings Entra sends ("False"), any case (reference §2.2).
+pub fn coerce_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// Finds the canonical spelling of a known attribute, so `username` from a sloppy client is stored as `userName`.
+fn canonical_key(k: &str) -> String {
+    USER_STRINGS
+        .iter()
+        .chain(USER_MULTI.iter())
+        .chain(["name", "active"].iter())
+        .find(|c| c.eq_ignore_ascii_case(k))
+        .map(|c| (*c).to_owned())
+        .unwrap_or_else(|| {
+            if k.eq_ignore_ascii_case(SCHEMA_ENTERPRISE_USER) { SCHEMA_ENTERPRISE_USER.to_owned() } else { k.to_owned() }
+        })
+}
+
+/// Validates and normalises a User document (POST, PUT, or the result of a PATCH).
+pub fn parse_user(body: Value) -> Result<UserBody> {
+    let Value::Object(input) = body else {
+        return Err(Error::InvalidSyntax("the request body must be a JSON object".into()));
+    };
+    let mut attributes = Map::new();
+    let mut active = None;
+    for (k, v) in input {
+        let key = canonical_key(&k);
+        if SERVER_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&key)) {
+            continue; // id/meta/schemas/groups are roster's; password is accepted and dropped, never stored.
+        }
+        if key == "active" {
+            if v.is_null() {
+                continue;
+            }
+            active = Some(coerce_bool(&v).ok_or_else(|| Error::InvalidValue("active must be true or false".into()))?);
+            continue;
+        }
+        if v.is_null() {
+            continue; // RFC 7643 §2.5: null is the same as unassigned.
+        }
+        check_user_attr(&key, &v)?;
+        attributes.insert(key, normalise(v));
+    }
+    let user_name = match attributes.get("userName") {
+        Some(Value::String(s)) => crate::model::UserName::parse(s)?.as_str().to_owned(),
+        _ => return Err(Error::InvalidValue("userName is required".into())),
+    };
+    Ok(UserBody { attributes, user_name, active })
+}
+
+fn check_user_attr(key: &str, v: &Value) -> Result<()> {
+    let bad = |what: &str| Err(Error::InvalidValue(format!("{key} must be {what}")));
+    if USER_STRINGS.contains(&key) && !v.is_string() {
+        return bad("a string");
+    }
+    if USER_MULTI.contains(&key) {
+        let Some(list) = v.as_array() else { return bad("an array") };
+        if key == "emails" && list.iter().any(|e| !e.get("value").is_some_and(Value::is_string)) {
+            return bad("an array of objects with a string \"value\"");
+        }
+        if list.iter().filter(|e| e.get("primary").and_then(coerce_bool) == Some(true)).count() > 1 {
+            return bad("an array with at most one primary element (RFC 7643 §2.4)");
+        }
+    }
+    if (key == "name" || key.starts_with("urn:")) && !v.is_object() {
+        return bad("an object");
+    }
+    Ok(())
+}
+
+/// Turns string booleans inside multi-valued elements (`"primary": "True"`) into booleans.
+fn normalise(v: Value) -> Value {
+    match v {
+        Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| {
+                    if k.eq_ignore_ascii_case("primary") {
+                        let b = coerce_bool(&v).map(Value::Bool).unwrap_or(v);
+                        ("primary".to_owned(), b)
+                    } else {
+                        (k, normalise(v))
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// `meta` for any resource (RFC 7643 §3.1). `version` is a weak ETag that PUT/PATCH/DELETE check via If-Match.
+fn meta(kind: &str, id: &str, base: &str, created: i64, modified: i64, version: i64) -> Value {
+    json!({
+        "resourceType": kind,
+        "created": rfc3339(created),
+        "lastModified": rfc3339(modified),
+        "location": format!("{base}/{kind}s/{id}"),
+        "version": etag(version),
+    })
+}
+
+/// The ETag for a version: `W/"3"` (RFC 7644 §3.14).
+pub fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The User as SCIM shows it. `groups` is included when given (RFC 7643 §4.1.2, read-only).
+pub fn user_json(user: &User, groups: Option<&[crate::model::GroupRef]>, base: &str) -> Value {
+    let mut doc = user.attributes.clone();
+    let mut schemas = vec![Value::from(SCHEMA_USER)];
+    for k in doc.keys().filter(|k| k.starts_with("urn:")) {
+        schemas.push(Value::from(k.as_str()));
+    }
+    doc.insert("schemas".into(), Value::Array(schemas));
+    doc.insert("id".into(), Value::from(user.id.as_str()));
+    doc.insert("userName".into(), Value::from(user.user_name.as_str()));
+    doc.insert("active".into(), Value::Bool(user.active));
+    if let Some(groups) = groups {
+        let list = groups
+            .iter()
+            .map(|g| json!({"value": g.id, "display": g.display_name, "$ref": format!("{base}/Groups/{}", g.id), "type": "direct"}))
+            .collect();
+        doc.insert("groups".into(), Value::Array(list));
+    }
+    doc.insert("meta".into(), meta("User", user.id.as_str(), base, user.created_at, user.updated_at, user.version));
+    Value::Object(doc)
+}
+
+/// A validated Group body from POST or PUT.
+#[derive(Debug, Clone)]
+pub struct GroupBody {
+    pub display_name: String,
+    pub external_id: Option<String>,
+    /// `None` when the body had no `members` (Entra creates groups empty and omits it).
+    pub members: Option<Vec<String>>,
+    pub extra: Map<String, Value>,
+}
+
+pub fn parse_group(body: Value) -> Result<GroupBody> {
+    let Value::Object(input) = body else {
+        return Err(Error::InvalidSyntax("the request body must be a JSON object".into()));
+    };
+    let mut out = GroupBody { display_name: String::new(), external_id: None, members: None, extra: Map::new() };
+    for (k, v) in input {
+        match k.to_ascii_lowercase().as_str() {
+            "displayname" => match v {
+                Value::String(s) if !s.trim().is_empty() => out.display_name = s,
+                _ => return Err(Error::InvalidValue("displayName must be a non-empty string".into())),
+            },
+            "externalid" => match v {
+                Value::String(s) => out.external_id = Some(s),
+                Value::Null => {}
+                _ => return Err(Error::InvalidValue("externalId must be a string".into())),
+            },
+            "members" => out.members = Some(member_values(&v)?),
+            "id" | "meta" | "schemas" => {}
+            _ if k.starts_with("urn:") => {
+                out.extra.insert(k, v);
+            }
+            _ => {} // Unknown core attributes are ignored rather than failing a push (reference §4 item 14).
+        }
+    }
+    if out.display_name.is_empty() {
+        return Err(Error::InvalidValue("displayName is required".into()));
+    }
+    Ok(out)
+}
+
+/// `[{"value": "id", "display": …}]` → ids. Null means none (Okta may send `"members": null`).
+pub fn member_values(v: &Value) -> Result<Vec<String>> {
+    match v {
+        Value::Null => Ok(vec![]),
+        Value::Array(items) => items
+            .iter()
+            .map(|m| {
+                m.get("value")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Error::InvalidValue("each member needs a string \"value\"".into()))
+            })
+            .collect(),
+        _ => Err(Error::InvalidValue("members must be an array".into())),
+    }
+}
+
+/// The Group as SCIM shows it; `members` only when loaded (`excludedAttributes=members` never loads them).
+pub fn group_json(group: &Group, members: Option<&[MemberRef]>, base: &str) -> Value {
+    let mut doc = group.extra.clone();
+    let mut schemas = vec![Value::from(SCHEMA_GROUP)];
+    for k in doc.keys().filter(|k| k.starts_with("urn:")) {
+        schemas.push(Value::from(k.as_str()));
+    }
+    doc.insert("schemas".into(), Value::Array(schemas));
+    doc.insert("id".into(), Value::from(group.id.as_str()));
+    doc.insert("displayName".into(), Value::from(group.display_name.as_str()));
+    if let Some(x) = &group.external_id {
+        doc.insert("externalId".into(), Value::from(x.as_str()));
+    }
+    if let Some(members) = members {
+        let list = members
+            .iter()
+            .map(|m| json!({"value": m.id, "display": m.user_name, "$ref": format!("{base}/Users/{}", m.id), "type": "User"}))
+            .collect();
+        doc.insert("members".into(), Value::Array(list));
+    }
+    doc.insert("meta".into(), meta("Group", group.id.as_str(), base, group.created_at, group.updated_at, group.version));
+    Value::Object(doc)
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) over a rendered resource. `id`, `schemas` and `meta`
+/// are always returned. Names compare case-insensitively; `name.givenName` keeps only that sub-attribute.
+pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value {
+    let Value::Object(mut map) = doc else { return doc };
+    let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
+    if !attributes.is_empty() {
+        let mut out = Map::new();
+        for (k, v) in std::mem::take(&mut map) {
+            if always(&k) {
+                out.insert(k, v);
+                continue;
+            }
+            let subs: Vec<&str> = attributes
+                .iter()
+                .filter_map(|a| {
+                    let a = a.rsplit_once(':').filter(|_| a.starts_with("urn:")).map(|(_, n)| n).unwrap_or(a);
+                    match a.split_once('.') {
+                        Some((top, sub)) if top.eq_ignore_ascii_case(&k) => Some(sub),
+                        None if a.eq_ignore_ascii_case(&k) => Some(""),
+                        _ => None,
+                    }
+                })
+                .collect();
+            if subs.is_empty() {
+                continue;
+            }
+            if subs.contains(&"") {
+                out.insert(k, v);
+            } else if let Value::Object(inner) = v {
+                let kept: Map<_, _> =
+                    inner.into_iter().filter(|(ik, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(ik))).collect();
+                out.insert(k, Value::Object(kept));
+            }
+        }
+        map = out;
+    }
+    for e in excluded {
+        if always(e) {
+            continue;
+        }
+        let hit: Vec<String> = map.keys().filter(|k| k.eq_ignore_ascii_case(e)).cloned().collect();
+        for k in hit {
+            map.remove(&k);
+        }
+    }
+    Value::Object(map)
+}
+
+/// Whether a projection wants `members`, so the store can skip loading them.
+pub fn wants_members(attributes: &[String], excluded: &[String]) -> bool {
+    let named = |l: &[String]| l.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."));
+    !named(excluded) && (attributes.is_empty() || named(attributes))
+}
+
+/// A ListResponse (RFC 7644 §3.4.2): integers, 1-based `startIndex`, `totalResults` = every match.
+pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Value {
+    json!({
+        "schemas": [SCHEMA_LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn okta_post_body_keeps_case_and_drops_password() {
+        let b = parse_user(json!({"schemas":[SCHEMA_USER],"userName":"Test.User@okta.local","name":{"givenName":"Test","familyName":"User"},
+            "emails":[{"primary":"True","value":"test.user@okta.local","type":"work"}],"password":"1mz050nq","active":true,"groups":[]}))
+        .unwrap();
+        assert_eq!(b.user_name, "Test.User@okta.local");
+        assert_eq!(b.active, Some(true));
+        assert!(!b.attributes.contains_key("password"));
+        assert!(!b.attributes.contains_key("groups"));
+        assert_eq!(b.attributes["emails"][0]["primary"], json!(true));
+    }
+
+    #[test]
+    fn bad_user_bodies_are_invalid_value() {
+        for body in [json!({}), json!({"userName": ""}), json!({"userName": 5}), json!({"userName":"a","emails":"x"}),
+            json!({"userName":"a","active":"maybe"}), json!({"userName":"a","name":"x"})] {
+            assert!(matches!(parse_user(body.clone()), Err(Error::InvalidValue(_))), "{body}");
+        }
+        assert!(matches!(parse_user(json!([1])), Err(Error::InvalidSyntax(_))));
+    }
+
+    #[test]
+    fn projection() {
+        let doc = json!({"id":"1","schemas":[],"meta":{},"userName":"a","name":{"givenName":"A","familyName":"B"},"emails":[]});
+        let p = project(doc.clone(), &["userName".into(), "name.givenName".into()], &[]);
+        assert_eq!(p, json!({"id":"1","schemas":[],"meta":{},"userName":"a","name":{"givenName":"A"}}));
+        let p = project(doc, &[], &["EMAILS".into(), "id".into()]);
+        assert!(p.get("emails").is_none() && p.get("id").is_some());
+        assert!(!wants_members(&[], &["members".into()]));
+        assert!(wants_members(&[], &[]));
+        assert!(!wants_members(&["displayName".into()], &[]));
+    }
+}

@@ -1,0 +1,182 @@
+//! The services: every mutation, from SCIM, the panel or the CLI, is one function here that opens one transaction,
+//! runs the ownership, seat and membership rules inside it, records the provisioning log entry, and commits.
+mod admins;
+mod groups;
+mod secret;
+mod settings;
+mod tokens;
+mod users;
+
+pub use admins::AdminService;
+pub use groups::GroupService;
+pub use settings::SettingsService;
+pub use tokens::TokenService;
+pub use users::UserService;
+
+use crate::error::Kind;
+use crate::model::{Actor, Millis, Outcome, Target};
+
+use crate::store::{NewEvent, Store};
+use crate::{Error, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// All services, cheap to clone, handed to both front doors.
+#[derive(Clone)]
+pub struct Services {
+    pub users: UserService,
+    pub groups: GroupService,
+    pub tokens: TokenService,
+    pub admins: AdminService,
+    pub settings: SettingsService,
+    pub activity: Arc<Activity>,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        let activity = Arc::new(Activity::default());
+        Services {
+            users: UserService { store: store.clone() },
+            groups: GroupService { store: store.clone() },
+            tokens: TokenService { store: store.clone() },
+            admins: AdminService::new(store.clone()),
+            settings: SettingsService { store, activity: activity.clone() },
+            activity,
+        }
+    }
+}
+
+/// SCIM traffic counters kept in memory, so a successful read never waits on a database write.
+#[derive(Debug, Default)]
+pub struct Activity {
+    pub reads: AtomicI64,
+    pub last_request_at: AtomicI64,
+}
+
+impl Activity {
+    pub fn record_request(&self, read: bool) {
+        if read {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        self.last_request_at.store(now(), Ordering::Relaxed);
+    }
+}
+
+/// Who acts, and for SCIM the request line that the provisioning log records.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub actor: Actor,
+    pub method: String,
+    pub path: String,
+}
+
+impl Ctx {
+    /// An action in the panel, logged as `PANEL <what>`.
+    pub fn panel(actor: Actor, what: &str) -> Self {
+        Ctx { actor, method: "PANEL".into(), path: what.into() }
+    }
+
+    pub fn cli(what: &str) -> Self {
+        Ctx { actor: Actor::System, method: "CLI".into(), path: what.into() }
+    }
+
+    /// The IdP's label for ownership ("Okta"), or None for admins.
+    fn idp(&self) -> Option<String> {
+        match &self.actor {
+            Actor::Scim { name, .. } => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    fn event(&self, status: u16, target: Option<Target>, diff: String) -> NewEvent {
+        NewEvent {
+            at: now(),
+            actor: self.actor.name(),
+            method: self.method.clone(),
+            path: self.path.clone(),
+            status,
+            outcome: Outcome::Ok,
+            target,
+            diff,
+            detail: String::new(),
+        }
+    }
+}
+
+/// Records a request that failed, in its own transaction (the failed one rolled back). Returns the entry's id, which
+/// the SCIM error detail quotes.
+pub async fn record_failure(store: &dyn Store, event: &NewEvent) -> Result<crate::model::EventId> {
+    let mut tx = store.begin_write().await?;
+    let id = tx.insert_event(event).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Compares an `If-Match` header with the current version (RFC 7644 §3.14). `*` matches anything.
+fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
+    let Some(header) = if_match else { return Ok(()) };
+    let current = crate::scim::resource::etag(version);
+    let strip = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_owned();
+    if header.split(',').any(|t| t.trim() == "*" || strip(t) == strip(&current)) {
+        Ok(())
+    } else {
+        Err(Error::PreconditionFailed { current })
+    }
+}
+
+fn target(kind: Kind, id: &str, name: &str) -> Option<Target> {
+    Some(Target { kind, id: id.to_owned(), name: name.to_owned() })
+}
+
+/// Runs `$body` with `$tx` bound to a write transaction and commits it when the body returns `Ok`; an `Err` (or a
+/// panic-free early return of one) drops the transaction, which rolls it back. A macro rather than a function taking
+/// an async closure, because rustc cannot yet prove such closures' futures `Send` for every lifetime.
+macro_rules! write_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        async {
+            let mut guard = $store.begin_write().await?;
+            let out: $crate::Result<_> = async {
+                let $tx: &mut dyn $crate::store::Tx = guard.as_mut();
+                $body
+            }
+            .await;
+            let out = out?;
+            guard.commit().await?;
+            Ok::<_, $crate::Error>(out)
+        }
+    };
+}
+
+/// Runs `$body` with `$tx` bound to a read transaction (rolled back when dropped).
+macro_rules! read_tx {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        async {
+            let mut guard = $store.begin_read().await?;
+            let $tx: &mut dyn $crate::store::Tx = guard.as_mut();
+            let out: $crate::Result<_> = async { $body }.await;
+            out
+        }
+    };
+}
+pub(crate) use {read_tx, write_tx};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn if_match() {
+        assert!(check_if_match(None, 3).is_ok());
+        assert!(check_if_match(Some("W/\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("*"), 3).is_ok());
+        assert!(matches!(check_if_match(Some("W/\"2\""), 3), Err(Error::PreconditionFailed { .. })));
+    }
+}
