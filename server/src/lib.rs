@@ -6,4 +6,5 @@ pub mod scim;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod testing;
 pub mod web;

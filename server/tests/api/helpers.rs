@@ -1,0 +1,171 @@
+//! `spawn_app`: the real application on port 0 with a fresh database (SQLite, or PostgreSQL when
+//! `ROSTER_TEST_POSTGRES_URL` is set), plus helpers that speak SCIM and the panel's forms.
+use reqwest::StatusCode;
+use roster::service::{Ctx, Services};
+use serde_json::{Value, json};
+use server::config::Config;
+use server::startup::Application;
+use server::testing::TestDb;
+
+pub struct TestApp {
+    pub base: String,
+    pub scim: String,
+    /// A client with a cookie jar, like a browser.
+    pub browser: reqwest::Client,
+    pub token: String,
+    pub setup_token: Option<String>,
+    pub services: Services,
+    pub db_url: String,
+    _db: TestDb,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn detail(&self) -> String {
+        self.body["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A running app with SCIM enabled and one token named "Okta".
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_bare().await;
+    app.services.settings.set_scim_enabled(&Ctx::cli("test"), true).await.unwrap();
+    app
+}
+
+/// A running app as a fresh install leaves it: SCIM off, no admin, but a token exists.
+pub async fn spawn_bare() -> TestApp {
+    let db = TestDb::fresh().await.expect("fresh database");
+    let config = Config {
+        database_url: db.url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        site_root: "target/site".into(),
+    };
+    let app = Application::build(&config).await.expect("build app");
+    let base = app.public_url().to_owned();
+    let services = app.services.clone();
+    let setup_token = app.setup_token().map(str::to_owned);
+    tokio::spawn(app.run_until_stopped());
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp { scim: format!("{base}/scim/v2"), base, browser, token, setup_token, services, db_url: db.url.clone(), _db: db }
+}
+
+impl TestApp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let r = req.send().await.expect("request");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    fn scim_req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", self.scim))
+            .bearer_auth(&self.token)
+            .header("Accept", "application/scim+json")
+            .header("User-Agent", "Okta SCIM Client 1.0.0")
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.scim_req(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.scim_req(reqwest::Method::POST, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(self.scim_req(reqwest::Method::PUT, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+    }
+
+    pub async fn patch(&self, path: &str, ops: Value) -> Reply {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        self.send(self.scim_req(reqwest::Method::PATCH, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.scim_req(reqwest::Method::DELETE, path)).await
+    }
+
+    /// A raw request, for headers and bodies the helpers would not send.
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> Reply {
+        self.send(req).await
+    }
+
+    /// Okta's POST /Users body for `user_name`.
+    pub async fn create_user(&self, user_name: &str) -> Reply {
+        self.post("/Users", okta_user(user_name)).await
+    }
+
+    /// Creates a user and returns its id, asserting 201.
+    pub async fn user_id(&self, user_name: &str) -> String {
+        let r = self.create_user(user_name).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn group_id(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let r = self.post("/Groups", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn set_seats(&self, n: i64) {
+        self.services.settings.set_seats(&Ctx::cli("test"), n).await.unwrap();
+    }
+
+    pub async fn set_scim(&self, on: bool) {
+        self.services.settings.set_scim_enabled(&Ctx::cli("test"), on).await.unwrap();
+    }
+
+    /// Creates an admin and signs the browser in through the real form endpoint.
+    pub async fn sign_in(&self) {
+        let email = "admin@example.com";
+        let password = "correct horse battery";
+        let _ = self.services.admins.create(&Ctx::cli("test"), email, password).await;
+        let r = self.form("/api/login", &[("email", email), ("password", password)], "/login").await;
+        assert_eq!(r.status(), StatusCode::FOUND, "sign-in should redirect");
+    }
+
+    /// Posts a form the way a browser without JavaScript does.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)], referer: &str) -> reqwest::Response {
+        self.browser
+            .post(format!("{}{path}", self.base))
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{referer}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.browser.get(format!("{}{path}", self.base)).send().await.expect("page");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+}
+
+pub fn okta_user(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": format!("00u{}", user_name.len()),
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    })
+}
