@@ -1,1 +1,214 @@
+//! The store contract, written once against `&dyn Store` and run on SQLite always, and on PostgreSQL when
+//! `ROSTER_TEST_POSTGRES_URL` is set (a fresh database per test).
+use super::Db;
+use crate::testing::TestDb;
+use roster::Error;
+use roster::model::*;
+use roster::store::*;
+use std::sync::Arc;
 
+async fn store() -> (Arc<dyn Store>, TestDb) {
+    let t = TestDb::fresh().await.expect("test database");
+    let db = Db::connect(&t.url).await.expect("connect");
+    db.migrate().await.expect("migrate");
+    (db.store(), t)
+}
+
+fn user(id: &str, name: &str, active: bool) -> User {
+    let mut attributes = serde_json::Map::new();
+    attributes.insert("userName".into(), name.into());
+    attributes.insert("emails".into(), serde_json::json!([{"value": format!("{id}@Example.com"), "type": "work", "primary": true}]));
+    let mut u = User {
+        id: UserId(id.into()),
+        user_name: name.into(),
+        external_id: None,
+        display_name: None,
+        given_name: None,
+        family_name: None,
+        email: None,
+        active,
+        inactive_reason: None,
+        managed_by: ManagedBy::Scim { idp: "Okta".into() },
+        deleted_at: None,
+        attributes,
+        version: 1,
+        created_at: 1,
+        updated_at: 1,
+    };
+    u.derive_fields();
+    u
+}
+
+fn group(id: &str, name: &str) -> Group {
+    Group {
+        id: GroupId(id.into()),
+        display_name: name.into(),
+        external_id: None,
+        managed_by: ManagedBy::Local,
+        extra: Default::default(),
+        member_count: 0,
+        version: 1,
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+#[tokio::test]
+async fn settings_start_with_scim_off_and_fifty_seats() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    assert_eq!(tx.settings().await.unwrap(), Settings { scim_enabled: false, seats: SeatLimit(50) });
+    tx.set_scim_enabled(true).await.unwrap();
+    tx.set_seat_limit(SeatLimit(7)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = s.begin_read().await.unwrap();
+    assert_eq!(tx.settings().await.unwrap(), Settings { scim_enabled: true, seats: SeatLimit(7) });
+}
+
+#[tokio::test]
+async fn user_names_are_unique_case_insensitively_but_kept_as_sent() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    tx.insert_user(&user("u1", "Ada.Lovelace@Example.com", true)).await.unwrap();
+    let clash = tx.insert_user(&user("u2", "ada.lovelace@example.COM", true)).await.unwrap_err();
+    assert!(matches!(clash, Error::Conflict { what: "userName", .. }), "{clash}");
+    tx.commit().await.unwrap();
+    let mut tx = s.begin_read().await.unwrap();
+    let found = tx.user_by_name("ada.lovelace@example.com").await.unwrap().unwrap();
+    assert_eq!(found.user_name, "Ada.Lovelace@Example.com");
+    assert_eq!(found.email.as_deref(), Some("u1@Example.com"));
+}
+
+#[tokio::test]
+async fn group_names_are_unique_case_insensitively() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    tx.insert_group(&group("g1", "Engineering")).await.unwrap();
+    assert!(matches!(tx.insert_group(&group("g2", "ENGINEERING")).await, Err(Error::Conflict { .. })));
+    tx.insert_group(&group("g3", "Sales")).await.unwrap();
+    let mut renamed = group("g3", "engineering");
+    renamed.version = 2;
+    assert!(matches!(tx.update_group(&renamed).await, Err(Error::Conflict { .. })), "a rename cannot take a used name");
+    assert!(tx.group_by_name("engineering").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_dropped_write_transaction_changes_nothing() {
+    let (s, _t) = store().await;
+    {
+        let mut tx = s.begin_write().await.unwrap();
+        tx.insert_user(&user("u1", "a", true)).await.unwrap();
+        // dropped without commit
+    }
+    let mut tx = s.begin_read().await.unwrap();
+    assert!(tx.user(&UserId("u1".into())).await.unwrap().is_none());
+    assert_eq!(tx.count_active_users().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn membership_changes_are_idempotent_and_counted() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    for i in 0..3 {
+        tx.insert_user(&user(&format!("u{i}"), &format!("user{i}"), true)).await.unwrap();
+    }
+    tx.insert_group(&group("g", "G")).await.unwrap();
+    let ids: Vec<UserId> = (0..3).map(|i| UserId(format!("u{i}"))).collect();
+    assert_eq!(tx.add_members(&GroupId("g".into()), &ids, 5).await.unwrap().len(), 3);
+    assert_eq!(tx.add_members(&GroupId("g".into()), &ids[..1], 5).await.unwrap().len(), 0, "adding again adds nothing");
+    assert_eq!(tx.remove_members(&GroupId("g".into()), &ids[..1]).await.unwrap(), vec![ids[0].clone()]);
+    assert!(tx.remove_members(&GroupId("g".into()), &ids[..1]).await.unwrap().is_empty());
+    assert_eq!(tx.group(&GroupId("g".into())).await.unwrap().unwrap().member_count, 2);
+    let page = tx.members(&GroupId("g".into()), 1, 0).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items.iter().map(|m| m.user_name.as_str()).collect::<Vec<_>>(), ["user1", "user2"]);
+    let counts = tx.group_counts(&ids).await.unwrap();
+    assert_eq!(counts.len(), 2, "user0 is in no group now");
+    assert_eq!(tx.groups_of_user(&ids[1]).await.unwrap()[0].display_name, "G");
+    tx.delete_group(&GroupId("g".into())).await.unwrap();
+    assert!(tx.member_ids(&GroupId("g".into())).await.unwrap().is_empty(), "memberships go with the group");
+}
+
+#[tokio::test]
+async fn filters_run_as_sql_with_paging_and_totals() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    for i in 0..25 {
+        let mut u = user(&format!("u{i:02}"), &format!("User{i:02}@Example.com"), i % 2 == 0);
+        u.created_at = i;
+        tx.insert_user(&u).await.unwrap();
+    }
+    let q = |f: &str, start: i64, count: i64| UserQuery {
+        filter: Some(roster::scim::filter::parse(f).unwrap()),
+        start_index: start,
+        count,
+        ..Default::default()
+    };
+    let page = tx.list_users(&q(r#"userName eq "USER07@example.com""#, 1, 10)).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (1, 1));
+    assert_eq!(page.items[0].user_name, "User07@Example.com");
+    let page = tx.list_users(&q(r#"emails[type eq "work"].value eq "u03@example.com""#, 1, 10)).await.unwrap();
+    assert_eq!(page.items[0].id, UserId("u03".into()));
+    let page = tx.list_users(&q("active eq true", 1, 5)).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (13, 5));
+    let page2 = tx.list_users(&q("active eq true", 6, 5)).await.unwrap();
+    assert!(page.items.iter().all(|a| page2.items.iter().all(|b| a.id != b.id)), "pages never overlap");
+    let page = tx.list_users(&q(r#"userName sw "user1" and not (active eq true)"#, 1, 100)).await.unwrap();
+    assert_eq!(page.total, 5, "User11, 13, 15, 17, 19");
+    let page = tx.list_users(&q(r#"userName co "%""#, 1, 100)).await.unwrap();
+    assert_eq!(page.total, 0, "LIKE wildcards in values are literal");
+    let bad = tx.list_users(&q(r#"nickName eq "x""#, 1, 1)).await.unwrap_err();
+    assert!(matches!(bad, Error::InvalidFilter(_)));
+}
+
+#[tokio::test]
+async fn tokens_authenticate_by_hash_until_revoked() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    let t = tx.insert_token("Okta", "hash1", 10).await.unwrap();
+    assert!(matches!(tx.insert_token("okta", "hash2", 10).await, Err(Error::Conflict { .. })));
+    let (found, enabled) = tx.authenticate_token("hash1").await.unwrap().unwrap();
+    assert_eq!((found.id, enabled), (t.id, false));
+    assert!(tx.revoke_token("okta", 11).await.unwrap());
+    assert!(tx.authenticate_token("hash1").await.unwrap().is_none());
+    tx.insert_token("Okta", "hash3", 12).await.unwrap(); // a revoked token's name may be reused
+    assert_eq!(tx.list_tokens().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn admins_are_unique_by_email_in_any_case() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    tx.insert_admin("Admin@Example.com", "h", 1).await.unwrap();
+    assert!(matches!(tx.insert_admin("admin@example.com", "h", 1).await, Err(Error::Conflict { .. })));
+    let (a, hash) = tx.admin_credentials("admin@example.com").await.unwrap().unwrap();
+    assert_eq!((a.email.as_str(), hash.as_str()), ("Admin@Example.com", "h"));
+    assert_eq!(tx.count_admins().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn events_are_listed_newest_first_and_filtered() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    let ev = |status: u16, outcome: Outcome, id: &str| NewEvent {
+        at: 100,
+        actor: "Okta".into(),
+        method: "POST".into(),
+        path: "/scim/v2/Users".into(),
+        status,
+        outcome,
+        target: Some(Target { kind: roster::error::Kind::User, id: id.into(), name: "ada".into() }),
+        diff: String::new(),
+        detail: String::new(),
+    };
+    let a = tx.insert_event(&ev(201, Outcome::Ok, "u1")).await.unwrap();
+    let b = tx.insert_event(&ev(403, Outcome::NoSeats, "u2")).await.unwrap();
+    assert!(b.0 > a.0);
+    let all = tx.list_events(&EventQuery { start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(all.items[0].id, b);
+    let failed = tx.list_events(&EventQuery { failed_only: true, start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    assert_eq!((failed.total, failed.items[0].outcome), (1, Outcome::NoSeats));
+    let by_id = tx.list_events(&EventQuery { target: Some(format!("#{}", b.0)), start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(by_id.items[0].id, b);
+    assert_eq!(tx.event(a).await.unwrap().unwrap().status, 201);
+}
