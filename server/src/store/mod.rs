@@ -473,7 +473,8 @@ macro_rules! impl_tx {
             }
 
             async fn insert_admin(&mut self, email: &str, password_hash: &str, now: Millis) -> Result<Admin> {
-                let row: AdminRow = sqlx::query_as(
+                self.savepoint().await?;
+                let row: Result<AdminRow> = sqlx::query_as(
                     "insert into admin (email, email_folded, password_hash, created_at, updated_at) values ($1, $2, $3, $4, $4) \
                      returning admin_id, email, created_at",
                 )
@@ -483,7 +484,8 @@ macro_rules! impl_tx {
                 .bind(now)
                 .fetch_one(&mut *self.0)
                 .await
-                .map_err(unique("admin email", email))?;
+                .map_err(unique("admin email", email));
+                let row = self.settle(row).await?;
                 Ok(row.into())
             }
 
@@ -531,7 +533,8 @@ macro_rules! impl_tx {
             }
 
             async fn insert_token(&mut self, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
-                let row: TokenRow = sqlx::query_as(
+                self.savepoint().await?;
+                let row: Result<TokenRow> = sqlx::query_as(
                     "insert into scim_token (name, name_folded, token_hash, created_at) values ($1, $2, $3, $4) \
                      returning token_id, name, created_at, last_used_at, revoked_at",
                 )
@@ -541,7 +544,8 @@ macro_rules! impl_tx {
                 .bind(now)
                 .fetch_one(&mut *self.0)
                 .await
-                .map_err(unique("token name", name))?;
+                .map_err(unique("token name", name));
+                let row = self.settle(row).await?;
                 Ok(row.into())
             }
 
@@ -613,7 +617,8 @@ macro_rules! impl_tx {
             }
 
             async fn insert_user(&mut self, u: &User) -> Result<()> {
-                sqlx::query(
+                self.savepoint().await?;
+                let r = sqlx::query(
                     "insert into app_user (user_id, user_name, user_name_folded, external_id, display_name, given_name, \
                      family_name, email, search_folded, active, inactive_reason, managed_by, managed_by_idp, deleted_at, \
                      attributes, version, created_at, updated_at) \
@@ -639,12 +644,14 @@ macro_rules! impl_tx {
                 .bind(u.updated_at)
                 .execute(&mut *self.0)
                 .await
-                .map_err(unique("userName", &u.user_name))?;
+                .map_err(unique("userName", &u.user_name));
+                self.settle(r).await?;
                 self.index_emails(u).await
             }
 
             async fn update_user(&mut self, u: &User) -> Result<()> {
-                sqlx::query(
+                self.savepoint().await?;
+                let r = sqlx::query(
                     "update app_user set user_name = $2, user_name_folded = $3, external_id = $4, display_name = $5, \
                      given_name = $6, family_name = $7, email = $8, search_folded = $9, active = $10, inactive_reason = $11, \
                      managed_by = $12, managed_by_idp = $13, deleted_at = $14, attributes = $15, version = $16, updated_at = $17 \
@@ -669,7 +676,8 @@ macro_rules! impl_tx {
                 .bind(u.updated_at)
                 .execute(&mut *self.0)
                 .await
-                .map_err(unique("userName", &u.user_name))?;
+                .map_err(unique("userName", &u.user_name));
+                self.settle(r).await?;
                 sqlx::query("delete from user_email where user_id = $1").bind(u.id.as_str()).execute(&mut *self.0).await.map_err(db)?;
                 self.index_emails(u).await
             }
@@ -768,7 +776,8 @@ macro_rules! impl_tx {
             }
 
             async fn insert_group(&mut self, g: &Group) -> Result<()> {
-                sqlx::query(
+                self.savepoint().await?;
+                let r = sqlx::query(
                     "insert into app_group (group_id, display_name, display_name_folded, external_id, managed_by, \
                      managed_by_idp, extra, member_count, version, created_at, updated_at) \
                      values ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10)",
@@ -785,13 +794,15 @@ macro_rules! impl_tx {
                 .bind(g.updated_at)
                 .execute(&mut *self.0)
                 .await
-                .map_err(unique("group name", &g.display_name))?;
+                .map_err(unique("group name", &g.display_name));
+                self.settle(r).await?;
                 Ok(())
             }
 
             async fn update_group(&mut self, g: &Group) -> Result<()> {
                 // member_count is kept by the membership methods, never written from a possibly stale copy.
-                sqlx::query(
+                self.savepoint().await?;
+                let r = sqlx::query(
                     "update app_group set display_name = $2, display_name_folded = $3, external_id = $4, managed_by = $5, \
                      managed_by_idp = $6, extra = $7, version = $8, updated_at = $9 where group_id = $1",
                 )
@@ -806,7 +817,8 @@ macro_rules! impl_tx {
                 .bind(g.updated_at)
                 .execute(&mut *self.0)
                 .await
-                .map_err(unique("group name", &g.display_name))?;
+                .map_err(unique("group name", &g.display_name));
+                self.settle(r).await?;
                 Ok(())
             }
 
@@ -989,6 +1001,21 @@ macro_rules! impl_tx {
         }
 
         impl SqlTx<$db> {
+            /// Statements that may hit a unique index run inside a savepoint, so a conflict leaves the transaction
+            /// usable on PostgreSQL (which otherwise aborts it) exactly as on SQLite.
+            async fn savepoint(&mut self) -> Result<()> {
+                sqlx::query("savepoint roster_unique").execute(&mut *self.0).await.map_err(db)?;
+                Ok(())
+            }
+
+            async fn settle<T>(&mut self, r: Result<T>) -> Result<T> {
+                if r.is_err() {
+                    sqlx::query("rollback to savepoint roster_unique").execute(&mut *self.0).await.map_err(db)?;
+                }
+                sqlx::query("release savepoint roster_unique").execute(&mut *self.0).await.map_err(db)?;
+                r
+            }
+
             async fn index_emails(&mut self, u: &User) -> Result<()> {
                 for (i, e) in u.emails().into_iter().enumerate() {
                     sqlx::query(
