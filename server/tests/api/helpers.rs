@@ -169,3 +169,53 @@ pub fn okta_user(user_name: &str) -> Value {
         "active": true
     })
 }
+
+/// Helpers added for the IdP and rules scenarios.
+impl TestApp {
+    /// An admin that exists in the database, as the actor of panel actions (`Ctx::panel(app.admin().await, …)`).
+    pub async fn admin(&self) -> roster::model::Actor {
+        let email = "panel-admin@example.com";
+        let admin = match self.services.admins.create(&Ctx::cli("test"), email, "correct horse battery").await {
+            Ok(a) => a,
+            Err(_) => self.services.admins.login(email, "correct horse battery").await.expect("admin exists"),
+        };
+        roster::model::Actor::Admin { id: admin.id, email: admin.email }
+    }
+
+    /// GET /Users/{id} (or /Groups/{id}), asserting 200, and returns the body.
+    pub async fn fetch(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {:?}", r.body);
+        r.body
+    }
+
+    /// Whether the user is active, read over SCIM.
+    pub async fn is_active(&self, user_id: &str) -> bool {
+        self.fetch(&format!("/Users/{user_id}")).await["active"].as_bool().expect("active is a boolean")
+    }
+
+    /// The member ids of a group, read over SCIM, sorted.
+    pub async fn member_ids(&self, group_id: &str) -> Vec<String> {
+        let g = self.fetch(&format!("/Groups/{group_id}")).await;
+        let mut ids: Vec<String> = g["members"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m["value"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+
+    /// `totalResults` of a list request.
+    pub async fn total(&self, path: &str) -> i64 {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {:?}", r.body);
+        r.body["totalResults"].as_i64().expect("totalResults is an integer")
+    }
+}
+
+/// Sorted owned ids, to compare with [`TestApp::member_ids`].
+pub fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
+}
