@@ -34,11 +34,11 @@ pub enum Error {
     /// The ownership rule: IdP-managed users and groups are read-only in roster while SCIM is on.
     #[error("{what} is managed by {by} and is read-only here while SCIM provisioning is on; change it in {by}")]
     ReadOnly { what: String, by: String },
-    #[error(
-        "No free seats: {used} of {limit} in use. Raise the licence seats in roster, then retry the task in Okta."
-    )]
+    #[error("No free seats: {used} of {limit} in use. Raise the licence seats in roster, then retry the task in Okta.")]
     NoFreeSeats { used: i64, limit: i64 },
-    #[error("SCIM provisioning is disabled in roster; an admin can turn it on under SCIM settings or with `roster scim enable`")]
+    #[error(
+        "SCIM provisioning is disabled in roster; an admin can turn it on under SCIM settings or with `roster scim enable`"
+    )]
     ScimDisabled,
     #[error("{0}")]
     InvalidFilter(String),

@@ -1,1 +1,1 @@
-
+//! Browser tests live in tests/browser.rs.

@@ -76,7 +76,8 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
                 println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
                 for t in tokens {
                     let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());
-                    let status = t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
+                    let status =
+                        t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
                     println!("{:<24} {:<22} {:<22} {status}", t.name, human_time(t.created_at), last);
                 }
             }
@@ -107,7 +108,9 @@ fn read_password() -> anyhow::Result<String> {
     std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
     if p.is_empty() {
-        anyhow::bail!("no password on standard input; try: echo 'long passphrase' | roster admin create --email you@example.com");
+        anyhow::bail!(
+            "no password on standard input; try: echo 'long passphrase' | roster admin create --email you@example.com"
+        );
     }
     Ok(p)
 }

@@ -34,9 +34,8 @@ impl Application {
         });
         let services = Services::new(db.store());
         let setup_token = services.admins.issue_setup_token().await?;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let listener =
+            TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public_url = config.public_url(addr);
         let leptos = LeptosOptions::builder()

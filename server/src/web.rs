@@ -60,9 +60,17 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
 
 /// Pages behind sign-in redirect to /login without a session, before any rendering. Server functions check the
 /// session themselves (and answer `Unauthenticated`), so this guards pages, not data.
-async fn require_admin(session: tower_sessions::Session, req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn require_admin(
+    session: tower_sessions::Session,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let path = req.uri().path();
-    let public = path == "/login" || path == "/setup" || path.starts_with("/api/") || path.starts_with("/pkg/") || path == "/favicon.ico";
+    let public = path == "/login"
+        || path == "/setup"
+        || path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path == "/favicon.ico";
     if !public && req.method() == axum::http::Method::GET {
         let signed_in = matches!(session.get::<i64>(app::api::ctx::ADMIN_ID).await, Ok(Some(_)));
         if !signed_in {
@@ -83,7 +91,10 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok", "database": "ok" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "database": "unreachable" })),
+            )
         }
     }
 }

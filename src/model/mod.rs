@@ -87,8 +87,14 @@ impl SeatUsage {
 /// Who is acting. Ownership decisions depend on this, never on which endpoint a request came through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Actor {
-    Admin { id: AdminId, email: String },
-    Scim { token: TokenId, name: String },
+    Admin {
+        id: AdminId,
+        email: String,
+    },
+    Scim {
+        token: TokenId,
+        name: String,
+    },
     /// The command line, run by whoever holds the server's database.
     System,
 }

@@ -59,7 +59,9 @@ impl InactiveReason {
             InactiveReason::DeactivatedByAdmin { admin, at } => {
                 format!("Inactive: deactivated by {admin} on {}", human_time(*at))
             }
-            InactiveReason::CreatedInactive { at } => format!("Inactive since creation on {}", human_time(*at)),
+            InactiveReason::CreatedInactive { at } => {
+                format!("Inactive since creation on {}", human_time(*at))
+            }
         }
     }
 }
@@ -85,7 +87,8 @@ impl User {
         let name = a.get("name");
         self.given_name = s(name.and_then(|n| n.get("givenName")));
         self.family_name = s(name.and_then(|n| n.get("familyName")));
-        self.email = self.emails().into_iter().find(|e| e.primary).or_else(|| self.emails().into_iter().next()).map(|e| e.value);
+        self.email =
+            self.emails().into_iter().find(|e| e.primary).or_else(|| self.emails().into_iter().next()).map(|e| e.value);
         if let Some(u) = a.get("userName").and_then(|v| v.as_str()) {
             self.user_name = u.to_owned();
         }

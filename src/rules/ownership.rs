@@ -32,7 +32,12 @@ pub fn access(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool) -> Acce
 }
 
 /// [`access`] as a guard for the write path.
-pub fn check_write(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool, what: impl FnOnce() -> String) -> Result<()> {
+pub fn check_write(
+    actor: &Actor,
+    managed_by: &ManagedBy,
+    scim_enabled: bool,
+    what: impl FnOnce() -> String,
+) -> Result<()> {
     match access(actor, managed_by, scim_enabled).read_only_by {
         None => Ok(()),
         Some(by) => Err(Error::ReadOnly { what: what(), by }),

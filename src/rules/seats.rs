@@ -23,6 +23,9 @@ mod tests {
         assert!(check(true, false, 50, 50).is_ok(), "deactivation");
         assert!(check(false, false, 50, 50).is_ok(), "inactive stays inactive");
         let msg = check(false, true, 50, 50).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(msg, "No free seats: 50 of 50 in use. Raise the licence seats in roster, then retry the task in Okta.");
+        assert_eq!(
+            msg,
+            "No free seats: 50 of 50 in use. Raise the licence seats in roster, then retry the task in Okta."
+        );
     }
 }

@@ -131,14 +131,8 @@ pub(crate) struct PathError {
 }
 
 pub(crate) fn parse_path_detailed(input: &str) -> Result<PatchPath, PathError> {
-    let path_err = |error| PathError {
-        in_filter: false,
-        error,
-    };
-    let filter_err = |error| PathError {
-        in_filter: true,
-        error,
-    };
+    let path_err = |error| PathError { in_filter: false, error };
+    let filter_err = |error| PathError { in_filter: true, error };
     check_len(input, "path").map_err(path_err)?;
     let mut p = Parser::new(input);
     p.skip_ws();
@@ -155,10 +149,7 @@ pub(crate) fn parse_path_detailed(input: &str) -> Result<PatchPath, PathError> {
     let mut sub_attr = None;
     if p.peek() == Some(b'[') {
         if attr.sub_attr.is_some() {
-            return Err(path_err(p.error(
-                p.pos,
-                "'[' must follow a multi-valued attribute, not a sub-attribute",
-            )));
+            return Err(path_err(p.error(p.pos, "'[' must follow a multi-valued attribute, not a sub-attribute")));
         }
         let open = p.pos;
         p.pos += 1;
@@ -179,19 +170,12 @@ pub(crate) fn parse_path_detailed(input: &str) -> Result<PatchPath, PathError> {
     if !p.at_end() {
         return Err(path_err(p.unexpected(p.pos, "end of path")));
     }
-    Ok(PatchPath {
-        attr,
-        filter,
-        sub_attr,
-    })
+    Ok(PatchPath { attr, filter, sub_attr })
 }
 
 fn check_len(input: &str, what: &str) -> Result<(), FilterError> {
     if input.len() > MAX_INPUT {
-        return Err(FilterError(format!(
-            "{what} is too long ({} bytes, limit {MAX_INPUT})",
-            input.len()
-        )));
+        return Err(FilterError(format!("{what} is too long ({} bytes, limit {MAX_INPUT})", input.len())));
     }
     Ok(())
 }
@@ -245,19 +229,13 @@ fn parse_attr_path(word: &str) -> Result<AttrPath, String> {
     let attr = parts.next().unwrap_or_default();
     let sub = parts.next();
     if parts.next().is_some() {
-        return Err(format!(
-            "'{rest}' has too many '.' parts; use attribute.subAttribute"
-        ));
+        return Err(format!("'{rest}' has too many '.' parts; use attribute.subAttribute"));
     }
     validate_name(attr)?;
     if let Some(sub) = sub {
         validate_name(sub)?;
     }
-    Ok(AttrPath {
-        schema: schema.map(str::to_string),
-        attr: attr.to_string(),
-        sub_attr: sub.map(str::to_string),
-    })
+    Ok(AttrPath { schema: schema.map(str::to_string), attr: attr.to_string(), sub_attr: sub.map(str::to_string) })
 }
 
 struct Parser<'a> {
@@ -268,11 +246,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn new(src: &'a str) -> Self {
-        Parser {
-            src,
-            pos: 0,
-            depth: 0,
-        }
+        Parser { src, pos: 0, depth: 0 }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -334,20 +308,13 @@ impl<'a> Parser<'a> {
     }
 
     fn unexpected(&self, pos: usize, expected: &str) -> FilterError {
-        FilterError(format!(
-            "unexpected {} at position {}, expected {expected}",
-            self.describe(pos),
-            self.column(pos)
-        ))
+        FilterError(format!("unexpected {} at position {}, expected {expected}", self.describe(pos), self.column(pos)))
     }
 
     fn enter(&mut self, pos: usize) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.error(
-                pos,
-                &format!("filter is nested too deeply (limit {MAX_DEPTH} levels)"),
-            ));
+            return Err(self.error(pos, &format!("filter is nested too deeply (limit {MAX_DEPTH} levels)")));
         }
         Ok(())
     }
@@ -438,10 +405,7 @@ impl<'a> Parser<'a> {
                 return Err(self.error(self.pos, "a '[...]' filter cannot contain another '['"));
             }
             if path.sub_attr.is_some() {
-                return Err(self.error(
-                    self.pos,
-                    "'[' must follow a multi-valued attribute, not a sub-attribute",
-                ));
+                return Err(self.error(self.pos, "'[' must follow a multi-valued attribute, not a sub-attribute"));
             }
             let open = self.pos;
             self.pos += 1;
@@ -450,32 +414,19 @@ impl<'a> Parser<'a> {
             self.expect_close(b']')?;
             self.leave();
             if self.peek() != Some(b'.') {
-                return Ok(Filter::ValuePath {
-                    attr: path,
-                    filter: Box::new(inner),
-                });
+                return Ok(Filter::ValuePath { attr: path, filter: Box::new(inner) });
             }
             // Entra: `emails[type eq "work"].value eq "x"` = one element matching both.
             self.pos += 1;
             let sub_start = self.pos;
             let sub = self.take_word();
             validate_name(sub).map_err(|m| self.error(sub_start, &m))?;
-            let rel = AttrPath {
-                schema: None,
-                attr: sub.to_string(),
-                sub_attr: None,
-            };
+            let rel = AttrPath { schema: None, attr: sub.to_string(), sub_attr: None };
             let cmp = self.parse_op_value(rel)?;
-            return Ok(Filter::ValuePath {
-                attr: path,
-                filter: Box::new(Filter::And(Box::new(inner), Box::new(cmp))),
-            });
+            return Ok(Filter::ValuePath { attr: path, filter: Box::new(Filter::And(Box::new(inner), Box::new(cmp))) });
         }
         if in_brackets && (path.schema.is_some() || path.sub_attr.is_some()) {
-            return Err(self.error(
-                start,
-                "inside '[...]' use a plain sub-attribute name such as 'type'",
-            ));
+            return Err(self.error(start, "inside '[...]' use a plain sub-attribute name such as 'type'"));
         }
         self.parse_op_value(path)
     }
@@ -486,10 +437,7 @@ impl<'a> Parser<'a> {
         let op = match comparison_op(self.word_at(op_pos)) {
             Some(op) => op,
             None => {
-                return Err(self.unexpected(
-                    op_pos,
-                    "a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)",
-                ));
+                return Err(self.unexpected(op_pos, "a comparison operator (eq, ne, co, sw, ew, gt, ge, lt, le or pr)"));
             }
         };
         self.pos += 2;
@@ -508,17 +456,15 @@ impl<'a> Parser<'a> {
             Some(b) if b == b'-' || b.is_ascii_digit() => {
                 let bytes = self.src.as_bytes();
                 let mut end = start;
-                while bytes.get(end).is_some_and(|b| {
-                    b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E')
-                }) {
+                while bytes
+                    .get(end)
+                    .is_some_and(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+                {
                     end += 1;
                 }
                 let text = &self.src[start..end];
                 let number = serde_json::from_str::<serde_json::Number>(text).map_err(|_| {
-                    self.error(
-                        start,
-                        &format!("invalid number '{text}' (strings must be in double quotes)"),
-                    )
+                    self.error(start, &format!("invalid number '{text}' (strings must be in double quotes)"))
                 })?;
                 self.pos = end;
                 Ok(CompValue::Number(number))
@@ -530,10 +476,9 @@ impl<'a> Parser<'a> {
                     "false" => CompValue::Bool(false),
                     "null" => CompValue::Null,
                     _ => {
-                        return Err(self.unexpected(
-                            start,
-                            "a value (a \"quoted string\", number, true, false or null)",
-                        ));
+                        return Err(
+                            self.unexpected(start, "a value (a \"quoted string\", number, true, false or null)")
+                        );
                     }
                 };
                 self.pos += word.len();
@@ -556,12 +501,8 @@ impl<'a> Parser<'a> {
             }
         }
         let literal = &self.src[start..=i];
-        let text = serde_json::from_str::<String>(literal).map_err(|_| {
-            self.error(
-                start,
-                "invalid escape or control character in string starting",
-            )
-        })?;
+        let text = serde_json::from_str::<String>(literal)
+            .map_err(|_| self.error(start, "invalid escape or control character in string starting"))?;
         self.pos = i + 1;
         Ok(text)
     }
@@ -579,11 +520,7 @@ impl Filter {
 
 fn get_ci<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     let obj = v.as_object()?;
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 /// Extension attributes live under their URN key (RFC 7643 §3.3); core URNs mean the top level.
@@ -593,20 +530,13 @@ fn container<'v>(resource: &'v Value, schema: Option<&str>) -> Option<&'v Value>
     };
     match get_ci(resource, schema) {
         Some(v) if v.is_object() => Some(v),
-        _ if schema
-            .to_ascii_lowercase()
-            .starts_with("urn:ietf:params:scim:schemas:core:") =>
-        {
-            Some(resource)
-        }
+        _ if schema.to_ascii_lowercase().starts_with("urn:ietf:params:scim:schemas:core:") => Some(resource),
         _ => None,
     }
 }
 
 fn raw_values<'v>(resource: &'v Value, path: &AttrPath) -> Vec<&'v Value> {
-    let Some(value) =
-        container(resource, path.schema.as_deref()).and_then(|c| get_ci(c, &path.attr))
-    else {
+    let Some(value) = container(resource, path.schema.as_deref()).and_then(|c| get_ci(c, &path.attr)) else {
         return Vec::new();
     };
     match (&path.sub_attr, value) {
@@ -654,10 +584,7 @@ fn is_case_exact(parent: Option<&str>, path: &AttrPath) -> bool {
         Some(parent) => format!("{parent}.{}", path.key()),
         None => path.key(),
     };
-    matches!(
-        key.as_str(),
-        "id" | "externalid" | "members" | "members.value"
-    )
+    matches!(key.as_str(), "id" | "externalid" | "members" | "members.value")
 }
 
 fn eval(filter: &Filter, resource: &Value, parent: Option<&str>) -> bool {
@@ -670,9 +597,7 @@ fn eval(filter: &Filter, resource: &Value, parent: Option<&str>) -> bool {
                 (CompareOp::Eq, CompValue::Null) => !values.into_iter().any(non_empty),
                 (CompareOp::Ne, CompValue::Null) => values.into_iter().any(non_empty),
                 (_, CompValue::Null) => false,
-                (CompareOp::Ne, _) => !values
-                    .into_iter()
-                    .any(|c| compare(c, CompareOp::Eq, value, exact)),
+                (CompareOp::Ne, _) => !values.into_iter().any(|c| compare(c, CompareOp::Eq, value, exact)),
                 _ => values.into_iter().any(|c| compare(c, *op, value, exact)),
             }
         }
@@ -682,9 +607,7 @@ fn eval(filter: &Filter, resource: &Value, parent: Option<&str>) -> bool {
         Filter::ValuePath { attr, filter } => {
             let key = attr.key();
             raw_values(resource, attr).into_iter().any(|v| match v {
-                Value::Array(items) => items
-                    .iter()
-                    .any(|item| item.is_object() && eval(filter, item, Some(&key))),
+                Value::Array(items) => items.iter().any(|item| item.is_object() && eval(filter, item, Some(&key))),
                 Value::Object(_) => eval(filter, v, Some(&key)),
                 _ => false,
             })
@@ -720,10 +643,7 @@ fn compare(candidate: &Value, op: CompareOp, value: &CompValue, exact: bool) -> 
             let (have, want): (Cow<str>, Cow<str>) = if exact {
                 (Cow::Borrowed(have), Cow::Borrowed(want))
             } else {
-                (
-                    Cow::Owned(have.to_lowercase()),
-                    Cow::Owned(want.to_lowercase()),
-                )
+                (Cow::Owned(have.to_lowercase()), Cow::Owned(want.to_lowercase()))
             };
             match op {
                 CompareOp::Co => have.contains(want.as_ref()),
@@ -754,11 +674,7 @@ pub(crate) mod tests {
         parse_attr_path(s).unwrap()
     }
     fn cmp(path: &str, op: CompareOp, value: CompValue) -> Filter {
-        Filter::Compare {
-            path: ap(path),
-            op,
-            value,
-        }
+        Filter::Compare { path: ap(path), op, value }
     }
     fn s(v: &str) -> CompValue {
         CompValue::Str(v.into())
@@ -779,10 +695,7 @@ pub(crate) mod tests {
         Filter::Not(Box::new(a))
     }
     fn vp(attr: &str, f: Filter) -> Filter {
-        Filter::ValuePath {
-            attr: ap(attr),
-            filter: Box::new(f),
-        }
+        Filter::ValuePath { attr: ap(attr), filter: Box::new(f) }
     }
     const TS: &str = "2011-05-13T04:42:34Z";
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -792,66 +705,32 @@ pub(crate) mod tests {
         use CompareOp::*;
         let cases: Vec<(&str, Filter)> = vec![
             ("userName eq \"bjensen\"", eq("userName", "bjensen")),
-            (
-                "name.familyName co \"O'Malley\"",
-                cmp("name.familyName", Co, s("O'Malley")),
-            ),
+            ("name.familyName co \"O'Malley\"", cmp("name.familyName", Co, s("O'Malley"))),
             ("userName sw \"J\"", cmp("userName", Sw, s("J"))),
             (
                 "urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"J\"",
-                cmp(
-                    "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-                    Sw,
-                    s("J"),
-                ),
+                cmp("urn:ietf:params:scim:schemas:core:2.0:User:userName", Sw, s("J")),
             ),
             ("title pr", pr("title")),
-            (
-                "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
-                cmp("meta.lastModified", Gt, s(TS)),
-            ),
-            (
-                "meta.lastModified ge \"2011-05-13T04:42:34Z\"",
-                cmp("meta.lastModified", Ge, s(TS)),
-            ),
-            (
-                "meta.lastModified lt \"2011-05-13T04:42:34Z\"",
-                cmp("meta.lastModified", Lt, s(TS)),
-            ),
-            (
-                "meta.lastModified le \"2011-05-13T04:42:34Z\"",
-                cmp("meta.lastModified", Le, s(TS)),
-            ),
-            (
-                "title pr and userType eq \"Employee\"",
-                and(pr("title"), eq("userType", "Employee")),
-            ),
-            (
-                "title pr or userType eq \"Intern\"",
-                or(pr("title"), eq("userType", "Intern")),
-            ),
-            (
-                "schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"",
-                eq("schemas", ENT),
-            ),
+            ("meta.lastModified gt \"2011-05-13T04:42:34Z\"", cmp("meta.lastModified", Gt, s(TS))),
+            ("meta.lastModified ge \"2011-05-13T04:42:34Z\"", cmp("meta.lastModified", Ge, s(TS))),
+            ("meta.lastModified lt \"2011-05-13T04:42:34Z\"", cmp("meta.lastModified", Lt, s(TS))),
+            ("meta.lastModified le \"2011-05-13T04:42:34Z\"", cmp("meta.lastModified", Le, s(TS))),
+            ("title pr and userType eq \"Employee\"", and(pr("title"), eq("userType", "Employee"))),
+            ("title pr or userType eq \"Intern\"", or(pr("title"), eq("userType", "Intern"))),
+            ("schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"", eq("schemas", ENT)),
             (
                 "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co \"example.org\")",
                 and(
                     eq("userType", "Employee"),
-                    or(
-                        cmp("emails", Co, s("example.com")),
-                        cmp("emails.value", Co, s("example.org")),
-                    ),
+                    or(cmp("emails", Co, s("example.com")), cmp("emails.value", Co, s("example.org"))),
                 ),
             ),
             (
                 "userType ne \"Employee\" and not (emails co \"example.com\" or emails.value co \"example.org\")",
                 and(
                     cmp("userType", Ne, s("Employee")),
-                    not(or(
-                        cmp("emails", Co, s("example.com")),
-                        cmp("emails.value", Co, s("example.org")),
-                    )),
+                    not(or(cmp("emails", Co, s("example.com")), cmp("emails.value", Co, s("example.org")))),
                 ),
             ),
             (
@@ -862,73 +741,36 @@ pub(crate) mod tests {
                 "userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]",
                 and(
                     eq("userType", "Employee"),
-                    vp(
-                        "emails",
-                        and(eq("type", "work"), cmp("value", Co, s("@example.com"))),
-                    ),
+                    vp("emails", and(eq("type", "work"), cmp("value", Co, s("@example.com")))),
                 ),
             ),
             (
                 "emails[type eq \"work\" and value co \"@example.com\"] or ims[type eq \"xmpp\" and value co \"@foo.com\"]",
                 or(
-                    vp(
-                        "emails",
-                        and(eq("type", "work"), cmp("value", Co, s("@example.com"))),
-                    ),
-                    vp(
-                        "ims",
-                        and(eq("type", "xmpp"), cmp("value", Co, s("@foo.com"))),
-                    ),
+                    vp("emails", and(eq("type", "work"), cmp("value", Co, s("@example.com")))),
+                    vp("ims", and(eq("type", "xmpp"), cmp("value", Co, s("@foo.com")))),
                 ),
             ),
             // Mixed-case operators and attribute names.
             ("userName EQ \"x\"", eq("userName", "x")),
             ("UserName Eq \"x\"", eq("UserName", "x")),
-            (
-                "title PR AND userType Eq \"a\" OR NOT (x Pr)",
-                or(and(pr("title"), eq("userType", "a")), not(pr("x"))),
-            ),
+            ("title PR AND userType Eq \"a\" OR NOT (x Pr)", or(and(pr("title"), eq("userType", "a")), not(pr("x")))),
             // Okta / Entra lookups.
-            (
-                "userName eq \"test.user@okta.local\"",
-                eq("userName", "test.user@okta.local"),
-            ),
-            (
-                "externalId eq \"00ujl29u0le5T6Aj10h7\"",
-                eq("externalId", "00ujl29u0le5T6Aj10h7"),
-            ),
-            (
-                "displayName eq \"Test SCIMv2\"",
-                eq("displayName", "Test SCIMv2"),
-            ),
+            ("userName eq \"test.user@okta.local\"", eq("userName", "test.user@okta.local")),
+            ("externalId eq \"00ujl29u0le5T6Aj10h7\"", eq("externalId", "00ujl29u0le5T6Aj10h7")),
+            ("displayName eq \"Test SCIMv2\"", eq("displayName", "Test SCIMv2")),
             (
                 "emails[type eq \"work\"].value eq \"a@b.c\"",
                 vp("emails", and(eq("type", "work"), eq("value", "a@b.c"))),
             ),
-            (
-                "emails[type eq \"work\"].value pr",
-                vp("emails", and(eq("type", "work"), pr("value"))),
-            ),
-            (
-                "members[value eq \"2819c223\"]",
-                vp("members", eq("value", "2819c223")),
-            ),
+            ("emails[type eq \"work\"].value pr", vp("emails", and(eq("type", "work"), pr("value")))),
+            ("members[value eq \"2819c223\"]", vp("members", eq("value", "2819c223"))),
             // Literals, escapes, precedence, whitespace.
-            (
-                "a eq \"say \\\"hi\\\" \\\\ \\u00e9\"",
-                eq("a", "say \"hi\" \\ é"),
-            ),
+            ("a eq \"say \\\"hi\\\" \\\\ \\u00e9\"", eq("a", "say \"hi\" \\ é")),
             ("a eq true", cmp("a", Eq, CompValue::Bool(true))),
             ("a eq False", cmp("a", Eq, CompValue::Bool(false))),
             ("a eq null", cmp("a", Eq, CompValue::Null)),
-            (
-                "a gt -1.5e3",
-                cmp(
-                    "a",
-                    Gt,
-                    CompValue::Number(serde_json::from_str("-1.5e3").unwrap()),
-                ),
-            ),
+            ("a gt -1.5e3", cmp("a", Gt, CompValue::Number(serde_json::from_str("-1.5e3").unwrap()))),
             ("a le 42", cmp("a", Le, CompValue::Number(42.into()))),
             ("a pr or b pr and c pr", or(pr("a"), and(pr("b"), pr("c")))),
             ("not(a pr) and b pr", and(not(pr("a")), pr("b"))),
@@ -962,49 +804,22 @@ pub(crate) mod tests {
         let cases = [
             ("", "filter is empty"),
             ("   ", "filter is empty"),
-            (
-                "userName eq \"bjensen",
-                "unterminated string starting at position 13",
-            ),
-            (
-                "userName eq",
-                "unexpected end of input at position 12, expected a value",
-            ),
-            (
-                "userName eq ",
-                "unexpected end of input at position 13, expected a value",
-            ),
-            (
-                "userName foo \"x\"",
-                "unexpected 'foo' at position 10, expected a comparison operator",
-            ),
-            (
-                "userName",
-                "unexpected end of input at position 9, expected a comparison operator",
-            ),
-            (
-                "userName eq \"x\" foo",
-                "unexpected 'foo' at position 17, expected 'and', 'or' or end of filter",
-            ),
+            ("userName eq \"bjensen", "unterminated string starting at position 13"),
+            ("userName eq", "unexpected end of input at position 12, expected a value"),
+            ("userName eq ", "unexpected end of input at position 13, expected a value"),
+            ("userName foo \"x\"", "unexpected 'foo' at position 10, expected a comparison operator"),
+            ("userName", "unexpected end of input at position 9, expected a comparison operator"),
+            ("userName eq \"x\" foo", "unexpected 'foo' at position 17, expected 'and', 'or' or end of filter"),
             ("userName eq \"x\")", "unexpected ')' at position 16"),
-            (
-                "userName eq bjensen",
-                "unexpected 'bjensen' at position 13, expected a value",
-            ),
+            ("userName eq bjensen", "unexpected 'bjensen' at position 13, expected a value"),
             ("userName eq 2011-05-13", "invalid number '2011-05-13'"),
             ("(userName pr", "expected 'and', 'or' or ')'"),
             ("emails[type eq \"work\"", "expected 'and', 'or' or ']'"),
-            (
-                "emails[type eq \"work\"].value",
-                "expected a comparison operator",
-            ),
+            ("emails[type eq \"work\"].value", "expected a comparison operator"),
             ("emails[name.x eq \"a\"]", "plain sub-attribute"),
             ("emails[x[y pr]]", "cannot contain another '['"),
             ("a eq \"\\q\"", "invalid escape"),
-            (
-                "not a pr",
-                "unexpected 'a' at position 5, expected '(' after 'not'",
-            ),
+            ("not a pr", "unexpected 'a' at position 5, expected '(' after 'not'"),
             ("1abc eq \"x\"", "must start with a letter"),
             ("a.b.c eq \"x\"", "too many '.'"),
             ("a and b pr", "expected a comparison operator"),
@@ -1014,11 +829,7 @@ pub(crate) mod tests {
         ];
         for (input, want) in cases {
             let err = parse(input).expect_err(input);
-            assert!(
-                err.0.contains(want),
-                "input {input:?}: got {:?}, want {want:?}",
-                err.0
-            );
+            assert!(err.0.contains(want), "input {input:?}: got {:?}, want {want:?}", err.0);
         }
     }
 
@@ -1026,12 +837,7 @@ pub(crate) mod tests {
     fn limits_reject_deep_nesting_and_long_input() {
         let nested = |n: usize| format!("{}a pr{}", "(".repeat(n), ")".repeat(n));
         assert!(parse(&nested(32)).is_ok());
-        assert!(
-            parse(&nested(33))
-                .unwrap_err()
-                .0
-                .contains("nested too deeply")
-        );
+        assert!(parse(&nested(33)).unwrap_err().0.contains("nested too deeply"));
         // Far deeper than the stack could take without the limit; must not overflow.
         let deep = "(".repeat(4000);
         assert!(parse(&deep).unwrap_err().0.contains("nested too deeply"));
@@ -1043,32 +849,15 @@ pub(crate) mod tests {
         let chain = vec!["a pr"; 400].join(" and ");
         assert!(chain.len() <= MAX_INPUT);
         assert!(parse(&chain).is_ok());
-        assert!(
-            parse_path(&"(".repeat(5000))
-                .unwrap_err()
-                .0
-                .contains("too long")
-        );
+        assert!(parse_path(&"(".repeat(5000)).unwrap_err().0.contains("too long"));
         let deep_path = format!("emails[{}a pr{}]", "(".repeat(40), ")".repeat(40));
-        assert!(
-            parse_path(&deep_path)
-                .unwrap_err()
-                .0
-                .contains("nested too deeply")
-        );
+        assert!(parse_path(&deep_path).unwrap_err().0.contains("nested too deeply"));
     }
 
     #[test]
     fn patch_paths() {
         let cases: Vec<(&str, PatchPath)> = vec![
-            (
-                "members",
-                PatchPath {
-                    attr: ap("members"),
-                    filter: None,
-                    sub_attr: None,
-                },
-            ),
+            ("members", PatchPath { attr: ap("members"), filter: None, sub_attr: None }),
             (
                 "members[value eq \"2819c223-7f76-453a-919d-413861904646\"]",
                 PatchPath {
@@ -1079,51 +868,21 @@ pub(crate) mod tests {
             ),
             (
                 "emails[type eq \"work\"].value",
-                PatchPath {
-                    attr: ap("emails"),
-                    filter: Some(eq("type", "work")),
-                    sub_attr: Some("value".into()),
-                },
+                PatchPath { attr: ap("emails"), filter: Some(eq("type", "work")), sub_attr: Some("value".into()) },
             ),
-            (
-                "name.familyName",
-                PatchPath {
-                    attr: ap("name.familyName"),
-                    filter: None,
-                    sub_attr: None,
-                },
-            ),
-            (
-                "active",
-                PatchPath {
-                    attr: ap("active"),
-                    filter: None,
-                    sub_attr: None,
-                },
-            ),
+            ("name.familyName", PatchPath { attr: ap("name.familyName"), filter: None, sub_attr: None }),
+            ("active", PatchPath { attr: ap("active"), filter: None, sub_attr: None }),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-                PatchPath {
-                    attr: ap(&format!("{ENT}:employeeNumber")),
-                    filter: None,
-                    sub_attr: None,
-                },
+                PatchPath { attr: ap(&format!("{ENT}:employeeNumber")), filter: None, sub_attr: None },
             ),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
-                PatchPath {
-                    attr: ap(&format!("{ENT}:manager")),
-                    filter: None,
-                    sub_attr: None,
-                },
+                PatchPath { attr: ap(&format!("{ENT}:manager")), filter: None, sub_attr: None },
             ),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-                PatchPath {
-                    attr: ap(&format!("{ENT}:manager.value")),
-                    filter: None,
-                    sub_attr: None,
-                },
+                PatchPath { attr: ap(&format!("{ENT}:manager.value")), filter: None, sub_attr: None },
             ),
             (
                 "addresses[type eq \"work\"].streetAddress",
@@ -1147,42 +906,25 @@ pub(crate) mod tests {
         let cases = [
             ("", false, "path is empty"),
             ("emails[type eq]", true, "expected a value"),
-            (
-                "emails[type eq \"work\"",
-                true,
-                "expected 'and', 'or' or ']'",
-            ),
+            ("emails[type eq \"work\"", true, "expected 'and', 'or' or ']'"),
             ("emails[type eq \"work\"]x", false, "expected end of path"),
-            (
-                "emails[type eq \"work\"].1x",
-                false,
-                "must start with a letter",
-            ),
-            (
-                "name.givenName[type eq \"x\"]",
-                false,
-                "not a sub-attribute",
-            ),
+            ("emails[type eq \"work\"].1x", false, "must start with a letter"),
+            ("name.givenName[type eq \"x\"]", false, "not a sub-attribute"),
             ("emails eq", false, "expected end of path"),
             ("[x pr]", false, "expected an attribute name"),
         ];
         for (input, in_filter, want) in cases {
             let err = parse_path_detailed(input).expect_err(input);
             assert_eq!(err.in_filter, in_filter, "input {input:?}: {:?}", err.error);
-            assert!(
-                err.error.0.contains(want),
-                "input {input:?}: got {:?}",
-                err.error.0
-            );
+            assert!(err.error.0.contains(want), "input {input:?}: got {:?}", err.error.0);
         }
     }
 
     /// Deterministic pseudo-random inputs: parsing must never panic, whatever the bytes.
     pub(crate) fn fuzz_inputs(count: usize) -> Vec<String> {
         const PIECES: &[&str] = &[
-            "userName", " eq ", "\"x\"", "(", ")", "[", "]", ".", ":", "not", " and ", " or ",
-            "pr", "\\", "\"", "é", "😀", "urn:a:b", "$ref", "1", "-", "e", "true", " ", "value",
-            "\\u00", "\t",
+            "userName", " eq ", "\"x\"", "(", ")", "[", "]", ".", ":", "not", " and ", " or ", "pr", "\\", "\"", "é",
+            "😀", "urn:a:b", "$ref", "1", "-", "e", "true", " ", "value", "\\u00", "\t",
         ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
@@ -1194,9 +936,7 @@ pub(crate) mod tests {
         (0..count)
             .map(|_| {
                 let len = (next() % 12) as usize;
-                (0..len)
-                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
-                    .collect()
+                (0..len).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect()
             })
             .collect()
     }
@@ -1245,10 +985,7 @@ pub(crate) mod tests {
             ("userName sw \"bj\"", true),
             ("userName ew \"EXAMPLE.COM\"", true),
             ("name.familyName co \"o'mal\"", true),
-            (
-                "urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"B\"",
-                true,
-            ),
+            ("urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"B\"", true),
             ("title pr", true),
             ("nickName pr", false),
             ("roles pr", false),
@@ -1261,48 +998,21 @@ pub(crate) mod tests {
             ("title pr and userType eq \"Employee\"", true),
             ("title pr and userType eq \"Intern\"", false),
             ("title pr or userType eq \"Intern\"", true),
-            (
-                "schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"",
-                true,
-            ),
-            (
-                "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co \"example.org\")",
-                true,
-            ),
-            (
-                "userType ne \"Employee\" and not (emails co \"example.com\" or emails.value co \"example.org\")",
-                false,
-            ),
-            (
-                "userType eq \"Employee\" and (emails.type eq \"work\")",
-                true,
-            ),
-            (
-                "userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]",
-                true,
-            ),
-            (
-                "emails[type eq \"home\" and value co \"@example.com\"]",
-                false,
-            ),
+            ("schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"", true),
+            ("userType eq \"Employee\" and (emails co \"example.com\" or emails.value co \"example.org\")", true),
+            ("userType ne \"Employee\" and not (emails co \"example.com\" or emails.value co \"example.org\")", false),
+            ("userType eq \"Employee\" and (emails.type eq \"work\")", true),
+            ("userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]", true),
+            ("emails[type eq \"home\" and value co \"@example.com\"]", false),
             (
                 "emails[type eq \"work\" and value co \"@example.com\"] or ims[type eq \"xmpp\" and value co \"@foo.com\"]",
                 true,
             ),
-            (
-                "emails[type eq \"work\"].value eq \"BJENSEN@example.com\"",
-                true,
-            ),
-            (
-                "emails[type eq \"home\"].value eq \"bjensen@example.com\"",
-                false,
-            ),
+            ("emails[type eq \"work\"].value eq \"BJENSEN@example.com\"", true),
+            ("emails[type eq \"home\"].value eq \"bjensen@example.com\"", false),
             ("emails[type eq \"work\"].value pr", true),
             ("emails.value eq \"babs@jensen.org\"", true),
-            (
-                "emails[primary eq true].value eq \"bjensen@example.com\"",
-                true,
-            ),
+            ("emails[primary eq true].value eq \"bjensen@example.com\"", true),
             ("active eq true", true),
             ("active ne true", false),
             ("active gt true", false),
@@ -1313,14 +1023,8 @@ pub(crate) mod tests {
             ("externalId eq \"BJensen-Ext\"", true),
             ("externalId eq \"bjensen-ext\"", false),
             ("id eq \"2819C223-7F76-453A-919D-413861904646\"", false),
-            (
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\"",
-                true,
-            ),
-            (
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"26118915\"",
-                true,
-            ),
+            ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\"", true),
+            ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"26118915\"", true),
             ("urn:acme:ext:User:employeeNumber eq \"701984\"", false),
             ("title eq null", false),
             ("missing eq null", true),
@@ -1329,11 +1033,7 @@ pub(crate) mod tests {
             ("not (title pr)", false),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parse(input).unwrap().matches(&user),
-                want,
-                "filter: {input}"
-            );
+            assert_eq!(parse(input).unwrap().matches(&user), want, "filter: {input}");
         }
     }
 
@@ -1344,27 +1044,14 @@ pub(crate) mod tests {
             "members": [{"value": "23a35c27-23d3-4c03-b4c5-6443c09e7173", "display": "test.user@okta.local"}]
         });
         let cases = [
-            (
-                "members[value eq \"23a35c27-23d3-4c03-b4c5-6443c09e7173\"]",
-                true,
-            ),
-            (
-                "members[value eq \"23A35C27-23D3-4C03-B4C5-6443C09E7173\"]",
-                false,
-            ),
-            (
-                "members.value eq \"23A35C27-23D3-4C03-B4C5-6443C09E7173\"",
-                false,
-            ),
+            ("members[value eq \"23a35c27-23d3-4c03-b4c5-6443c09e7173\"]", true),
+            ("members[value eq \"23A35C27-23D3-4C03-B4C5-6443C09E7173\"]", false),
+            ("members.value eq \"23A35C27-23D3-4C03-B4C5-6443C09E7173\"", false),
             ("members eq \"23a35c27-23d3-4c03-b4c5-6443c09e7173\"", true),
             ("displayName eq \"test scimv2\"", true),
         ];
         for (input, want) in cases {
-            assert_eq!(
-                parse(input).unwrap().matches(&group),
-                want,
-                "filter: {input}"
-            );
+            assert_eq!(parse(input).unwrap().matches(&group), want, "filter: {input}");
         }
     }
 }

@@ -42,44 +42,16 @@ const CORE_ATTRS: &[&str] = &[
     "roles",
     "x509Certificates",
 ];
-const MULTI_VALUED: &[&str] = &[
-    "emails",
-    "phoneNumbers",
-    "ims",
-    "photos",
-    "addresses",
-    "entitlements",
-    "roles",
-    "x509Certificates",
-];
-const NAME_SUBS: &[&str] = &[
-    "formatted",
-    "familyName",
-    "givenName",
-    "middleName",
-    "honorificPrefix",
-    "honorificSuffix",
-];
+const MULTI_VALUED: &[&str] =
+    &["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+const NAME_SUBS: &[&str] =
+    &["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"];
 const MULTI_SUBS: &[&str] = &["value", "display", "type", "primary", "$ref"];
-const ADDRESS_SUBS: &[&str] = &[
-    "formatted",
-    "streetAddress",
-    "locality",
-    "region",
-    "postalCode",
-    "country",
-    "type",
-    "primary",
-];
+const ADDRESS_SUBS: &[&str] =
+    &["formatted", "streetAddress", "locality", "region", "postalCode", "country", "type", "primary"];
 /// RFC 7643 §4.3 enterprise User extension.
-const ENTERPRISE_ATTRS: &[&str] = &[
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-    "manager",
-];
+const ENTERPRISE_ATTRS: &[&str] =
+    &["employeeNumber", "costCenter", "organization", "division", "department", "manager"];
 const MANAGER_SUBS: &[&str] = &["value", "$ref", "displayName"];
 
 /// Body of a PATCH request (RFC 7644 §3.5.2). `operations` is also accepted in lower case.
@@ -123,10 +95,7 @@ impl<'de> Deserialize<'de> for OpKind {
             "add" => Ok(OpKind::Add),
             "replace" => Ok(OpKind::Replace),
             "remove" => Ok(OpKind::Remove),
-            _ => Err(D::Error::unknown_variant(
-                &name,
-                &["add", "replace", "remove"],
-            )),
+            _ => Err(D::Error::unknown_variant(&name, &["add", "replace", "remove"])),
         }
     }
 }
@@ -174,11 +143,7 @@ impl PatchError {
 fn parse_patch_path(path: &str) -> Result<PatchPath, PatchError> {
     filter::parse_path_detailed(path).map_err(|e| {
         let msg = format!("invalid path \"{path}\": {}", e.error);
-        if e.in_filter {
-            PatchError::InvalidFilter(msg)
-        } else {
-            PatchError::InvalidPath(msg)
-        }
+        if e.in_filter { PatchError::InvalidFilter(msg) } else { PatchError::InvalidPath(msg) }
     })
 }
 
@@ -192,18 +157,12 @@ fn eq_ci(a: &str, b: &str) -> bool {
 }
 
 fn canonical(table: &[&str], name: &str) -> String {
-    table
-        .iter()
-        .find(|c| eq_ci(c, name))
-        .map_or_else(|| name.to_string(), |c| (*c).to_string())
+    table.iter().find(|c| eq_ci(c, name)).map_or_else(|| name.to_string(), |c| (*c).to_string())
 }
 
 /// An existing key keeps its casing; otherwise the canonical name from `table`, else as sent.
 fn resolve_key(map: &Map<String, Value>, name: &str, table: &[&str]) -> String {
-    map.keys()
-        .find(|k| eq_ci(k, name))
-        .cloned()
-        .unwrap_or_else(|| canonical(table, name))
+    map.keys().find(|k| eq_ci(k, name)).cloned().unwrap_or_else(|| canonical(table, name))
 }
 
 fn get_ci<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m Value> {
@@ -227,9 +186,7 @@ fn coerce_bool(name: &str, value: &Value) -> Result<bool, PatchError> {
         Value::Bool(b) => Ok(*b),
         Value::String(s) if eq_ci(s, "true") => Ok(true),
         Value::String(s) if eq_ci(s, "false") => Ok(false),
-        other => Err(PatchError::InvalidValue(format!(
-            "{name} must be true or false, got {other}"
-        ))),
+        other => Err(PatchError::InvalidValue(format!("{name} must be true or false, got {other}"))),
     }
 }
 
@@ -262,13 +219,7 @@ fn known_shape(scope: Scope, key: &str) -> Option<Shape> {
 }
 
 /// Unknown attributes take their shape from the stored value, else from the request.
-fn resolve_shape(
-    scope: Scope,
-    key: &str,
-    existing: Option<&Value>,
-    path: &PatchPath,
-    value: Option<&Value>,
-) -> Shape {
+fn resolve_shape(scope: Scope, key: &str, existing: Option<&Value>, path: &PatchPath, value: Option<&Value>) -> Shape {
     if let Some(shape) = known_shape(scope, key) {
         return shape;
     }
@@ -297,9 +248,7 @@ fn resolve_shape(
 /// (RFC 7644 §3.5.2: the whole PATCH fails if one operation does).
 pub fn apply_user(doc: &mut Value, ops: &[PatchOp]) -> Result<(), PatchError> {
     let Some(original) = doc.as_object() else {
-        return Err(PatchError::InvalidValue(
-            "the stored user is not a JSON object".into(),
-        ));
+        return Err(PatchError::InvalidValue("the stored user is not a JSON object".into()));
     };
     let before: Vec<String> = extension_keys(original);
     let mut work = original.clone();
@@ -323,11 +272,7 @@ fn extension_keys(doc: &Map<String, Value>) -> Vec<String> {
 fn sync_extension_schemas(doc: &mut Map<String, Value>, before: &[String]) {
     let mut present = Vec::new();
     for key in extension_keys(doc) {
-        if doc
-            .get(&key)
-            .and_then(Value::as_object)
-            .is_some_and(Map::is_empty)
-        {
+        if doc.get(&key).and_then(Value::as_object).is_some_and(Map::is_empty) {
             doc.remove(&key);
         } else {
             present.push(key);
@@ -336,15 +281,8 @@ fn sync_extension_schemas(doc: &mut Map<String, Value>, before: &[String]) {
     let Some(Value::Array(schemas)) = doc.get_mut("schemas") else {
         return;
     };
-    let listed = |schemas: &[Value], key: &str| {
-        schemas
-            .iter()
-            .position(|s| s.as_str().is_some_and(|s| eq_ci(s, key)))
-    };
-    for gone in before
-        .iter()
-        .filter(|b| !present.iter().any(|p| eq_ci(p, b)))
-    {
+    let listed = |schemas: &[Value], key: &str| schemas.iter().position(|s| s.as_str().is_some_and(|s| eq_ci(s, key)));
+    for gone in before.iter().filter(|b| !present.iter().any(|p| eq_ci(p, b))) {
         if let Some(i) = listed(schemas, gone) {
             schemas.remove(i);
         }
@@ -359,9 +297,7 @@ fn sync_extension_schemas(doc: &mut Map<String, Value>, before: &[String]) {
 fn apply_one(doc: &mut Map<String, Value>, op: &PatchOp) -> Result<(), PatchError> {
     let Some(path) = op_path(op) else {
         if op.op == OpKind::Remove {
-            return Err(PatchError::NoTarget(
-                "remove needs a \"path\" (RFC 7644 §3.5.2.2)".into(),
-            ));
+            return Err(PatchError::NoTarget("remove needs a \"path\" (RFC 7644 §3.5.2.2)".into()));
         }
         return match &op.value {
             Some(Value::Object(map)) => apply_map(doc, op.op, map, None),
@@ -420,9 +356,7 @@ fn apply_map(
                 match value {
                     Value::Object(inner) => apply_map(doc, kind, inner, None)?,
                     _ => {
-                        return Err(PatchError::InvalidValue(format!(
-                            "\"{key}\" must hold an object of attributes"
-                        )));
+                        return Err(PatchError::InvalidValue(format!("\"{key}\" must hold an object of attributes")));
                     }
                 }
                 continue;
@@ -461,23 +395,15 @@ fn apply_extension(
             Ok(())
         }
         (_, Some(Value::Object(map))) => apply_map(doc, kind, map, Some(&storage)),
-        _ => Err(PatchError::InvalidValue(format!(
-            "\"{key}\" must be given an object of extension attributes"
-        ))),
+        _ => Err(PatchError::InvalidValue(format!("\"{key}\" must be given an object of extension attributes"))),
     }
 }
 
-fn check_id(
-    doc: &Map<String, Value>,
-    kind: OpKind,
-    value: Option<&Value>,
-) -> Result<(), PatchError> {
+fn check_id(doc: &Map<String, Value>, kind: OpKind, value: Option<&Value>) -> Result<(), PatchError> {
     if kind != OpKind::Remove && value.is_some() && value == get_ci(doc, "id") {
         return Ok(());
     }
-    Err(PatchError::Mutability(
-        "id is assigned by the server and cannot be changed".into(),
-    ))
+    Err(PatchError::Mutability("id is assigned by the server and cannot be changed".into()))
 }
 
 fn apply_path(
@@ -491,17 +417,11 @@ fn apply_path(
         None => (Scope::Core, None),
         Some(s) if eq_ci(s, CORE_USER) => (Scope::Core, None),
         Some(s) if s.to_ascii_lowercase().starts_with(CORE_PREFIX) => {
-            return Err(PatchError::InvalidPath(format!(
-                "schema \"{s}\" does not apply to Users"
-            )));
+            return Err(PatchError::InvalidPath(format!("schema \"{s}\" does not apply to Users")));
         }
         Some(s) => {
             let key = extension_storage_key(doc, s);
-            let scope = if key == ENTERPRISE_USER {
-                Scope::Enterprise
-            } else {
-                Scope::Other
-            };
+            let scope = if key == ENTERPRISE_USER { Scope::Enterprise } else { Scope::Other };
             (scope, Some(key))
         }
     };
@@ -515,10 +435,7 @@ fn apply_path(
             return if from_map {
                 Ok(())
             } else {
-                Err(PatchError::Mutability(format!(
-                    "{} is read-only",
-                    canonical(CORE_ATTRS, attr)
-                )))
+                Err(PatchError::Mutability(format!("{} is read-only", canonical(CORE_ATTRS, attr))))
             };
         }
     }
@@ -532,9 +449,9 @@ fn apply_path(
             if entry.is_null() {
                 *entry = Value::Object(Map::new());
             }
-            entry.as_object_mut().ok_or_else(|| {
-                PatchError::InvalidValue(format!("stored \"{key}\" is not an object"))
-            })?
+            entry
+                .as_object_mut()
+                .ok_or_else(|| PatchError::InvalidValue(format!("stored \"{key}\" is not an object")))?
         }
     };
     let table = match scope {
@@ -544,17 +461,11 @@ fn apply_path(
     };
     let key = resolve_key(container, &path.attr.attr, table);
     let shape = resolve_shape(scope, &key, container.get(&key), path, value);
-    let target = Target {
-        key,
-        shape,
-        scope,
-        kind,
-        value,
-    };
+    let target = Target { key, shape, scope, kind, value };
     match (&path.filter, &path.attr.sub_attr) {
-        (Some(_), Some(_)) => Err(PatchError::InvalidPath(
-            "a sub-attribute goes after the filter: attr[filter].sub".into(),
-        )),
+        (Some(_), Some(_)) => {
+            Err(PatchError::InvalidPath("a sub-attribute goes after the filter: attr[filter].sub".into()))
+        }
         (Some(f), None) => target.filtered(container, f, path.sub_attr.as_deref()),
         (None, Some(sub)) => target.sub_attribute(container, sub),
         (None, None) => target.whole(container),
@@ -576,13 +487,8 @@ impl Target<'_> {
     }
 
     fn required_value(&self) -> Result<&Value, PatchError> {
-        self.value.ok_or_else(|| {
-            PatchError::InvalidValue(format!(
-                "{} of {} needs a \"value\"",
-                self.kind.name(),
-                self.key
-            ))
-        })
+        self.value
+            .ok_or_else(|| PatchError::InvalidValue(format!("{} of {} needs a \"value\"", self.kind.name(), self.key)))
     }
 
     /// Removing (or nulling) userName/active would leave the user invalid (RFC 7643 §4.1).
@@ -591,9 +497,7 @@ impl Target<'_> {
             return Err(PatchError::InvalidValue("userName is required".into()));
         }
         if self.is("active") {
-            return Err(PatchError::InvalidValue(
-                "active must be true or false".into(),
-            ));
+            return Err(PatchError::InvalidValue("active must be true or false".into()));
         }
         Ok(())
     }
@@ -685,10 +589,7 @@ impl Target<'_> {
                 Some(Value::Object(map)) => Ok(map.clone()),
                 _ => Err(PatchError::InvalidValue("manager must be an object".into())),
             },
-            _ => Err(PatchError::InvalidValue(format!(
-                "{} must be an object of sub-attributes",
-                self.key
-            ))),
+            _ => Err(PatchError::InvalidValue(format!("{} must be an object of sub-attributes", self.key))),
         }
     }
 
@@ -697,35 +598,23 @@ impl Target<'_> {
             return coerce_bool("active", value).map(Value::Bool);
         }
         if self.is("userName") && value.as_str().is_none_or(|s| s.trim().is_empty()) {
-            return Err(PatchError::InvalidValue(
-                "userName must be a non-empty string".into(),
-            ));
+            return Err(PatchError::InvalidValue("userName must be a non-empty string".into()));
         }
         if (value.is_object() || value.is_array()) && known_shape(self.scope, &self.key).is_some() {
             return Err(PatchError::InvalidValue(format!(
                 "{} takes a single value, not {}",
                 self.key,
-                if value.is_array() {
-                    "a list"
-                } else {
-                    "an object"
-                }
+                if value.is_array() { "a list" } else { "an object" }
             )));
         }
         Ok(value.clone())
     }
 
     /// `name.givenName`, `manager.value`, or `emails.value` (every element, RFC 7644 §3.5.2).
-    fn sub_attribute(
-        &self,
-        container: &mut Map<String, Value>,
-        sub: &str,
-    ) -> Result<(), PatchError> {
+    fn sub_attribute(&self, container: &mut Map<String, Value>, sub: &str) -> Result<(), PatchError> {
         let key = &self.key;
         match self.shape {
-            Shape::Simple => Err(PatchError::InvalidPath(format!(
-                "{key} has no sub-attribute \"{sub}\""
-            ))),
+            Shape::Simple => Err(PatchError::InvalidPath(format!("{key} has no sub-attribute \"{sub}\""))),
             Shape::Multi(subs) => {
                 let sub = canonical(subs, sub);
                 let value = match self.kind {
@@ -780,9 +669,7 @@ impl Target<'_> {
                             *entry = Value::Object(Map::new());
                         }
                         let Value::Object(m) = entry else {
-                            return Err(PatchError::InvalidPath(format!(
-                                "{key} is not a complex attribute"
-                            )));
+                            return Err(PatchError::InvalidPath(format!("{key} is not a complex attribute")));
                         };
                         let sub = resolve_key(m, sub, subs);
                         m.insert(sub, value.clone());
@@ -802,9 +689,7 @@ impl Target<'_> {
     ) -> Result<(), PatchError> {
         let key = &self.key;
         let Shape::Multi(subs) = self.shape else {
-            return Err(PatchError::InvalidPath(format!(
-                "{key} is not multi-valued, so it cannot take a [filter]"
-            )));
+            return Err(PatchError::InvalidPath(format!("{key} is not multi-valued, so it cannot take a [filter]")));
         };
         let elem_sub = elem_sub.map(|s| canonical(subs, s));
         if self.kind == OpKind::Remove {
@@ -833,15 +718,13 @@ impl Target<'_> {
             (Some(sub), v) => Some(normalize_sub(key, sub, v)?),
             (None, Value::Object(_)) => Some(normalize_element(key, subs, value.clone())?),
             (None, _) => {
-                return Err(PatchError::InvalidValue(format!(
-                    "replacing {key}[...] needs an object value"
-                )));
+                return Err(PatchError::InvalidValue(format!("replacing {key}[...] needs an object value")));
             }
         };
         let mut touched: Vec<usize> = match container.get(key) {
-            Some(Value::Array(list)) => (0..list.len())
-                .filter(|&i| list.get(i).is_some_and(|e| filter.matches(e)))
-                .collect(),
+            Some(Value::Array(list)) => {
+                (0..list.len()).filter(|&i| list.get(i).is_some_and(|e| filter.matches(e))).collect()
+            }
             _ => Vec::new(),
         };
         let mut new_element = None;
@@ -851,9 +734,7 @@ impl Target<'_> {
             }
             // Entra expects `emails[type eq "work"].value` to add the work email when absent.
             let Some(pairs) = eq_pairs(filter) else {
-                return Err(PatchError::NoTarget(format!(
-                    "no {key} entry matches the filter"
-                )));
+                return Err(PatchError::NoTarget(format!("no {key} entry matches the filter")));
             };
             let mut element = Map::new();
             for (attr, value) in pairs {
@@ -892,26 +773,17 @@ fn as_list(key: &str, value: &Value) -> Result<Vec<Value>, PatchError> {
     match value {
         Value::Array(items) => Ok(items.clone()),
         Value::Object(_) => Ok(vec![value.clone()]),
-        _ => Err(PatchError::InvalidValue(format!(
-            "{key} must be a list of objects"
-        ))),
+        _ => Err(PatchError::InvalidValue(format!("{key} must be a list of objects"))),
     }
 }
 
-fn ensure_array<'m>(
-    container: &'m mut Map<String, Value>,
-    key: &str,
-) -> Result<&'m mut Vec<Value>, PatchError> {
-    let entry = container
-        .entry(key.to_string())
-        .or_insert_with(|| Value::Array(Vec::new()));
+fn ensure_array<'m>(container: &'m mut Map<String, Value>, key: &str) -> Result<&'m mut Vec<Value>, PatchError> {
+    let entry = container.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
     if !entry.is_array() {
         let old = std::mem::take(entry);
         *entry = Value::Array(if old.is_null() { Vec::new() } else { vec![old] });
     }
-    entry
-        .as_array_mut()
-        .ok_or_else(|| PatchError::InvalidValue(format!("stored {key} is not a list")))
+    entry.as_array_mut().ok_or_else(|| PatchError::InvalidValue(format!("stored {key} is not a list")))
 }
 
 /// Canonical sub-attribute casing, `primary` coerced to bool, nulls dropped (unassigned).
@@ -930,9 +802,7 @@ fn normalize_element(key: &str, subs: &[&str], element: Value) -> Result<Value, 
             Ok(Value::Object(out))
         }
         other if subs.is_empty() => Ok(other),
-        _ => Err(PatchError::InvalidValue(format!(
-            "each {key} entry must be an object"
-        ))),
+        _ => Err(PatchError::InvalidValue(format!("each {key} entry must be an object"))),
     }
 }
 
@@ -956,9 +826,7 @@ fn merge_object(target: &mut Map<String, Value>, source: &Map<String, Value>, su
 }
 
 fn is_primary(v: &Value) -> bool {
-    v.as_object()
-        .and_then(|m| get_ci(m, "primary"))
-        .is_some_and(|p| p == &Value::Bool(true))
+    v.as_object().and_then(|m| get_ci(m, "primary")).is_some_and(|p| p == &Value::Bool(true))
 }
 
 /// RFC 7643 §2.4: at most one element may be primary; the newest one wins.
@@ -999,9 +867,7 @@ fn union(list: &mut Vec<Value>, items: Vec<Value>) {
     for item in items {
         let index = match list.iter().position(|e| same_element(e, &item)) {
             Some(i) => {
-                if let (Some(Value::Object(existing)), Value::Object(new)) =
-                    (list.get_mut(i), &item)
-                {
+                if let (Some(Value::Object(existing)), Value::Object(new)) = (list.get_mut(i), &item) {
                     // The stored `value` keeps its casing; other sub-attributes are updated.
                     let mut new = new.clone();
                     remove_ci(&mut new, "value");
@@ -1027,11 +893,9 @@ fn union(list: &mut Vec<Value>, items: Vec<Value>) {
 /// the filter is anything but a conjunction of `eq` on plain sub-attributes.
 fn eq_pairs(filter: &Filter) -> Option<Vec<(String, CompValue)>> {
     match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.schema.is_none() && path.sub_attr.is_none() && *value != CompValue::Null => {
+        Filter::Compare { path, op: CompareOp::Eq, value }
+            if path.schema.is_none() && path.sub_attr.is_none() && *value != CompValue::Null =>
+        {
             Some(vec![(path.attr.clone(), value.clone())])
         }
         Filter::And(a, b) => {
@@ -1079,9 +943,7 @@ pub fn group_patch(group_id: &str, ops: &[PatchOp]) -> Result<GroupPatch, PatchE
         match op_path(op) {
             None => {
                 if op.op == OpKind::Remove {
-                    return Err(PatchError::NoTarget(
-                        "remove needs a \"path\" (RFC 7644 §3.5.2.2)".into(),
-                    ));
+                    return Err(PatchError::NoTarget("remove needs a \"path\" (RFC 7644 §3.5.2.2)".into()));
                 }
                 let Some(Value::Object(map)) = &op.value else {
                     return Err(PatchError::InvalidValue(format!(
@@ -1096,15 +958,7 @@ pub fn group_patch(group_id: &str, ops: &[PatchOp]) -> Result<GroupPatch, PatchE
             }
             Some(raw) => {
                 let path = parse_patch_path(raw)?;
-                group_op(
-                    &mut patch,
-                    group_id,
-                    op.op,
-                    raw,
-                    &path,
-                    op.value.as_ref(),
-                    false,
-                )?;
+                group_op(&mut patch, group_id, op.op, raw, &path, op.value.as_ref(), false)?;
             }
         }
     }
@@ -1120,15 +974,8 @@ fn group_op(
     value: Option<&Value>,
     from_map: bool,
 ) -> Result<(), PatchError> {
-    if path
-        .attr
-        .schema
-        .as_deref()
-        .is_some_and(|s| !eq_ci(s, CORE_GROUP))
-    {
-        return Err(PatchError::InvalidPath(format!(
-            "unknown Group attribute \"{raw}\""
-        )));
+    if path.attr.schema.as_deref().is_some_and(|s| !eq_ci(s, CORE_GROUP)) {
+        return Err(PatchError::InvalidPath(format!("unknown Group attribute \"{raw}\"")));
     }
     let attr = path.attr.attr.as_str();
     let plain = path.filter.is_none() && path.attr.sub_attr.is_none() && path.sub_attr.is_none();
@@ -1179,37 +1026,27 @@ fn group_op(
                 patch.display_name = Some(s.clone());
                 Ok(())
             }
-            _ => Err(PatchError::InvalidValue(
-                "displayName must be a non-empty string".into(),
-            )),
+            _ => Err(PatchError::InvalidValue("displayName must be a non-empty string".into())),
         }
     } else if eq_ci(attr, "externalId") {
         patch.external_id = Some(match (kind, value) {
             (OpKind::Remove, _) | (_, Some(Value::Null)) => None,
             (_, Some(Value::String(s))) => Some(s.clone()),
             _ => {
-                return Err(PatchError::InvalidValue(
-                    "externalId must be a string".into(),
-                ));
+                return Err(PatchError::InvalidValue("externalId must be a string".into()));
             }
         });
         Ok(())
     } else if eq_ci(attr, "id") {
         match (kind, value) {
-            (OpKind::Remove, _) => Err(PatchError::Mutability(
-                "id is assigned by the server and cannot be changed".into(),
-            )),
+            (OpKind::Remove, _) => {
+                Err(PatchError::Mutability("id is assigned by the server and cannot be changed".into()))
+            }
             (_, Some(Value::String(id))) if id == group_id => Ok(()),
-            _ => Err(PatchError::Mutability(
-                "id is assigned by the server and cannot be changed".into(),
-            )),
+            _ => Err(PatchError::Mutability("id is assigned by the server and cannot be changed".into())),
         }
     } else if eq_ci(attr, "schemas") || eq_ci(attr, "meta") {
-        if from_map {
-            Ok(())
-        } else {
-            Err(PatchError::Mutability(format!("{attr} is read-only")))
-        }
+        if from_map { Ok(()) } else { Err(PatchError::Mutability(format!("{attr} is read-only"))) }
     } else {
         Err(PatchError::InvalidPath(format!(
             "unknown Group attribute \"{raw}\"; only displayName, externalId and members can be patched"
@@ -1234,25 +1071,19 @@ fn member_ids(value: &Value) -> Result<Vec<String>, PatchError> {
     };
     items
         .iter()
-        .map(
-            |item| match item.as_object().and_then(|m| get_ci(m, "value")) {
-                Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-                _ => Err(PatchError::InvalidValue(
-                    "each member needs a string \"value\" (the user id)".into(),
-                )),
-            },
-        )
+        .map(|item| match item.as_object().and_then(|m| get_ci(m, "value")) {
+            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            _ => Err(PatchError::InvalidValue("each member needs a string \"value\" (the user id)".into())),
+        })
         .collect()
 }
 
 /// `value eq "a"` or `value eq "a" or value eq "b"` → ids; anything else is unsupported.
 fn member_filter_ids(filter: &Filter) -> Option<Vec<String>> {
     match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: CompValue::Str(id),
-        } if path.schema.is_none() && path.sub_attr.is_none() && eq_ci(&path.attr, "value") => {
+        Filter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(id) }
+            if path.schema.is_none() && path.sub_attr.is_none() && eq_ci(&path.attr, "value") =>
+        {
             Some(vec![id.clone()])
         }
         Filter::Or(a, b) => {
@@ -1309,9 +1140,7 @@ mod tests {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": operations
         });
-        serde_json::from_value::<PatchRequest>(body)
-            .unwrap()
-            .operations
+        serde_json::from_value::<PatchRequest>(body).unwrap().operations
     }
 
     fn user() -> Value {
@@ -1350,10 +1179,7 @@ mod tests {
             (
                 "okta deactivate: path-less replace",
                 json!([{"op": "replace", "value": {"active": false}}]),
-                Ok(vec![
-                    at("/active", json!(false)),
-                    at("/userName", json!("bjensen@example.com")),
-                ]),
+                Ok(vec![at("/active", json!(false)), at("/userName", json!("bjensen@example.com"))]),
             ),
             (
                 "okta reactivate",
@@ -1375,16 +1201,8 @@ mod tests {
                 json!([{"op": "replace", "path": "active", "value": "no"}]),
                 Err("invalidValue"),
             ),
-            (
-                "active null",
-                json!([{"op": "replace", "path": "active", "value": null}]),
-                Err("invalidValue"),
-            ),
-            (
-                "active number",
-                json!([{"op": "replace", "value": {"active": 0}}]),
-                Err("invalidValue"),
-            ),
+            ("active null", json!([{"op": "replace", "path": "active", "value": null}]), Err("invalidValue")),
+            ("active number", json!([{"op": "replace", "value": {"active": 0}}]), Err("invalidValue")),
             (
                 "entra path-less map with dotted and URN keys",
                 json!([{"op": "replace", "value": {
@@ -1419,10 +1237,7 @@ mod tests {
             (
                 "entra one op per enterprise path",
                 json!([{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber", "value": "42"}]),
-                Ok(vec![
-                    at(&ent("/employeeNumber"), json!("42")),
-                    at("/schemas/1", json!(ENT)),
-                ]),
+                Ok(vec![at(&ent("/employeeNumber"), json!("42")), at("/schemas/1", json!(ENT))]),
             ),
             (
                 "entra manager as bare id",
@@ -1466,26 +1281,17 @@ mod tests {
                     {"value": "babs@jensen.org", "type": "home"},
                     {"value": "new@example.com", "type": "other"}
                 ]}]),
-                Ok(vec![
-                    at("/emails/2/value", json!("new@example.com")),
-                    gone("/emails/3"),
-                ]),
+                Ok(vec![at("/emails/2/value", json!("new@example.com")), gone("/emails/3")]),
             ),
             (
                 "add union is case-insensitive on value",
                 json!([{"op": "add", "path": "emails", "value": [{"value": "BJENSEN@example.com", "type": "work"}]}]),
-                Ok(vec![
-                    at("/emails/0/value", json!("bjensen@example.com")),
-                    gone("/emails/2"),
-                ]),
+                Ok(vec![at("/emails/0/value", json!("bjensen@example.com")), gone("/emails/2")]),
             ),
             (
                 "path-less add of emails is a union too",
                 json!([{"op": "add", "value": {"emails": [{"value": "babs@jensen.org"}, {"value": "x@y.z"}]}}]),
-                Ok(vec![
-                    at("/emails/2/value", json!("x@y.z")),
-                    gone("/emails/3"),
-                ]),
+                Ok(vec![at("/emails/2/value", json!("x@y.z")), gone("/emails/3")]),
             ),
             (
                 "added primary clears other primaries; \"True\" coerced",
@@ -1503,10 +1309,7 @@ mod tests {
             (
                 "replace multi-valued without filter replaces the list",
                 json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.com", "type": "work"}]}]),
-                Ok(vec![at(
-                    "/emails",
-                    json!([{"value": "only@x.com", "type": "work"}]),
-                )]),
+                Ok(vec![at("/emails", json!([{"value": "only@x.com", "type": "work"}]))]),
             ),
             (
                 "replace list with two primaries",
@@ -1517,10 +1320,7 @@ mod tests {
                 "rfc replace emails[type eq \"work\"].value",
                 json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "barbara@example.com"}]),
                 Ok(vec![
-                    at(
-                        "/emails/0",
-                        json!({"value": "barbara@example.com", "type": "work", "primary": true}),
-                    ),
+                    at("/emails/0", json!({"value": "barbara@example.com", "type": "work", "primary": true})),
                     at("/emails/1/value", json!("babs@jensen.org")),
                 ]),
             ),
@@ -1530,34 +1330,22 @@ mod tests {
                     {"op": "remove", "path": "emails[type eq \"work\"]"},
                     {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "w@x.com"}
                 ]),
-                Ok(vec![
-                    at("/emails/1", json!({"type": "work", "value": "w@x.com"})),
-                    gone("/emails/2"),
-                ]),
+                Ok(vec![at("/emails/1", json!({"type": "work", "value": "w@x.com"})), gone("/emails/2")]),
             ),
             (
                 "filtered replace upserts into an absent attribute",
                 json!([{"op": "replace", "path": "phoneNumbers[type eq \"mobile\"].value", "value": "+1 555 0100"}]),
-                Ok(vec![at(
-                    "/phoneNumbers",
-                    json!([{"type": "mobile", "value": "+1 555 0100"}]),
-                )]),
+                Ok(vec![at("/phoneNumbers", json!([{"type": "mobile", "value": "+1 555 0100"}]))]),
             ),
             (
                 "validator: emails[primary eq true].value",
                 json!([{"op": "replace", "path": "emails[primary eq true].value", "value": "p@x.com"}]),
-                Ok(vec![
-                    at("/emails/0/value", json!("p@x.com")),
-                    at("/emails/1/value", json!("babs@jensen.org")),
-                ]),
+                Ok(vec![at("/emails/0/value", json!("p@x.com")), at("/emails/1/value", json!("babs@jensen.org"))]),
             ),
             (
                 "add with a filter behaves like replace",
                 json!([{"op": "add", "path": "emails[type eq \"work\"].value", "value": "w2@x.com"}]),
-                Ok(vec![
-                    at("/emails/0/value", json!("w2@x.com")),
-                    gone("/emails/2"),
-                ]),
+                Ok(vec![at("/emails/0/value", json!("w2@x.com")), gone("/emails/2")]),
             ),
             (
                 "filtered replace, no match, non-eq filter",
@@ -1570,10 +1358,7 @@ mod tests {
                     "type": "work", "streetAddress": "911 Universal City Plaza", "postalcode": "91608", "primary": true
                 }}]),
                 Ok(vec![
-                    at(
-                        "/addresses/0/streetAddress",
-                        json!("911 Universal City Plaza"),
-                    ),
+                    at("/addresses/0/streetAddress", json!("911 Universal City Plaza")),
                     at("/addresses/0/locality", json!("Hollywood")),
                     at("/addresses/0/postalCode", json!("91608")),
                     at("/addresses/0/primary", json!(true)),
@@ -1582,10 +1367,7 @@ mod tests {
             (
                 "rfc replace addresses[type eq \"work\"].streetAddress",
                 json!([{"op": "replace", "path": "addresses[type eq \"work\"].streetAddress", "value": "1010 Broadway Ave"}]),
-                Ok(vec![at(
-                    "/addresses/0/streetAddress",
-                    json!("1010 Broadway Ave"),
-                )]),
+                Ok(vec![at("/addresses/0/streetAddress", json!("1010 Broadway Ave"))]),
             ),
             (
                 "filtered replace needs an object without sub-attribute",
@@ -1605,18 +1387,12 @@ mod tests {
             (
                 "remove a sub-attribute of matching elements",
                 json!([{"op": "remove", "path": "emails[type eq \"work\"].primary"}]),
-                Ok(vec![at(
-                    "/emails/0",
-                    json!({"value": "bjensen@example.com", "type": "work"}),
-                )]),
+                Ok(vec![at("/emails/0", json!({"value": "bjensen@example.com", "type": "work"}))]),
             ),
             (
                 "entra remove with value array removes listed elements only",
                 json!([{"op": "Remove", "path": "emails", "value": [{"value": "BABS@jensen.org"}]}]),
-                Ok(vec![
-                    at("/emails/0/value", json!("bjensen@example.com")),
-                    gone("/emails/1"),
-                ]),
+                Ok(vec![at("/emails/0/value", json!("bjensen@example.com")), gone("/emails/1")]),
             ),
             (
                 "remove multi-valued without value removes all",
@@ -1626,33 +1402,15 @@ mod tests {
             (
                 "remove simple attribute",
                 json!([{"op": "remove", "path": "name.givenName"}, {"op": "remove", "path": "nickName"}]),
-                Ok(vec![
-                    gone("/name/givenName"),
-                    at("/name/familyName", json!("Jensen")),
-                ]),
+                Ok(vec![gone("/name/givenName"), at("/name/familyName", json!("Jensen"))]),
             ),
-            (
-                "remove without path",
-                json!([{"op": "remove", "value": {"active": false}}]),
-                Err("noTarget"),
-            ),
-            (
-                "remove userName",
-                json!([{"op": "remove", "path": "userName"}]),
-                Err("invalidValue"),
-            ),
-            (
-                "empty userName",
-                json!([{"op": "replace", "path": "userName", "value": " "}]),
-                Err("invalidValue"),
-            ),
+            ("remove without path", json!([{"op": "remove", "value": {"active": false}}]), Err("noTarget")),
+            ("remove userName", json!([{"op": "remove", "path": "userName"}]), Err("invalidValue")),
+            ("empty userName", json!([{"op": "replace", "path": "userName", "value": " "}]), Err("invalidValue")),
             (
                 "entra replace userName; existing key casing kept",
                 json!([{"op": "Replace", "path": "USERNAME", "value": "Babs@Example.com"}]),
-                Ok(vec![
-                    at("/userName", json!("Babs@Example.com")),
-                    gone("/USERNAME"),
-                ]),
+                Ok(vec![at("/userName", json!("Babs@Example.com")), gone("/USERNAME")]),
             ),
             (
                 "case-insensitive names get canonical casing",
@@ -1675,20 +1433,14 @@ mod tests {
                 json!([{"op": "add", "path": "urn:acme:params:scim:ext:2.0:User:badge", "value": "7"},
                        {"op": "add", "value": {"urn:acme:params:scim:ext:2.0:User": {"floor": 3}}}]),
                 Ok(vec![
-                    at(
-                        "/urn:acme:params:scim:ext:2.0:User",
-                        json!({"badge": "7", "floor": 3}),
-                    ),
+                    at("/urn:acme:params:scim:ext:2.0:User", json!({"badge": "7", "floor": 3})),
                     at("/schemas/1", json!("urn:acme:params:scim:ext:2.0:User")),
                 ]),
             ),
             (
                 "replace on name merges sub-attributes",
                 json!([{"op": "replace", "path": "name", "value": {"givenname": "B", "formatted": "B Jensen"}}]),
-                Ok(vec![at(
-                    "/name",
-                    json!({"givenName": "B", "familyName": "Jensen", "formatted": "B Jensen"}),
-                )]),
+                Ok(vec![at("/name", json!({"givenName": "B", "familyName": "Jensen", "formatted": "B Jensen"}))]),
             ),
             (
                 "name must be an object",
@@ -1705,21 +1457,9 @@ mod tests {
                 json!([{"op": "replace", "value": {"id": "u1", "active": false}}, {"op": "replace", "path": "id", "value": "u1"}]),
                 Ok(vec![at("/id", json!("u1")), at("/active", json!(false))]),
             ),
-            (
-                "different id in a value map",
-                json!([{"op": "replace", "value": {"id": "u2"}}]),
-                Err("mutability"),
-            ),
-            (
-                "different id as a path",
-                json!([{"op": "replace", "path": "id", "value": "u2"}]),
-                Err("mutability"),
-            ),
-            (
-                "remove id",
-                json!([{"op": "remove", "path": "id"}]),
-                Err("mutability"),
-            ),
+            ("different id in a value map", json!([{"op": "replace", "value": {"id": "u2"}}]), Err("mutability")),
+            ("different id as a path", json!([{"op": "replace", "path": "id", "value": "u2"}]), Err("mutability")),
+            ("remove id", json!([{"op": "remove", "path": "id"}]), Err("mutability")),
             (
                 "okta PUT-like map: meta, schemas, groups ignored",
                 json!([{"op": "replace", "value": {"schemas": ["x"], "meta": {"resourceType": "X"}, "groups": [], "title": "T"}}]),
@@ -1740,11 +1480,7 @@ mod tests {
                 json!([{"op": "add", "path": "groups", "value": [{"value": "g"}]}]),
                 Err("mutability"),
             ),
-            (
-                "schemas as explicit path",
-                json!([{"op": "add", "path": "schemas", "value": ["x"]}]),
-                Err("mutability"),
-            ),
+            ("schemas as explicit path", json!([{"op": "add", "path": "schemas", "value": ["x"]}]), Err("mutability")),
             (
                 "password is set like any attribute",
                 json!([{"op": "replace", "path": "password", "value": "1mz050nq"}]),
@@ -1765,11 +1501,7 @@ mod tests {
                 json!([{"op": "replace", "path": "name..givenName", "value": "x"}]),
                 Err("invalidPath"),
             ),
-            (
-                "path starting with digit",
-                json!([{"op": "replace", "path": "1abc", "value": "x"}]),
-                Err("invalidPath"),
-            ),
+            ("path starting with digit", json!([{"op": "replace", "path": "1abc", "value": "x"}]), Err("invalidPath")),
             (
                 "filter on single-valued attribute",
                 json!([{"op": "replace", "path": "name[givenName eq \"x\"]", "value": {}}]),
@@ -1785,29 +1517,14 @@ mod tests {
                 json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "value": "x"}]),
                 Err("invalidPath"),
             ),
-            (
-                "non-object value for path-less op",
-                json!([{"op": "replace", "value": "active"}]),
-                Err("invalidValue"),
-            ),
-            (
-                "path-less op without value",
-                json!([{"op": "add"}]),
-                Err("invalidValue"),
-            ),
-            (
-                "add with path but no value",
-                json!([{"op": "add", "path": "title"}]),
-                Err("invalidValue"),
-            ),
+            ("non-object value for path-less op", json!([{"op": "replace", "value": "active"}]), Err("invalidValue")),
+            ("path-less op without value", json!([{"op": "add"}]), Err("invalidValue")),
+            ("add with path but no value", json!([{"op": "add", "path": "title"}]), Err("invalidValue")),
             (
                 "core User URN prefix on path and as a map key",
                 json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:User:title", "value": "A"},
                        {"op": "replace", "value": {"urn:ietf:params:scim:schemas:core:2.0:User": {"userType": "Employee"}}}]),
-                Ok(vec![
-                    at("/title", json!("A")),
-                    at("/userType", json!("Employee")),
-                ]),
+                Ok(vec![at("/title", json!("A")), at("/userType", json!("Employee"))]),
             ),
             (
                 "empty path is treated as absent",
@@ -1832,21 +1549,13 @@ mod tests {
             match (result, want) {
                 (Ok(()), Ok(checks)) => {
                     for (pointer, expected) in checks {
-                        assert_eq!(
-                            doc.pointer(&pointer),
-                            expected.as_ref(),
-                            "{name}: {pointer} in {doc:#}"
-                        );
+                        assert_eq!(doc.pointer(&pointer), expected.as_ref(), "{name}: {pointer} in {doc:#}");
                     }
                 }
                 (Err(e), Err(kind)) => {
                     assert_eq!(e.scim_type(), kind, "{name}: {e}");
                     assert!(!e.to_string().is_empty());
-                    assert_eq!(
-                        doc,
-                        user(),
-                        "{name}: failed PATCH must leave the doc unchanged"
-                    );
+                    assert_eq!(doc, user(), "{name}: failed PATCH must leave the doc unchanged");
                 }
                 (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
             }
@@ -1880,10 +1589,7 @@ mod tests {
     }
 
     fn members(list: Vec<MemberOp>) -> GroupPatch {
-        GroupPatch {
-            members: list,
-            ..GroupPatch::default()
-        }
+        GroupPatch { members: list, ..GroupPatch::default() }
     }
 
     fn ids(list: &[&str]) -> Vec<String> {
@@ -1908,11 +1614,7 @@ mod tests {
                 json!([{"op": "remove", "path": format!("members[value eq \"{M1}\"]")}]),
                 Ok(members(vec![Remove(ids(&[M1]))])),
             ),
-            (
-                "rfc remove all members",
-                json!([{"op": "remove", "path": "members"}]),
-                Ok(members(vec![RemoveAll])),
-            ),
+            ("rfc remove all members", json!([{"op": "remove", "path": "members"}]), Ok(members(vec![RemoveAll]))),
             (
                 "rfc replace members via remove + add",
                 json!([
@@ -1945,10 +1647,7 @@ mod tests {
             (
                 "okta rename with id inside value",
                 json!([{"op": "replace", "value": {"id": "abf4dd94-a4c0-4f67-89c9-76b03340cb9b", "displayName": "Test SCIMv2"}}]),
-                Ok(GroupPatch {
-                    display_name: Some("Test SCIMv2".into()),
-                    ..GroupPatch::default()
-                }),
+                Ok(GroupPatch { display_name: Some("Test SCIMv2".into()), ..GroupPatch::default() }),
             ),
             (
                 "okta rename with a different id",
@@ -1959,9 +1658,7 @@ mod tests {
                 "entra rename",
                 json!([{"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}]),
                 Ok(GroupPatch {
-                    display_name: Some(
-                        "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName".into(),
-                    ),
+                    display_name: Some("1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName".into()),
                     ..GroupPatch::default()
                 }),
             ),
@@ -2005,11 +1702,7 @@ mod tests {
                 json!([{"op": "add", "path": "members[value eq \"x\"]", "value": [{"value": "x"}]}]),
                 Err("invalidPath"),
             ),
-            (
-                "members.value path",
-                json!([{"op": "remove", "path": "members.value"}]),
-                Err("invalidPath"),
-            ),
+            ("members.value path", json!([{"op": "remove", "path": "members.value"}]), Err("invalidPath")),
             (
                 "member without value",
                 json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}]),
@@ -2020,16 +1713,8 @@ mod tests {
                 json!([{"op": "add", "path": "members", "value": [{"value": 7}]}]),
                 Err("invalidValue"),
             ),
-            (
-                "members value not a list",
-                json!([{"op": "add", "path": "members", "value": "x"}]),
-                Err("invalidValue"),
-            ),
-            (
-                "add members without value",
-                json!([{"op": "add", "path": "members"}]),
-                Err("invalidValue"),
-            ),
+            ("members value not a list", json!([{"op": "add", "path": "members", "value": "x"}]), Err("invalidValue")),
+            ("add members without value", json!([{"op": "add", "path": "members"}]), Err("invalidValue")),
             (
                 "ids kept exactly; consecutive adds merged and deduplicated",
                 json!([
@@ -2046,11 +1731,7 @@ mod tests {
                     {"op": "remove", "path": "members", "value": [{"value": "c"}]},
                     {"op": "add", "path": "members", "value": {"value": "d"}}
                 ]),
-                Ok(members(vec![
-                    Add(ids(&["a"])),
-                    Remove(ids(&["b", "c"])),
-                    Add(ids(&["d"])),
-                ])),
+                Ok(members(vec![Add(ids(&["a"])), Remove(ids(&["b", "c"])), Add(ids(&["d"]))])),
             ),
             (
                 "path-less map with members, schemas and meta",
@@ -2064,41 +1745,22 @@ mod tests {
             (
                 "externalId replace then remove",
                 json!([{"op": "replace", "path": "externalId", "value": "e1"}, {"op": "remove", "path": "externalId"}]),
-                Ok(GroupPatch {
-                    external_id: Some(None),
-                    ..GroupPatch::default()
-                }),
+                Ok(GroupPatch { external_id: Some(None), ..GroupPatch::default() }),
             ),
             (
                 "externalId not a string",
                 json!([{"op": "replace", "path": "externalId", "value": 5}]),
                 Err("invalidValue"),
             ),
-            (
-                "remove displayName",
-                json!([{"op": "remove", "path": "displayName"}]),
-                Err("invalidValue"),
-            ),
+            ("remove displayName", json!([{"op": "remove", "path": "displayName"}]), Err("invalidValue")),
             (
                 "empty displayName",
                 json!([{"op": "replace", "path": "displayName", "value": "  "}]),
                 Err("invalidValue"),
             ),
-            (
-                "displayName not a string",
-                json!([{"op": "replace", "value": {"displayName": 3}}]),
-                Err("invalidValue"),
-            ),
-            (
-                "unknown attribute",
-                json!([{"op": "replace", "path": "description", "value": "x"}]),
-                Err("invalidPath"),
-            ),
-            (
-                "unknown attribute in map",
-                json!([{"op": "replace", "value": {"owner": "x"}}]),
-                Err("invalidPath"),
-            ),
+            ("displayName not a string", json!([{"op": "replace", "value": {"displayName": 3}}]), Err("invalidValue")),
+            ("unknown attribute", json!([{"op": "replace", "path": "description", "value": "x"}]), Err("invalidPath")),
+            ("unknown attribute in map", json!([{"op": "replace", "value": {"owner": "x"}}]), Err("invalidPath")),
             (
                 "foreign schema",
                 json!([{"op": "replace", "path": "urn:acme:ext:Group:owner", "value": "x"}]),
@@ -2107,31 +1769,12 @@ mod tests {
             (
                 "core Group URN prefix accepted",
                 json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:displayName", "value": "G"}]),
-                Ok(GroupPatch {
-                    display_name: Some("G".into()),
-                    ..GroupPatch::default()
-                }),
+                Ok(GroupPatch { display_name: Some("G".into()), ..GroupPatch::default() }),
             ),
-            (
-                "remove without path",
-                json!([{"op": "remove"}]),
-                Err("noTarget"),
-            ),
-            (
-                "path-less value not an object",
-                json!([{"op": "replace", "value": [1]}]),
-                Err("invalidValue"),
-            ),
-            (
-                "meta as explicit path",
-                json!([{"op": "replace", "path": "meta", "value": {}}]),
-                Err("mutability"),
-            ),
-            (
-                "remove id",
-                json!([{"op": "remove", "path": "id"}]),
-                Err("mutability"),
-            ),
+            ("remove without path", json!([{"op": "remove"}]), Err("noTarget")),
+            ("path-less value not an object", json!([{"op": "replace", "value": [1]}]), Err("invalidValue")),
+            ("meta as explicit path", json!([{"op": "replace", "path": "meta", "value": {}}]), Err("mutability")),
+            ("remove id", json!([{"op": "remove", "path": "id"}]), Err("mutability")),
         ];
         for (name, operations, want) in cases {
             let id = "abf4dd94-a4c0-4f67-89c9-76b03340cb9b";
@@ -2145,11 +1788,7 @@ mod tests {
 
     #[test]
     fn unknown_group_attribute_is_named() {
-        let err = group(
-            "g",
-            json!([{"op": "replace", "path": "description", "value": "x"}]),
-        )
-        .unwrap_err();
+        let err = group("g", json!([{"op": "replace", "path": "description", "value": "x"}])).unwrap_err();
         assert!(err.to_string().contains("description"), "{err}");
     }
 
@@ -2162,42 +1801,27 @@ mod tests {
             ("Replace", OpKind::Replace),
             ("rePlace", OpKind::Replace),
         ] {
-            let op: PatchOp =
-                serde_json::from_value(json!({"op": name, "path": "title", "value": "x"})).unwrap();
+            let op: PatchOp = serde_json::from_value(json!({"op": name, "path": "title", "value": "x"})).unwrap();
             assert_eq!(op.op, kind, "{name}");
         }
-        let err =
-            serde_json::from_value::<PatchOp>(json!({"op": "move", "path": "title"})).unwrap_err();
+        let err = serde_json::from_value::<PatchOp>(json!({"op": "move", "path": "title"})).unwrap_err();
         assert!(err.to_string().contains("move"), "{err}");
         assert!(serde_json::from_value::<PatchOp>(json!({"op": 1})).is_err());
         assert!(serde_json::from_value::<PatchOp>(json!({"path": "x"})).is_err());
-        let req: PatchRequest =
-            serde_json::from_value(json!({"operations": [{"op": "remove", "path": "x"}]})).unwrap();
+        let req: PatchRequest = serde_json::from_value(json!({"operations": [{"op": "remove", "path": "x"}]})).unwrap();
         assert!(req.schemas.is_empty());
         assert_eq!(req.operations.len(), 1);
         assert_eq!(req.operations[0].value, None);
-        let op: PatchOp =
-            serde_json::from_value(json!({"op": "replace", "path": "x", "value": null})).unwrap();
+        let op: PatchOp = serde_json::from_value(json!({"op": "replace", "path": "x", "value": null})).unwrap();
         assert_eq!(op.value, Some(Value::Null));
-        assert!(
-            serde_json::from_value::<PatchRequest>(json!({"Operations": [{"op": "copy"}]}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<PatchRequest>(json!({"Operations": [{"op": "copy"}]})).is_err());
     }
 
     #[test]
     fn never_panics_on_garbage_paths() {
-        let values = [
-            json!(null),
-            json!("x"),
-            json!(true),
-            json!([{"value": "a", "primary": true}]),
-            json!({"value": "a"}),
-        ];
-        for (i, path) in crate::scim::filter::tests::fuzz_inputs(5_000)
-            .into_iter()
-            .enumerate()
-        {
+        let values =
+            [json!(null), json!("x"), json!(true), json!([{"value": "a", "primary": true}]), json!({"value": "a"})];
+        for (i, path) in crate::scim::filter::tests::fuzz_inputs(5_000).into_iter().enumerate() {
             for kind in ["add", "replace", "remove"] {
                 let value = &values[i % values.len()];
                 let ops = ops(json!([{"op": kind, "path": path, "value": value}]));

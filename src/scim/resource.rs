@@ -10,8 +10,17 @@ const SERVER_KEYS: [&str; 5] = ["id", "meta", "schemas", "groups", "password"];
 
 /// Single-valued string attributes of the core User schema (RFC 7643 §4.1.1).
 const USER_STRINGS: [&str; 11] = [
-    "userName", "externalId", "displayName", "nickName", "profileUrl", "title", "userType", "preferredLanguage",
-    "locale", "timezone", "password",
+    "userName",
+    "externalId",
+    "displayName",
+    "nickName",
+    "profileUrl",
+    "title",
+    "userType",
+    "preferredLanguage",
+    "locale",
+    "timezone",
+    "password",
 ];
 /// Multi-valued attributes of the core User schema (RFC 7643 §4.1.2).
 pub const USER_MULTI: [&str; 8] =
@@ -44,7 +53,11 @@ fn canonical_key(k: &str) -> String {
         .find(|c| c.eq_ignore_ascii_case(k))
         .map(|c| (*c).to_owned())
         .unwrap_or_else(|| {
-            if k.eq_ignore_ascii_case(SCHEMA_ENTERPRISE_USER) { SCHEMA_ENTERPRISE_USER.to_owned() } else { k.to_owned() }
+            if k.eq_ignore_ascii_case(SCHEMA_ENTERPRISE_USER) {
+                SCHEMA_ENTERPRISE_USER.to_owned()
+            } else {
+                k.to_owned()
+            }
         })
 }
 
@@ -86,7 +99,9 @@ fn check_user_attr(key: &str, v: &Value) -> Result<()> {
         return bad("a string");
     }
     if USER_MULTI.contains(&key) {
-        let Some(list) = v.as_array() else { return bad("an array") };
+        let Some(list) = v.as_array() else {
+            return bad("an array");
+        };
         if key == "emails" && list.iter().any(|e| !e.get("value").is_some_and(Value::is_string)) {
             return bad("an array of objects with a string \"value\"");
         }
@@ -177,7 +192,9 @@ pub fn parse_group(body: Value) -> Result<GroupBody> {
         match k.to_ascii_lowercase().as_str() {
             "displayname" => match v {
                 Value::String(s) if !s.trim().is_empty() => out.display_name = s,
-                _ => return Err(Error::InvalidValue("displayName must be a non-empty string".into())),
+                _ => {
+                    return Err(Error::InvalidValue("displayName must be a non-empty string".into()));
+                }
             },
             "externalid" => match v {
                 Value::String(s) => out.external_id = Some(s),
@@ -235,14 +252,19 @@ pub fn group_json(group: &Group, members: Option<&[MemberRef]>, base: &str) -> V
             .collect();
         doc.insert("members".into(), Value::Array(list));
     }
-    doc.insert("meta".into(), meta("Group", group.id.as_str(), base, group.created_at, group.updated_at, group.version));
+    doc.insert(
+        "meta".into(),
+        meta("Group", group.id.as_str(), base, group.created_at, group.updated_at, group.version),
+    );
     Value::Object(doc)
 }
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) over a rendered resource. `id`, `schemas` and `meta`
 /// are always returned. Names compare case-insensitively; `name.givenName` keeps only that sub-attribute.
 pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value {
-    let Value::Object(mut map) = doc else { return doc };
+    let Value::Object(mut map) = doc else {
+        return doc;
+    };
     let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
     if !attributes.is_empty() {
         let mut out = Map::new();
@@ -289,7 +311,9 @@ pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value 
 
 /// Whether a projection wants `members`, so the store can skip loading them.
 pub fn wants_members(attributes: &[String], excluded: &[String]) -> bool {
-    let named = |l: &[String]| l.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."));
+    let named = |l: &[String]| {
+        l.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."))
+    };
     !named(excluded) && (attributes.is_empty() || named(attributes))
 }
 
@@ -322,8 +346,14 @@ mod tests {
 
     #[test]
     fn bad_user_bodies_are_invalid_value() {
-        for body in [json!({}), json!({"userName": ""}), json!({"userName": 5}), json!({"userName":"a","emails":"x"}),
-            json!({"userName":"a","active":"maybe"}), json!({"userName":"a","name":"x"})] {
+        for body in [
+            json!({}),
+            json!({"userName": ""}),
+            json!({"userName": 5}),
+            json!({"userName":"a","emails":"x"}),
+            json!({"userName":"a","active":"maybe"}),
+            json!({"userName":"a","name":"x"}),
+        ] {
             assert!(matches!(parse_user(body.clone()), Err(Error::InvalidValue(_))), "{body}");
         }
         assert!(matches!(parse_user(json!([1])), Err(Error::InvalidSyntax(_))));

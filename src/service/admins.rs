@@ -1,6 +1,6 @@
 //! Admins: first-run setup, sign-in with throttling, adding admins and changing passwords.
 use super::secret::{hash_password, random_token, sha256_hex, verify_password};
-use super::{read_tx, write_tx, Ctx, now};
+use super::{Ctx, now, read_tx, write_tx};
 use crate::model::{Admin, AdminId, fold};
 use crate::store::Store;
 use crate::{Error, Result};
@@ -20,7 +20,9 @@ pub struct AdminService {
 /// An email an admin signs in with: trimmed, with an `@`, at most 254 characters.
 pub fn parse_email(email: &str) -> Result<String> {
     let e = email.trim();
-    let ok = e.len() <= 254 && !e.contains(char::is_whitespace) && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty());
+    let ok = e.len() <= 254
+        && !e.contains(char::is_whitespace)
+        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty());
     if ok { Ok(e.to_owned()) } else { Err(Error::InvalidValue(format!("'{e}' is not an email address"))) }
 }
 
@@ -70,7 +72,9 @@ impl AdminService {
         write_tx!(self.store, |tx| {
             let live = tx.setup_token_hash().await?;
             if live.is_none_or(|h| h != sha256_hex(token)) || tx.count_admins().await? > 0 {
-                return Err(Error::Forbidden("this setup link has already been used or has expired; sign in instead".into()));
+                return Err(Error::Forbidden(
+                    "this setup link has already been used or has expired; sign in instead".into(),
+                ));
             }
             let admin = tx.insert_admin(&email, &hash, now()).await?;
             tx.set_setup_token_hash(None).await?;

@@ -1,7 +1,7 @@
 //! Groups and memberships. Membership changes are deltas (O(changed members)); deleting a group deactivates the
 //! members for whom it was the only group, in the same transaction.
 use super::users::patch_error;
-use super::{read_tx, write_tx, Ctx, check_if_match, now, target};
+use super::{Ctx, check_if_match, now, read_tx, target, write_tx};
 use crate::error::Kind;
 use crate::model::*;
 use crate::rules::{membership, ownership};
@@ -41,7 +41,14 @@ macro_rules! mutate_group {
     };
 }
 
-async fn finish(tx: &mut dyn Tx, ctx: &Ctx, before: &Group, mut g: Group, status: u16, summary: String) -> Result<Group> {
+async fn finish(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    before: &Group,
+    mut g: Group,
+    status: u16,
+    summary: String,
+) -> Result<Group> {
     if let Some(idp) = ctx.idp() {
         g.managed_by = ManagedBy::Scim { idp }; // An IdP write adopts the group.
     }
@@ -55,7 +62,6 @@ async fn finish(tx: &mut dyn Tx, ctx: &Ctx, before: &Group, mut g: Group, status
     Ok(g)
 }
 
-
 impl GroupService {
     /// POST /Groups. A displayName that exists in any case is adopted (the brief's same-name push): the group becomes
     /// IdP-managed, keeps its id, and the POSTed members replace its membership. Returns the group and whether it was adopted.
@@ -65,7 +71,10 @@ impl GroupService {
         write_tx!(self.store, |tx| {
             let managed_by = ctx.idp().map(|idp| ManagedBy::Scim { idp }).unwrap_or(ManagedBy::Local);
             match tx.group_by_name(&fold(&body.display_name)).await? {
-                Some(existing) if ctx.idp().is_some() => {
+                Some(mut existing) if ctx.idp().is_some() => {
+                    // Adoption changes the owner and the membership, so it is a new version: an If-Match carrying the
+                    // local group's old ETag must no longer match (RFC 7644 §3.14).
+                    existing.version += 1;
                     let (g, summary) = overwrite(tx, ctx, existing, body, managed_by, at).await?;
                     log(tx, ctx, 201, &g, format!("adopted existing group; {summary}")).await?;
                     Ok((g, true))
@@ -187,12 +196,14 @@ impl GroupService {
 
     /// Panel: add members by id (allowed for local groups always, for IdP groups only while SCIM is off).
     pub async fn add_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
-        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Add(users), now()).await).await
+        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Add(users), now()).await)
+            .await
     }
 
     pub async fn remove_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
-        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Remove(users), now()).await)
-            .await
+        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Remove(users), now())
+            .await)
+        .await
     }
 
     /// DELETE /Groups/{id} (and the panel's delete). When the IdP deletes a group, each former member for whom it was the
@@ -203,12 +214,15 @@ impl GroupService {
             let settings = tx.settings().await?;
             let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
             check_if_match(if_match, g.version)?;
-            ownership::check_write(&ctx.actor, &g.managed_by, settings.scim_enabled, || format!("Group '{}'", g.display_name))?;
+            ownership::check_write(&ctx.actor, &g.managed_by, settings.scim_enabled, || {
+                format!("Group '{}'", g.display_name)
+            })?;
             let former = tx.member_ids(id).await?;
             tx.delete_group(id).await?;
             let mut deactivated = 0;
             if let Some(idp) = ctx.idp() {
-                let remaining: std::collections::HashMap<UserId, i64> = tx.group_counts(&former).await?.into_iter().collect();
+                let remaining: std::collections::HashMap<UserId, i64> =
+                    tx.group_counts(&former).await?.into_iter().collect();
                 for mut u in tx.users_by_ids(&former).await? {
                     let left = remaining.get(&u.id).copied().unwrap_or(0);
                     if let Some(reason) = membership::after_group_deleted(u.active, left, &g.display_name, &idp, at) {
@@ -219,18 +233,21 @@ impl GroupService {
                         u.updated_at = at;
                         tx.update_user(&u).await?;
                         let t = target(Kind::User, u.id.as_str(), &u.user_name);
-                        let diff = format!("{} (last group '{}' removed)", super::users::diff(&before, &u), g.display_name);
+                        let diff =
+                            format!("{} (last group '{}' removed)", super::users::diff(&before, &u), g.display_name);
                         tx.insert_event(&ctx.event(204, t, diff)).await?;
                         deactivated += 1;
                     }
                 }
             }
-            let summary = format!("deleted with {} members; {deactivated} became inactive (it was their only group)", former.len());
+            let summary = format!(
+                "deleted with {} members; {deactivated} became inactive (it was their only group)",
+                former.len()
+            );
             log(tx, ctx, 204, &g, summary).await
         })
         .await
     }
-
 }
 
 async fn rename(tx: &mut dyn Tx, g: &mut Group, name: &str) -> Result<()> {
@@ -349,7 +366,9 @@ async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<UserId>>
     let found: HashSet<UserId> =
         tx.users_by_ids(&ids).await?.into_iter().filter(|u| u.deleted_at.is_none()).map(|u| u.id).collect();
     if let Some(missing) = ids.iter().find(|i| !found.contains(*i)) {
-        return Err(Error::InvalidValue(format!("member '{missing}' is not a user in roster; provision the user first")));
+        return Err(Error::InvalidValue(format!(
+            "member '{missing}' is not a user in roster; provision the user first"
+        )));
     }
     Ok(ids)
 }

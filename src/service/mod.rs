@@ -121,7 +121,9 @@ pub fn now() -> Millis {
 
 /// Compares an `If-Match` header with the current version (RFC 7644 §3.14). `*` matches anything.
 fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
-    let Some(header) = if_match else { return Ok(()) };
+    let Some(header) = if_match else {
+        return Ok(());
+    };
     let current = crate::scim::resource::etag(version);
     let strip = |t: &str| t.trim().trim_start_matches("W/").trim_matches('"').to_owned();
     if header.split(',').any(|t| t.trim() == "*" || strip(t) == strip(&current)) {

@@ -1,8 +1,8 @@
 //! Secrets: argon2id for admin passwords (run off the async runtime), SHA-256 for high-entropy bearer tokens.
 use crate::{Error, Result};
+use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use sha2::{Digest, Sha256};
 
 /// A new random token: 32 bytes from the OS, hex, with a prefix that says what it is when found in a config file.
@@ -25,7 +25,10 @@ fn hex(bytes: &[u8]) -> String {
 pub async fn hash_password(password: String) -> Result<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(Error::internal_display)
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(Error::internal_display)
     })
     .await
     .map_err(Error::internal)?
@@ -44,7 +47,8 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
 }
 
 /// The argon2id hash of a random string nobody knows, with the default parameters.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0H7zHP6X4BEkGm4OuFeyO7WJq0ZYQnOZG7GJkx8Cw7M";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0H7zHP6X4BEkGm4OuFeyO7WJq0ZYQnOZG7GJkx8Cw7M";
 
 impl Error {
     fn internal_display(e: impl std::fmt::Display) -> Error {

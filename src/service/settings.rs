@@ -1,5 +1,5 @@
 //! SCIM on/off, the licence, and the dashboard's figures.
-use super::{read_tx, write_tx, Activity, Ctx, now};
+use super::{Activity, Ctx, now, read_tx, write_tx};
 use crate::model::{Dashboard, Event, Outcome, SeatLimit, SeatUsage, Settings};
 use crate::store::{EventQuery, Store};
 use crate::{Error, Result};
@@ -68,10 +68,21 @@ impl SettingsService {
             let counts = tx.counts().await?;
             let seats = SeatUsage { used: counts.active_users, limit: settings.seats.0 };
             let refused = tx
-                .list_events(&EventQuery { outcome: Some(Outcome::NoSeats), start_index: 1, count: 5, ..Default::default() })
+                .list_events(&EventQuery {
+                    outcome: Some(Outcome::NoSeats),
+                    start_index: 1,
+                    count: 5,
+                    ..Default::default()
+                })
                 .await?;
             let errors = tx
-                .list_events(&EventQuery { failed_only: true, since: Some(since), start_index: 1, count: 0, ..Default::default() })
+                .list_events(&EventQuery {
+                    failed_only: true,
+                    since: Some(since),
+                    start_index: 1,
+                    count: 0,
+                    ..Default::default()
+                })
                 .await?;
             let recent = tx.list_events(&EventQuery { start_index: 1, count: 8, ..Default::default() }).await?;
             Ok((settings, seats, counts, refused, errors, recent))

@@ -1,6 +1,6 @@
 //! Named SCIM bearer tokens, stored only as SHA-256 hashes.
 use super::secret::{random_token, sha256_hex};
-use super::{read_tx, write_tx, Ctx, now, target};
+use super::{Ctx, now, read_tx, target, write_tx};
 use crate::error::Kind;
 use crate::model::{Actor, ScimToken, fold};
 use crate::store::Store;
@@ -62,7 +62,9 @@ impl TokenService {
         };
         let hash = sha256_hex(bearer);
         let found = read_tx!(self.store, |tx| tx.authenticate_token(&hash).await).await?;
-        let Some((token, enabled)) = found else { return Err(Error::Unauthenticated) };
+        let Some((token, enabled)) = found else {
+            return Err(Error::Unauthenticated);
+        };
         if token.last_used_at.is_none_or(|t| now() - t >= TOUCH_EVERY_MS) {
             let store = self.store.clone();
             // Off the request path: a lookup never waits for this write.

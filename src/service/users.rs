@@ -1,6 +1,6 @@
 //! Users: every create, replace, PATCH, (de)activation and delete, from SCIM or the panel, goes through [`UserService::mutate`]
 //! or [`UserService::create`], which hold the transaction and run the rules.
-use super::{read_tx, write_tx, Ctx, check_if_match, now, target};
+use super::{Ctx, check_if_match, now, read_tx, target, write_tx};
 use crate::error::Kind;
 use crate::model::*;
 use crate::rules::{ownership, seats};
@@ -28,7 +28,9 @@ impl UserService {
             let existing = tx.user_by_name(&folded).await?;
             let restore = match existing {
                 Some(u) if u.deleted_at.is_some() => Some(u),
-                Some(_) => return Err(Error::Conflict { what: "userName", value: body.user_name.clone() }),
+                Some(_) => {
+                    return Err(Error::Conflict { what: "userName", value: body.user_name.clone() });
+                }
                 None => None,
             };
             let active = body.active.unwrap_or(true);

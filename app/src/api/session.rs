@@ -1,8 +1,8 @@
 //! Sign-in, sign-out and first-run setup.
-use crate::error::UiError;
-use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use super::ctx::{AdminSession, panel};
+use crate::error::UiError;
+use leptos::prelude::*;
 
 /// Who is signed in, for the header.
 #[server(prefix = "/api", endpoint = "whoami")]

@@ -5,7 +5,13 @@ use roster::model::SeatUsage;
 #[component]
 pub fn SeatMeter(seats: SeatUsage) -> impl IntoView {
     let pct = if seats.limit > 0 { (seats.used * 100 / seats.limit).min(100) } else { 100 };
-    let state = if seats.used >= seats.limit { "full" } else if pct >= 90 { "near" } else { "ok" };
+    let state = if seats.used >= seats.limit {
+        "full"
+    } else if pct >= 90 {
+        "near"
+    } else {
+        "ok"
+    };
     view! {
         <div class=format!("seat-meter {state}")>
             <p class="seat-figures">

@@ -60,7 +60,15 @@ pub async fn resource_type(State(s): State<AppState>, Path(id): Path<String>) ->
 }
 
 /// One attribute definition (RFC 7643 §7).
-fn attr(name: &str, ty: &str, multi: bool, required: bool, case_exact: bool, mutability: &str, uniqueness: &str) -> Value {
+fn attr(
+    name: &str,
+    ty: &str,
+    multi: bool,
+    required: bool,
+    case_exact: bool,
+    mutability: &str,
+    uniqueness: &str,
+) -> Value {
     json!({
         "name": name, "type": ty, "multiValued": multi, "description": name, "required": required,
         "caseExact": case_exact, "mutability": mutability, "returned": if name == "password" { "never" } else { "default" },
@@ -79,20 +87,46 @@ fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
 }
 
 fn multi(name: &str) -> Value {
-    complex(name, true, vec![s("value"), s("display"), s("type"), attr("primary", "boolean", false, false, false, "readWrite", "none")])
+    complex(
+        name,
+        true,
+        vec![s("value"), s("display"), s("type"), attr("primary", "boolean", false, false, false, "readWrite", "none")],
+    )
 }
 
 fn schemas_json(base: &str) -> Vec<Value> {
     let user = vec![
         attr("userName", "string", false, true, false, "readWrite", "server"),
-        complex("name", false, ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"].map(s).to_vec()),
-        s("displayName"), s("nickName"), s("profileUrl"), s("title"), s("userType"), s("preferredLanguage"), s("locale"), s("timezone"),
+        complex(
+            "name",
+            false,
+            ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"]
+                .map(s)
+                .to_vec(),
+        ),
+        s("displayName"),
+        s("nickName"),
+        s("profileUrl"),
+        s("title"),
+        s("userType"),
+        s("preferredLanguage"),
+        s("locale"),
+        s("timezone"),
         attr("active", "boolean", false, false, false, "readWrite", "none"),
         attr("password", "string", false, false, false, "writeOnly", "none"),
         attr("externalId", "string", false, false, true, "readWrite", "none"),
-        multi("emails"), multi("phoneNumbers"), multi("ims"), multi("photos"),
-        complex("addresses", true, ["formatted", "streetAddress", "locality", "region", "postalCode", "country", "type"].map(s).to_vec()),
-        multi("entitlements"), multi("roles"), multi("x509Certificates"),
+        multi("emails"),
+        multi("phoneNumbers"),
+        multi("ims"),
+        multi("photos"),
+        complex(
+            "addresses",
+            true,
+            ["formatted", "streetAddress", "locality", "region", "postalCode", "country", "type"].map(s).to_vec(),
+        ),
+        multi("entitlements"),
+        multi("roles"),
+        multi("x509Certificates"),
         {
             let mut g = complex("groups", true, vec![s("value"), s("$ref"), s("display"), s("type")]);
             g["mutability"] = json!("readOnly");
@@ -100,7 +134,11 @@ fn schemas_json(base: &str) -> Vec<Value> {
         },
     ];
     let enterprise = vec![
-        s("employeeNumber"), s("costCenter"), s("organization"), s("division"), s("department"),
+        s("employeeNumber"),
+        s("costCenter"),
+        s("organization"),
+        s("division"),
+        s("department"),
         complex("manager", false, vec![s("value"), s("$ref"), s("displayName")]),
     ];
     let group = vec![
@@ -108,15 +146,19 @@ fn schemas_json(base: &str) -> Vec<Value> {
         attr("externalId", "string", false, false, true, "readWrite", "none"),
         complex("members", true, vec![s("value"), s("$ref"), s("display"), s("type")]),
     ];
-    [(SCHEMA_USER, "User", user), (SCHEMA_ENTERPRISE_USER, "EnterpriseUser", enterprise), (SCHEMA_GROUP, "Group", group)]
-        .into_iter()
-        .map(|(id, name, attributes)| {
-            json!({
-                "schemas": [SCHEMA_SCHEMA], "id": id, "name": name, "description": name, "attributes": attributes,
-                "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") }
-            })
+    [
+        (SCHEMA_USER, "User", user),
+        (SCHEMA_ENTERPRISE_USER, "EnterpriseUser", enterprise),
+        (SCHEMA_GROUP, "Group", group),
+    ]
+    .into_iter()
+    .map(|(id, name, attributes)| {
+        json!({
+            "schemas": [SCHEMA_SCHEMA], "id": id, "name": name, "description": name, "attributes": attributes,
+            "meta": { "resourceType": "Schema", "location": format!("{base}/Schemas/{id}") }
         })
-        .collect()
+    })
+    .collect()
 }
 
 pub async fn schemas(State(s): State<AppState>) -> ScimResponse {

@@ -72,7 +72,10 @@ impl From<Error> for ScimError {
             }
         };
         let detail = match &e {
-            Error::Unauthenticated => "Invalid or missing SCIM bearer token: check the API token in your IdP's provisioning settings".to_owned(),
+            Error::Unauthenticated => {
+                "Invalid or missing SCIM bearer token: check the API token in your IdP's provisioning settings"
+                    .to_owned()
+            }
             Error::Internal(_) => "roster could not complete the request; it has been logged. Retry shortly".to_owned(),
             other => other.to_string(),
         };

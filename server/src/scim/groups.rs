@@ -26,7 +26,9 @@ pub async fn list(State(s): State<AppState>, Query(raw): Query<HashMap<String, S
         .items
         .iter()
         .enumerate()
-        .map(|(i, g)| project(group_json(g, members.as_ref().map(|m| m[i].as_slice()), &s.scim_base), &p.attributes, &p.excluded))
+        .map(|(i, g)| {
+            project(group_json(g, members.as_ref().map(|m| m[i].as_slice()), &s.scim_base), &p.attributes, &p.excluded)
+        })
         .collect();
     Ok(ScimResponse::ok(list_response(items, page.total, page.start_index)))
 }
@@ -74,7 +76,12 @@ pub async fn patch(
     Ok(ScimResponse::no_content())
 }
 
-pub async fn delete(State(s): State<AppState>, Extension(ctx): Extension<Ctx>, Path(id): Path<String>, headers: HeaderMap) -> Res {
+pub async fn delete(
+    State(s): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Res {
     s.services.groups.delete(&ctx, &GroupId(id), if_match(&headers).as_deref()).await?;
     Ok(ScimResponse::no_content())
 }

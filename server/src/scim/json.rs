@@ -23,14 +23,22 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                     format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
                 )
             } else {
-                ScimError::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), format!("could not read the request body: {e}"))
+                ScimError::new(
+                    StatusCode::BAD_REQUEST,
+                    Some("invalidSyntax"),
+                    format!("could not read the request body: {e}"),
+                )
             }
         })?;
         if bytes.is_empty() {
             return Err(ScimError::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), "the request body is empty"));
         }
         serde_json::from_slice(&bytes).map(ScimJson).map_err(|e| {
-            ScimError::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), format!("the request body is not valid JSON: {e}"))
+            ScimError::new(
+                StatusCode::BAD_REQUEST,
+                Some("invalidSyntax"),
+                format!("the request body is not valid JSON: {e}"),
+            )
         })
     }
 }
@@ -55,11 +63,16 @@ impl ScimResponse {
 
 impl IntoResponse for ScimResponse {
     fn into_response(self) -> Response {
-        let Some(body) = self.body else { return self.status.into_response() };
+        let Some(body) = self.body else {
+            return self.status.into_response();
+        };
         let meta = body.get("meta");
-        let etag = meta.and_then(|m| m.get("version")).and_then(Value::as_str).and_then(|v| HeaderValue::from_str(v).ok());
+        let etag =
+            meta.and_then(|m| m.get("version")).and_then(Value::as_str).and_then(|v| HeaderValue::from_str(v).ok());
         let location = (self.status == StatusCode::CREATED)
-            .then(|| meta.and_then(|m| m.get("location")).and_then(Value::as_str).and_then(|v| HeaderValue::from_str(v).ok()))
+            .then(|| {
+                meta.and_then(|m| m.get("location")).and_then(Value::as_str).and_then(|v| HeaderValue::from_str(v).ok())
+            })
             .flatten();
         let mut r = (self.status, body.to_string()).into_response();
         let h = r.headers_mut();

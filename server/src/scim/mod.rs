@@ -7,20 +7,20 @@ pub mod json;
 mod users;
 
 use crate::web::AppState;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
-use axum::Router;
 use error::ScimError;
+use roster::Error;
 use roster::error::Kind;
 use roster::model::{Outcome, Target};
 use roster::scim::filter;
 use roster::scim::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_PAGE};
 use roster::service::Ctx;
 use roster::store::{GroupQuery, NewEvent, UserQuery, UserSort};
-use roster::Error;
 use std::collections::HashMap;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -136,11 +136,15 @@ impl ListParams {
             match get(name) {
                 None => Ok(default),
                 Some(v) if v.is_empty() => Ok(default),
-                Some(v) => v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("{name} must be an integer, not '{v}'"))),
+                Some(v) => {
+                    v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("{name} must be an integer, not '{v}'")))
+                }
             }
         };
         let list = |name: &str| -> Vec<String> {
-            get(name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+            get(name)
+                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+                .unwrap_or_default()
         };
         let filter = match get("filter").filter(|f| !f.is_empty()) {
             Some(f) => Some(filter::parse(&f).map_err(|e| Error::InvalidFilter(e.0))?),

@@ -6,11 +6,11 @@ use crate::web::AppState;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use roster::Error;
 use roster::model::UserId;
 use roster::scim::patch::PatchRequest;
 use roster::scim::resource::{list_response, project, user_json};
 use roster::service::Ctx;
-use roster::Error;
 use std::collections::HashMap;
 
 type Res = Result<ScimResponse, ScimError>;
@@ -18,7 +18,8 @@ type Res = Result<ScimResponse, ScimError>;
 pub async fn list(State(s): State<AppState>, Query(raw): Query<HashMap<String, String>>) -> Res {
     let p = ListParams::parse(&raw)?;
     let page = s.services.users.list(&p.user_query()).await?;
-    let items = page.items.iter().map(|u| project(user_json(u, None, &s.scim_base), &p.attributes, &p.excluded)).collect();
+    let items =
+        page.items.iter().map(|u| project(user_json(u, None, &s.scim_base), &p.attributes, &p.excluded)).collect();
     Ok(ScimResponse::ok(list_response(items, page.total, page.start_index)))
 }
 
@@ -56,7 +57,12 @@ pub async fn patch(
     Ok(ScimResponse::ok(user_json(&user, None, &s.scim_base)))
 }
 
-pub async fn delete(State(s): State<AppState>, Extension(ctx): Extension<Ctx>, Path(id): Path<String>, headers: HeaderMap) -> Res {
+pub async fn delete(
+    State(s): State<AppState>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Res {
     s.services.users.delete(&ctx, &UserId(id), if_match(&headers).as_deref()).await?;
     Ok(ScimResponse::no_content())
 }

@@ -1,8 +1,8 @@
 //! The SQLite and PostgreSQL stores. The SQL is written once: [`impl_tx!`] expands the same method bodies for both
 //! databases (both accept `$n` placeholders and the schema is the same), and the contract suite in `tests.rs` runs on
 //! both. What differs, opening connections and taking the write lock, is in `Db`.
-pub mod sql_filter;
 pub mod session;
+pub mod sql_filter;
 #[cfg(test)]
 mod tests;
 
@@ -89,7 +89,10 @@ impl Store for Db {
             Db::Postgres(p) => {
                 let mut tx = p.begin().await.map_err(db)?;
                 // READ COMMITTED would let two activations both pass a seat count; the settings row lock serialises writers.
-                sqlx::query("select 1 from setting where setting_id = 1 for update").execute(&mut *tx).await.map_err(db)?;
+                sqlx::query("select 1 from setting where setting_id = 1 for update")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
                 Box::new(SqlTx(tx))
             }
         })
@@ -160,7 +163,12 @@ impl TryFrom<UserRow> for User {
             family_name: r.family_name,
             email: r.email,
             active: r.active,
-            inactive_reason: r.inactive_reason.as_deref().map(serde_json::from_str).transpose().map_err(Error::internal)?,
+            inactive_reason: r
+                .inactive_reason
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(Error::internal)?,
             managed_by: managed_by(r.managed_by, r.managed_by_idp),
             deleted_at: r.deleted_at,
             attributes: serde_json::from_str(&r.attributes).map_err(Error::internal)?,
@@ -299,11 +307,19 @@ impl From<EventRow> for Event {
 }
 
 fn search_text(u: &User) -> String {
-    fold(&[Some(u.user_name.as_str()), u.given_name.as_deref(), u.family_name.as_deref(), u.display_name.as_deref(), u.email.as_deref()]
+    fold(
+        &[
+            Some(u.user_name.as_str()),
+            u.given_name.as_deref(),
+            u.family_name.as_deref(),
+            u.display_name.as_deref(),
+            u.email.as_deref(),
+        ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
-        .join(" "))
+        .join(" "),
+    )
 }
 
 /// The WHERE clause and ORDER BY of a user listing.
@@ -322,8 +338,12 @@ fn user_where(q: &UserQuery) -> Result<Sql> {
         s.push(" and app_user.search_folded like ").bind(Bind::Text(pattern)).push(" escape '\\'");
     }
     match q.status {
-        Some(UserStatus::Active) => s.push(" and app_user.active = ").bind(Bind::Bool(true)).push(" and app_user.deleted_at is null"),
-        Some(UserStatus::Inactive) => s.push(" and app_user.active = ").bind(Bind::Bool(false)).push(" and app_user.deleted_at is null"),
+        Some(UserStatus::Active) => {
+            s.push(" and app_user.active = ").bind(Bind::Bool(true)).push(" and app_user.deleted_at is null")
+        }
+        Some(UserStatus::Inactive) => {
+            s.push(" and app_user.active = ").bind(Bind::Bool(false)).push(" and app_user.deleted_at is null")
+        }
         Some(UserStatus::DeletedInIdp) => s.push(" and app_user.deleted_at is not null"),
         None => &mut s,
     };
@@ -366,7 +386,11 @@ fn event_where(q: &EventQuery) -> Sql {
     if let Some(t) = q.target.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let n = t.trim_start_matches('#');
         if let Ok(id) = n.parse::<i64>() {
-            s.push(" and (event_id = ").bind(Bind::Int(id)).push(" or target_id = ").bind(Bind::Text(t.to_owned())).push(")");
+            s.push(" and (event_id = ")
+                .bind(Bind::Int(id))
+                .push(" or target_id = ")
+                .bind(Bind::Text(t.to_owned()))
+                .push(")");
         } else {
             let like = format!("%{}%", fold(t).replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             s.push(" and (target_id = ").bind(Bind::Text(t.to_owned()));

@@ -239,13 +239,20 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
     }
     let bind = match (col.ty, value) {
         (Ty::Bool, CompValue::Bool(b)) => Bind::Bool(*b),
-        (Ty::Bool, _) => return Err(Error::InvalidFilter(format!("'{}' is a boolean: compare it with true or false", path_text(p)))),
+        (Ty::Bool, _) => {
+            return Err(Error::InvalidFilter(format!(
+                "'{}' is a boolean: compare it with true or false",
+                path_text(p)
+            )));
+        }
         (Ty::Time, CompValue::Str(s)) => Bind::Int(parse_rfc3339(s).ok_or_else(|| {
             Error::InvalidFilter(format!("'{s}' is not an RFC 3339 date-time such as 2026-11-29T14:02:00Z"))
         })?),
         (Ty::Folded | Ty::Lower, CompValue::Str(s)) => Bind::Text(fold(s)),
         (Ty::Exact, CompValue::Str(s)) => Bind::Text(s.clone()),
-        _ => return Err(Error::InvalidFilter(format!("'{}' must be compared with a string", path_text(p)))),
+        _ => {
+            return Err(Error::InvalidFilter(format!("'{}' must be compared with a string", path_text(p))));
+        }
     };
     if matches!(col.ty, Ty::Bool) && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
         return Err(Error::InvalidFilter(format!("'{}' is a boolean: only eq and ne apply", path_text(p))));
@@ -257,7 +264,9 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
             if matches!(col.ty, Ty::Time) {
                 return Err(Error::InvalidFilter(format!("'{}' is a date-time: use gt, ge, lt or le", path_text(p))));
             }
-            let Bind::Text(s) = bind else { return Err(unsupported(p)) };
+            let Bind::Text(s) = bind else {
+                return Err(unsupported(p));
+            };
             let pattern = match op {
                 CompareOp::Co => format!("%{}%", like_escape(&s)),
                 CompareOp::Sw => format!("{}%", like_escape(&s)),

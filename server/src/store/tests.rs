@@ -17,7 +17,10 @@ async fn store() -> (Arc<dyn Store>, TestDb) {
 fn user(id: &str, name: &str, active: bool) -> User {
     let mut attributes = serde_json::Map::new();
     attributes.insert("userName".into(), name.into());
-    attributes.insert("emails".into(), serde_json::json!([{"value": format!("{id}@Example.com"), "type": "work", "primary": true}]));
+    attributes.insert(
+        "emails".into(),
+        serde_json::json!([{"value": format!("{id}@Example.com"), "type": "work", "primary": true}]),
+    );
     let mut u = User {
         id: UserId(id.into()),
         user_name: name.into(),
@@ -206,9 +209,15 @@ async fn events_are_listed_newest_first_and_filtered() {
     assert!(b.0 > a.0);
     let all = tx.list_events(&EventQuery { start_index: 1, count: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.items[0].id, b);
-    let failed = tx.list_events(&EventQuery { failed_only: true, start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    let failed = tx
+        .list_events(&EventQuery { failed_only: true, start_index: 1, count: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!((failed.total, failed.items[0].outcome), (1, Outcome::NoSeats));
-    let by_id = tx.list_events(&EventQuery { target: Some(format!("#{}", b.0)), start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    let by_id = tx
+        .list_events(&EventQuery { target: Some(format!("#{}", b.0)), start_index: 1, count: 10, ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(by_id.items[0].id, b);
     assert_eq!(tx.event(a).await.unwrap().unwrap().status, 201);
 }

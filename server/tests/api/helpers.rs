@@ -53,8 +53,18 @@ pub async fn spawn_bare() -> TestApp {
     let setup_token = app.setup_token().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());
     let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
-    let browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    TestApp { scim: format!("{base}/scim/v2"), base, browser, token, setup_token, services, db_url: db.url.clone(), _db: db }
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp {
+        scim: format!("{base}/scim/v2"),
+        base,
+        browser,
+        token,
+        setup_token,
+        services,
+        db_url: db.url.clone(),
+        _db: db,
+    }
 }
 
 impl TestApp {
@@ -63,7 +73,8 @@ impl TestApp {
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Reply { status, headers, body }
     }
 
@@ -80,16 +91,31 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.send(self.scim_req(reqwest::Method::POST, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+        self.send(
+            self.scim_req(reqwest::Method::POST, path)
+                .header("Content-Type", "application/scim+json; charset=utf-8")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.send(self.scim_req(reqwest::Method::PUT, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+        self.send(
+            self.scim_req(reqwest::Method::PUT, path)
+                .header("Content-Type", "application/scim+json; charset=utf-8")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, ops: Value) -> Reply {
         let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
-        self.send(self.scim_req(reqwest::Method::PATCH, path).header("Content-Type", "application/scim+json; charset=utf-8").body(body.to_string())).await
+        self.send(
+            self.scim_req(reqwest::Method::PATCH, path)
+                .header("Content-Type", "application/scim+json; charset=utf-8")
+                .body(body.to_string()),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {

@@ -1,7 +1,8 @@
 //! Black-box HTTP tests: each spawns the real app on port 0 with a fresh database. One binary for all of them.
-mod helpers;
-mod platform;
-mod scim_protocol;
-mod okta;
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 mod entra;
+mod helpers;
+mod okta;
+mod platform;
 mod rules;
+mod scim_protocol;

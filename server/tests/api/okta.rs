@@ -203,7 +203,10 @@ async fn okta_pushes_a_new_group_after_a_display_name_lookup() {
 async fn okta_pushes_a_new_empty_group() {
     let app = spawn_app().await;
     let r = app
-        .post("/Groups", json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Test SCIMv2","members":[]}))
+        .post(
+            "/Groups",
+            json!({"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Test SCIMv2","members":[]}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let id = r.body["id"].as_str().unwrap();
@@ -216,7 +219,9 @@ async fn okta_renames_a_group_with_a_pathless_replace_that_carries_its_id() {
     let alice = app.user_id("alice@okta.local").await;
     let id = push_group(&app, "Old Name", &[&alice]).await;
 
-    let r = app.patch(&format!("/Groups/{id}"), json!([{"op": "replace", "value": {"id": id, "displayName": "Test SCIMv2"}}])).await;
+    let r = app
+        .patch(&format!("/Groups/{id}"), json!([{"op": "replace", "value": {"id": id, "displayName": "Test SCIMv2"}}]))
+        .await;
     assert!(r.status == StatusCode::NO_CONTENT || r.status == StatusCode::OK, "{:?}", r.body);
 
     let g = app.fetch(&format!("/Groups/{id}")).await;
@@ -275,13 +280,18 @@ async fn okta_aiw_push_now_puts_the_whole_group() {
     let id = push_group(&app, "Engineering", &[&alice]).await;
 
     let r = app
-        .put(&format!("/Groups/{id}"), json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": members(&[&bob])}))
+        .put(
+            &format!("/Groups/{id}"),
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": members(&[&bob])}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["id"], id.as_str());
     assert_eq!(app.member_ids(&id).await, sorted(&[&bob]));
 
-    let empty = app.put(&format!("/Groups/{id}"), json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": []})).await;
+    let empty = app
+        .put(&format!("/Groups/{id}"), json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": []}))
+        .await;
     assert_eq!(empty.status, StatusCode::OK, "{:?}", empty.body);
     assert!(app.member_ids(&id).await.is_empty(), "an AIW push of an empty group empties it");
 }
@@ -327,7 +337,9 @@ async fn okta_reactivates_a_last_group_casualty_when_a_group_adds_them() {
     assert!(!app.is_active(&id).await);
 
     let other = push_group(&app, "Employees", &[]).await;
-    let r = app.patch(&format!("/Groups/{other}"), json!([{"op": "add", "path": "members", "value": members(&[&id])}])).await;
+    let r = app
+        .patch(&format!("/Groups/{other}"), json!([{"op": "add", "path": "members", "value": members(&[&id])}]))
+        .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     assert!(app.is_active(&id).await, "a group add brings back a user who lost their last group");
 }
@@ -342,7 +354,10 @@ async fn okta_push_of_a_same_name_group_adopts_a_local_group_and_overwrites_its_
     let okta_user = app.user_id("alice@okta.local").await;
 
     let r = app
-        .post("/Groups", json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": members(&[&okta_user])}))
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": members(&[&okta_user])}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["id"], local.id.as_str(), "the existing group is adopted, same id");
@@ -360,7 +375,9 @@ async fn okta_push_of_a_same_name_group_adopts_a_group_an_earlier_post_created()
     let bob = app.user_id("bob@okta.local").await;
     let first = push_group(&app, "Engineering", &[&alice]).await;
 
-    let r = app.post("/Groups", json!({"schemas": [GROUP_SCHEMA], "displayName": "engineering", "members": members(&[&bob])})).await;
+    let r = app
+        .post("/Groups", json!({"schemas": [GROUP_SCHEMA], "displayName": "engineering", "members": members(&[&bob])}))
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["id"], first.as_str());
     assert_eq!(app.member_ids(&first).await, sorted(&[&bob]));
@@ -380,7 +397,10 @@ async fn okta_same_name_lookup_finds_a_local_group_and_a_push_now_overwrites_it(
     assert_eq!(lookup.body["Resources"][0]["id"], local.id.as_str());
 
     let r = app
-        .patch(&format!("/Groups/{}", local.id), json!([{"op": "replace", "path": "members", "value": members(&[&alice])}]))
+        .patch(
+            &format!("/Groups/{}", local.id),
+            json!([{"op": "replace", "path": "members", "value": members(&[&alice])}]),
+        )
         .await;
     assert!(r.status.is_success(), "{:?}", r.body);
     assert_eq!(app.member_ids(local.id.as_str()).await, sorted(&[&alice]));
@@ -439,12 +459,31 @@ async fn okta_spec_service_provider_config_has_every_field_the_spec_test_reads()
     let r = app.raw(spec_request(&app, reqwest::Method::GET, "/ServiceProviderConfig")).await;
     assert_eq!(r.status, StatusCode::OK);
     let c = &r.body;
-    assert!(c["schemas"].as_array().unwrap().contains(&json!("urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig")));
+    assert!(
+        c["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"))
+    );
     for pointer in [
-        "/patch", "/bulk", "/filter", "/changePassword", "/sort", "/etag", "/authenticationSchemes",
-        "/authenticationSchemes/0/type", "/authenticationSchemes/0/description", "/etag/supported", "/sort/supported",
-        "/changePassword/supported", "/filter/maxResults", "/filter/supported", "/bulk/supported", "/bulk/maxOperations",
-        "/bulk/maxPayloadSize", "/patch/supported",
+        "/patch",
+        "/bulk",
+        "/filter",
+        "/changePassword",
+        "/sort",
+        "/etag",
+        "/authenticationSchemes",
+        "/authenticationSchemes/0/type",
+        "/authenticationSchemes/0/description",
+        "/etag/supported",
+        "/sort/supported",
+        "/changePassword/supported",
+        "/filter/maxResults",
+        "/filter/supported",
+        "/bulk/supported",
+        "/bulk/maxOperations",
+        "/bulk/maxPayloadSize",
+        "/patch/supported",
     ] {
         assert!(c.pointer(pointer).is_some_and(not_empty), "{pointer} is empty in {c}");
     }
@@ -508,7 +547,8 @@ async fn okta_spec_user_steps_7_to_15_pass_in_order() {
 
     // 9 and 11. Filters that match nobody.
     for email in ["abcdefgh@example.com", random_email] {
-        let r = app.raw(spec_request(&app, reqwest::Method::GET, &format!("/Users?filter=userName eq \"{email}\""))).await;
+        let r =
+            app.raw(spec_request(&app, reqwest::Method::GET, &format!("/Users?filter=userName eq \"{email}\""))).await;
         assert_eq!(r.status, StatusCode::OK);
         assert!(r.body["schemas"].as_array().unwrap().contains(&json!(LIST_SCHEMA)));
         assert_eq!(r.body["totalResults"], 0);
@@ -523,7 +563,9 @@ async fn okta_spec_user_steps_7_to_15_pass_in_order() {
     // 12. Create, with Content-Type: application/json.
     let body = json!({"schemas":[USER_SCHEMA],"userName":random_username,"name":{"givenName":"Given","familyName":"Family"},
         "emails":[{"primary":true,"value":random_email,"type":"work"}],"displayName":"Given Family","active":true});
-    let req = spec_request(&app, reqwest::Method::POST, "/Users").header("Content-Type", "application/json").body(body.to_string());
+    let req = spec_request(&app, reqwest::Method::POST, "/Users")
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
     let r = app.raw(req).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["active"], true);
@@ -545,7 +587,9 @@ async fn okta_spec_user_steps_7_to_15_pass_in_order() {
     // 14. The same userName again (with email = username) is a conflict.
     let dup = json!({"schemas":[USER_SCHEMA],"userName":random_username,"name":{"givenName":"Given","familyName":"Family"},
         "emails":[{"primary":true,"value":random_username,"type":"work"}],"displayName":"Given Family","active":true});
-    let req = spec_request(&app, reqwest::Method::POST, "/Users").header("Content-Type", "application/json").body(dup.to_string());
+    let req = spec_request(&app, reqwest::Method::POST, "/Users")
+        .header("Content-Type", "application/json")
+        .body(dup.to_string());
     let r = app.raw(req).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.body["scimType"], "uniqueness");

@@ -45,7 +45,13 @@ async fn a_wrong_setup_token_is_refused() {
     let app = spawn_bare().await;
     let (_, html) = app.page("/setup?token=nope").await;
     assert!(html.contains("already been used or has expired"));
-    let r = app.form("/api/setup", &[("token", "nope"), ("email", "x@example.com"), ("password", "correct horse battery")], "/setup?token=nope").await;
+    let r = app
+        .form(
+            "/api/setup",
+            &[("token", "nope"), ("email", "x@example.com"), ("password", "correct horse battery")],
+            "/setup?token=nope",
+        )
+        .await;
     assert!(r.headers()["location"].to_str().unwrap().contains("__err"));
     assert_eq!(app.services.admins.count().await.unwrap(), 0);
 }
@@ -69,7 +75,8 @@ async fn pages_need_sign_in_and_sign_out_ends_the_session() {
 async fn the_session_cookie_is_http_only_lax_and_renewed_on_sign_in() {
     let app = spawn_app().await;
     app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
-    let sign_in = || app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login");
+    let sign_in =
+        || app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login");
     let first = sign_in().await;
     let cookie = |r: &reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().to_owned();
     let c1 = cookie(&first);
@@ -101,7 +108,8 @@ async fn bad_credentials_get_one_generic_message_and_are_throttled() {
 async fn sessions_live_in_the_database_and_work_on_another_instance() {
     let app = spawn_app().await;
     app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
-    let r = app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login").await;
+    let r =
+        app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login").await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     // A second instance on the same database, as behind a load balancer (or after a restart), knows the session.
     let config = server::config::Config {
@@ -123,7 +131,12 @@ async fn sessions_live_in_the_database_and_work_on_another_instance() {
 
 fn roster(db: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-    cmd.args(args).env("ROSTER_DATABASE_URL", db).env("RUST_LOG", "off").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .env("ROSTER_DATABASE_URL", db)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn roster");
     if let Some(input) = stdin {
         use std::io::Write;
@@ -131,7 +144,11 @@ fn roster(db: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String)
     }
     drop(child.stdin.take());
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -174,7 +191,8 @@ async fn cli_commands_work_on_the_running_servers_database() {
     assert_ne!(code, 0);
     assert!(err.contains("not found"), "{err}");
 
-    let (code, out, err) = roster(db, &["admin", "create", "--email", "cli@example.com"], Some("a long enough passphrase\n"));
+    let (code, out, err) =
+        roster(db, &["admin", "create", "--email", "cli@example.com"], Some("a long enough passphrase\n"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("cli@example.com"));
     assert!(app.services.admins.login("cli@example.com", "a long enough passphrase").await.is_ok());
@@ -187,7 +205,9 @@ async fn cli_commands_work_on_the_running_servers_database() {
 
 #[test]
 fn cli_failures_are_one_line_on_stderr() {
-    for (url, needle) in [("mysql://x", "unsupported database URL"), ("sqlite:///nonexistent-dir/x/roster.db", "cannot open SQLite")] {
+    for (url, needle) in
+        [("mysql://x", "unsupported database URL"), ("sqlite:///nonexistent-dir/x/roster.db", "cannot open SQLite")]
+    {
         let (code, out, err) = roster(url, &["seats", "show"], None);
         assert_ne!(code, 0, "{url}");
         assert!(out.is_empty());
@@ -200,7 +220,19 @@ fn cli_failures_are_one_line_on_stderr() {
 fn help_documents_every_flag_and_its_environment_variable() {
     let (code, out, _) = roster("sqlite://unused.db", &["--help"], None);
     assert_eq!(code, 0);
-    for needle in ["--database-url", "ROSTER_DATABASE_URL", "--listen", "ROSTER_LISTEN", "--public-url", "ROSTER_PUBLIC_URL", "serve", "migrate", "admin", "scim", "seats"] {
+    for needle in [
+        "--database-url",
+        "ROSTER_DATABASE_URL",
+        "--listen",
+        "ROSTER_LISTEN",
+        "--public-url",
+        "ROSTER_PUBLIC_URL",
+        "serve",
+        "migrate",
+        "admin",
+        "scim",
+        "seats",
+    ] {
         assert!(out.contains(needle), "--help lacks {needle}:\n{out}");
     }
 }
