@@ -50,6 +50,16 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/setup") view=pages::setup::SetupPage ssr=SsrMode::Async />
                 <Route path=path!("/") view=pages::dashboard::DashboardPage ssr=SsrMode::Async />
+                <Route path=path!("/users") view=pages::users::UsersPage ssr=SsrMode::Async />
+                <Route path=path!("/users/new") view=pages::users::NewUserPage ssr=SsrMode::Async />
+                <Route path=path!("/users/:id") view=pages::users::UserPage ssr=SsrMode::Async />
+                <Route path=path!("/groups") view=pages::groups::GroupsPage ssr=SsrMode::Async />
+                <Route path=path!("/groups/:id") view=pages::groups::GroupPage ssr=SsrMode::Async />
+                <Route path=path!("/scim") view=pages::scim::ScimPage ssr=SsrMode::Async />
+                <Route path=path!("/licence") view=pages::licence::LicencePage ssr=SsrMode::Async />
+                <Route path=path!("/log") view=pages::log::LogPage ssr=SsrMode::Async />
+                <Route path=path!("/log/:id") view=pages::log::EventPage ssr=SsrMode::Async />
+                <Route path=path!("/admins") view=pages::admins::AdminsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

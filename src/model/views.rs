@@ -43,3 +43,42 @@ pub struct GroupDetail {
     pub access: Access,
     pub members: Page<MemberRef>,
 }
+
+/// A user as a table row: the fields lists show, without the SCIM document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: UserId,
+    pub user_name: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub active: bool,
+    pub deleted: bool,
+    pub status: String,
+    pub managed_by: ManagedBy,
+    pub updated_at: Millis,
+}
+
+impl From<&User> for UserRow {
+    fn from(u: &User) -> Self {
+        UserRow {
+            id: u.id.clone(),
+            user_name: u.user_name.clone(),
+            name: u.full_name(),
+            email: u.email.clone(),
+            active: u.active,
+            deleted: u.deleted_at.is_some(),
+            status: u.status_text(),
+            managed_by: u.managed_by.clone(),
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// The SCIM settings page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScimSettings {
+    pub enabled: bool,
+    /// `<public URL>/scim/v2`: what to paste into Okta or Entra.
+    pub base_url: String,
+    pub tokens: Vec<ScimToken>,
+}

@@ -47,3 +47,20 @@ pub async fn admin() -> Result<(Panel, Actor), UiError> {
     let admin = panel.services.admins.get(id).await?.ok_or(UiError::Unauthenticated)?;
     Ok((panel, Actor::Admin { id: admin.id, email: admin.email }))
 }
+
+const FLASH: &str = "flash";
+
+/// Leaves a message for the next page and sends the browser there. Works with and without JavaScript: a plain form
+/// post gets a 302, a hydrated one navigates.
+pub async fn done(to: &str, message: impl Into<String>, secret: Option<String>) -> Result<(), UiError> {
+    let s = AdminSession::get().await?;
+    s.0.insert(FLASH, crate::api::Flash { message: message.into(), secret }).await.map_err(internal)?;
+    leptos_axum::redirect(to);
+    Ok(())
+}
+
+/// Takes (and clears) the flash.
+pub async fn take_flash() -> Result<Option<crate::api::Flash>, UiError> {
+    let s = AdminSession::get().await?;
+    s.0.remove::<crate::api::Flash>(FLASH).await.map_err(internal)
+}

@@ -1,6 +1,19 @@
 //! Server functions, one module per resource. Each has a fixed endpoint under `/api/`, so URLs do not depend on the
-//! checkout path, and each is one expression over a service.
+//! checkout path; each is a thin adapter: the signed-in admin, one service call, a redirect to the page to show next.
+pub mod admins;
+pub mod dashboard;
+pub mod groups;
+pub mod log;
+pub mod scim;
+pub mod session;
+pub mod users;
+
 #[cfg(feature = "ssr")]
 pub mod ctx;
-pub mod dashboard;
-pub mod session;
+
+/// A message to show once on the next page (and, for a new SCIM token, the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Flash {
+    pub message: String,
+    pub secret: Option<String>,
+}

@@ -45,3 +45,9 @@ pub async fn complete_setup(token: String, email: String, password: String) -> R
     leptos_axum::redirect("/");
     Ok(())
 }
+
+/// The one-time message left by the last action, if any.
+#[server(prefix = "/api", endpoint = "flash")]
+pub async fn take_flash() -> Result<Option<super::Flash>, UiError> {
+    super::ctx::take_flash().await
+}

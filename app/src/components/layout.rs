@@ -1,5 +1,5 @@
 //! The frame every signed-in page sits in: navigation, who is signed in, sign-out.
-use crate::api::session::{Logout, whoami};
+use crate::api::session::{Logout, take_flash, whoami};
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -15,6 +15,7 @@ fn HydrationMark() -> impl IntoView {
 pub fn Layout(children: Children) -> impl IntoView {
     let me = Resource::new_blocking(|| (), |_| whoami());
     let logout = ServerAction::<Logout>::new();
+    let flash = Resource::new_blocking(|| (), |_| take_flash());
     view! {
         <HydrationMark />
         <a class="skip" href="#main">"Skip to content"</a>
@@ -22,6 +23,12 @@ pub fn Layout(children: Children) -> impl IntoView {
             <a class="brand" href="/">"roster"</a>
             <nav aria-label="Main">
                 <A href="/" exact=true>"Dashboard"</A>
+                <A href="/users">"Users"</A>
+                <A href="/groups">"Groups"</A>
+                <A href="/scim">"SCIM"</A>
+                <A href="/licence">"Licence"</A>
+                <A href="/log">"Log"</A>
+                <A href="/admins">"Admins"</A>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -40,7 +47,26 @@ pub fn Layout(children: Children) -> impl IntoView {
                 })}
             </Suspense>
         </header>
-        <main id="main" class="page">{children()}</main>
+        <main id="main" class="page">
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    flash.await.ok().flatten().map(|f| view! {
+                        <div class="notice" role="status">
+                            <p>{f.message}</p>
+                            {f.secret.map(|s| view! {
+                                <p class="secret"><code id="new-token">{s}</code>" "
+                                    <button type="button" class="copy"
+                                        onclick="navigator.clipboard.writeText(document.getElementById('new-token').textContent);this.textContent='Copied'">
+                                        "Copy"
+                                    </button>
+                                </p>
+                            })}
+                        </div>
+                    })
+                })}
+            </Suspense>
+            {children()}
+        </main>
     }
 }
 

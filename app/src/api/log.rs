@@ -1,0 +1,52 @@
+//! The provisioning log.
+use super::users::PER_PAGE;
+use crate::error::UiError;
+use leptos::prelude::*;
+use roster::model::{Event, Page};
+#[cfg(feature = "ssr")]
+use super::ctx::admin;
+
+/// `q`: a user or group id or name, an actor, or `#123` (the id quoted in a SCIM error); `status`: failed | no_seats;
+/// `kind`: user | group; `since`/`until`: dates (YYYY-MM-DD, UTC).
+#[server(prefix = "/api", endpoint = "events")]
+pub async fn list_events(
+    q: String,
+    status: String,
+    kind: String,
+    since: String,
+    until: String,
+    page: i64,
+) -> Result<Page<Event>, UiError> {
+    use roster::model::{Outcome, parse_rfc3339};
+    let (panel, _) = admin().await?;
+    let day = |d: &str| -> Result<Option<i64>, UiError> {
+        let d = d.trim();
+        if d.is_empty() {
+            return Ok(None);
+        }
+        parse_rfc3339(&format!("{d}T00:00:00Z"))
+            .map(Some)
+            .ok_or_else(|| UiError::Message(format!("'{d}' is not a date like 2026-11-29")))
+    };
+    let q = roster::store::EventQuery {
+        target: Some(q),
+        kind: match kind.as_str() {
+            "user" => Some(roster::error::Kind::User),
+            "group" => Some(roster::error::Kind::Group),
+            _ => None,
+        },
+        failed_only: status == "failed",
+        outcome: (status == "no_seats").then_some(Outcome::NoSeats),
+        since: day(&since)?,
+        until: day(&until)?.map(|t| t + 24 * 3600 * 1000),
+        start_index: (page.max(1) - 1) * PER_PAGE + 1,
+        count: PER_PAGE,
+    };
+    Ok(panel.services.settings.events(&q).await?)
+}
+
+#[server(prefix = "/api", endpoint = "event")]
+pub async fn get_event(id: i64) -> Result<Event, UiError> {
+    let (panel, _) = admin().await?;
+    Ok(panel.services.settings.event(roster::model::EventId(id)).await?)
+}

@@ -1,0 +1,56 @@
+//! SCIM settings: the switch, the base URL, and tokens.
+use crate::error::UiError;
+use leptos::prelude::*;
+use roster::model::{ScimSettings, SeatUsage};
+#[cfg(feature = "ssr")]
+use {super::ctx::{admin, done}, roster::service::Ctx};
+
+#[server(prefix = "/api", endpoint = "scim_settings")]
+pub async fn get_scim_settings() -> Result<ScimSettings, UiError> {
+    let (panel, _) = admin().await?;
+    Ok(ScimSettings {
+        enabled: panel.services.settings.get().await?.scim_enabled,
+        base_url: format!("{}/scim/v2", panel.public_url),
+        tokens: panel.services.tokens.list().await?,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "scim_switch")]
+pub async fn set_scim(enabled: bool, confirm: Option<String>) -> Result<(), UiError> {
+    if confirm.is_none() {
+        return Err(UiError::Message("Tick the box to confirm that you understand what changes.".into()));
+    }
+    let (panel, actor) = admin().await?;
+    let what = if enabled { "enable SCIM" } else { "disable SCIM" };
+    panel.services.settings.set_scim_enabled(&Ctx::panel(actor, what), enabled).await?;
+    let msg = if enabled { "SCIM provisioning is on." } else { "SCIM provisioning is off." };
+    done("/scim", msg, None).await
+}
+
+/// Creates a token; the page shows it once, from the flash.
+#[server(prefix = "/api", endpoint = "token_create")]
+pub async fn create_token(name: String) -> Result<(), UiError> {
+    let (panel, actor) = admin().await?;
+    let (t, secret) = panel.services.tokens.create(&Ctx::panel(actor, "create token"), &name).await?;
+    done("/scim", format!("Token '{}' created. Copy it now: it is shown only once.", t.name), Some(secret)).await
+}
+
+#[server(prefix = "/api", endpoint = "token_revoke")]
+pub async fn revoke_token(name: String) -> Result<(), UiError> {
+    let (panel, actor) = admin().await?;
+    panel.services.tokens.revoke(&Ctx::panel(actor, "revoke token"), &name).await?;
+    done("/scim", format!("Token '{name}' revoked. Requests with it now get 401."), None).await
+}
+
+#[server(prefix = "/api", endpoint = "seats")]
+pub async fn seats() -> Result<SeatUsage, UiError> {
+    let (panel, _) = admin().await?;
+    Ok(panel.services.settings.seats().await?)
+}
+
+#[server(prefix = "/api", endpoint = "seats_set")]
+pub async fn set_seats(seats: i64) -> Result<(), UiError> {
+    let (panel, actor) = admin().await?;
+    let s = panel.services.settings.set_seats(&Ctx::panel(actor, "set seats"), seats).await?;
+    done("/licence", format!("The licence now has {} seats; {} free.", s.limit, s.free()), None).await
+}

@@ -1,0 +1,87 @@
+//! Small pieces used across pages: the source badge, the pager, status badges, query-string helpers.
+use leptos::prelude::*;
+use roster::model::ManagedBy;
+
+/// "Managed by Okta" for IdP-managed objects, "Local" otherwise.
+#[component]
+pub fn ManagedBadge(managed_by: ManagedBy) -> impl IntoView {
+    match managed_by {
+        ManagedBy::Scim { idp } => {
+            let title = format!("Synced from {idp} over SCIM");
+            view! { <span class="badge" title=title>"Managed by "{idp}</span> }.into_any()
+        }
+        ManagedBy::Local => view! { <span class="badge off">"Local"</span> }.into_any(),
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `path?k=v&…` from the non-empty pairs.
+pub fn href(path: &str, pairs: &[(&str, String)]) -> String {
+    let q: Vec<String> = pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    if q.is_empty() { path.to_owned() } else { format!("{path}?{}", q.join("&")) }
+}
+
+/// "1–50 of 100,000" with previous/next links that keep the other query parameters.
+#[component]
+pub fn Pager(total: i64, start_index: i64, shown: usize, per_page: i64, path: String, pairs: Vec<(&'static str, String)>) -> impl IntoView {
+    let page = (start_index - 1) / per_page + 1;
+    let last = start_index + shown as i64 - 1;
+    let link = move |p: i64| {
+        let mut all = pairs.clone();
+        all.push(("page", p.to_string()));
+        href(&path, &all)
+    };
+    let prev = (page > 1).then(|| link(page - 1));
+    let next = (last < total).then(|| link(page + 1));
+    view! {
+        <nav class="pager" aria-label="Pages">
+            <span class="muted">{if total == 0 { "0".to_owned() } else { format!("{}–{} of {}", start_index, last, thousands(total)) }}</span>
+            {prev.map(|h| view! { <a class="button" href=h rel="prev">"← Previous"</a> })}
+            {next.map(|h| view! { <a class="button" href=h rel="next">"Next →"</a> })}
+        </nav>
+    }
+}
+
+pub fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// Active / Inactive / Deleted in the IdP.
+#[component]
+pub fn StatusBadge(active: bool, deleted: bool) -> impl IntoView {
+    let (class, text) = match (deleted, active) {
+        (true, _) => ("badge bad", "Deleted in the IdP"),
+        (false, true) => ("badge ok", "Active"),
+        (false, false) => ("badge off", "Inactive"),
+    };
+    view! { <span class=class>{text}</span> }
+}
+
+/// The error of the last submission of an action, if any.
+pub fn action_error<I, O>(a: ServerAction<I>) -> impl Fn() -> Option<AnyView> + Send + Sync + Copy + 'static
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = crate::error::UiError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+    I::Output: Send + Sync,
+{
+    move || {
+        a.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+    }
+}

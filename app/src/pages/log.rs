@@ -1,0 +1,124 @@
+//! The provisioning log: every write and every failed SCIM request, filterable; and one entry in full.
+use super::{error_view, id_param, page_param, param};
+use crate::api::log::{get_event, list_events};
+use crate::api::users::PER_PAGE;
+use crate::components::layout::Layout;
+use crate::components::widgets::Pager;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use roster::model::{Outcome, human_time};
+
+#[component]
+pub fn LogPage() -> impl IntoView {
+    let (q, status, kind, since, until, page) =
+        (param("q"), param("status"), param("kind"), param("since"), param("until"), page_param());
+    let data = Resource::new_blocking(
+        move || (q.get(), status.get(), kind.get(), since.get(), until.get(), page.get()),
+        |(q, s, k, since, until, p)| list_events(q, s, k, since, until, p),
+    );
+    let opt = |value: &'static str, label: &'static str, current: String| {
+        view! { <option value=value selected=current == value>{label}</option> }
+    };
+    view! {
+        <Title text="Provisioning log" />
+        <Layout>
+            <h1>"Provisioning log"</h1>
+            <form method="get" action="/log" class="card" role="search">
+                <div class="row">
+                    <div>
+                        <label for="q">"User, group, actor or #id"</label>
+                        <input id="q" name="q" type="search" value=q.get() placeholder="#42, ada@example.com, Engineering" />
+                    </div>
+                    <div>
+                        <label for="status">"Result"</label>
+                        <select id="status" name="status">
+                            {opt("", "All", status.get())}
+                            {opt("failed", "Failed", status.get())}
+                            {opt("no_seats", "Refused: no seats", status.get())}
+                        </select>
+                    </div>
+                    <div>
+                        <label for="kind">"About"</label>
+                        <select id="kind" name="kind">
+                            {opt("", "Anything", kind.get())}
+                            {opt("user", "Users", kind.get())}
+                            {opt("group", "Groups", kind.get())}
+                        </select>
+                    </div>
+                    <div><label for="since">"From"</label><input id="since" name="since" type="date" value=since.get() /></div>
+                    <div><label for="until">"To"</label><input id="until" name="until" type="date" value=until.get() /></div>
+                    <div class="grow-0"><button type="submit">"Filter"</button></div>
+                </div>
+            </form>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(e),
+                        Ok(p) if p.total == 0 => view! { <p class="card empty">"No entries match."</p> }.into_any(),
+                        Ok(p) => {
+                            let shown = p.items.len();
+                            let pairs = vec![("q", q.get()), ("status", status.get()), ("kind", kind.get()), ("since", since.get()), ("until", until.get())];
+                            view! {
+                                <div class="card table-wrap">
+                                    <table>
+                                        <thead><tr><th scope="col">"#"</th><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"Target"</th><th scope="col">"What"</th></tr></thead>
+                                        <tbody>
+                                            {p.items.into_iter().map(|e| view! {
+                                                <tr class=if e.outcome == Outcome::Ok { "" } else { "failed" }>
+                                                    <td><a href=format!("/log/{}", e.id)>"#"{e.id.0}</a></td>
+                                                    <td>{human_time(e.at)}</td>
+                                                    <td>{e.actor}</td>
+                                                    <td><code>{e.method}" "{e.path}</code></td>
+                                                    <td>{e.status}</td>
+                                                    <td>{e.target.map(|t| if t.name.is_empty() { t.id } else { t.name }).unwrap_or_default()}</td>
+                                                    <td>{if e.detail.is_empty() { e.diff } else { e.detail }}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                    <Pager total=p.total start_index=p.start_index shown per_page=PER_PAGE path="/log".into() pairs />
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+pub fn EventPage() -> impl IntoView {
+    let id = id_param();
+    let data = Resource::new_blocking(move || id.get().trim_start_matches('#').parse::<i64>().unwrap_or(0), get_event);
+    view! {
+        <Title text="Log entry" />
+        <Layout>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => error_view(e),
+                        Ok(e) => view! {
+                            <h1>"Log entry #"{e.id.0}</h1>
+                            <div class="card">
+                                <dl class="settings">
+                                    <dt>"When"</dt><dd>{human_time(e.at)}</dd>
+                                    <dt>"Who"</dt><dd>{e.actor}</dd>
+                                    <dt>"Request"</dt><dd><code>{e.method}" "{e.path}</code></dd>
+                                    <dt>"Status"</dt><dd>{e.status}</dd>
+                                    <dt>"Target"</dt><dd>{e.target.map(|t| {
+                                        let href = match t.kind { roster::error::Kind::User => format!("/users/{}", t.id), roster::error::Kind::Group => format!("/groups/{}", t.id), _ => String::new() };
+                                        let label = if t.name.is_empty() { t.id.clone() } else { t.name.clone() };
+                                        view! { <a href=href>{label}</a> }
+                                    })}</dd>
+                                    <dt>"What changed"</dt><dd>{e.diff}</dd>
+                                    <dt>"Detail"</dt><dd data-testid="event-detail">{e.detail}</dd>
+                                </dl>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}

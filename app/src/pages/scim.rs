@@ -1,0 +1,108 @@
+//! SCIM settings: the switch (with what it changes), the values to paste into Okta, and tokens.
+use super::error_view;
+use crate::api::scim::{CreateToken, RevokeToken, SetScim, get_scim_settings};
+use crate::components::layout::Layout;
+use crate::components::widgets::action_error;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use roster::model::{ScimSettings, human_time};
+
+#[component]
+pub fn ScimPage() -> impl IntoView {
+    let data = Resource::new_blocking(|| (), |_| get_scim_settings());
+    view! {
+        <Title text="SCIM settings" />
+        <Layout>
+            <h1>"SCIM provisioning"</h1>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Ok(s) => view! { <ScimView s /> }.into_any(),
+                        Err(e) => error_view(e),
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+#[component]
+fn ScimView(s: ScimSettings) -> impl IntoView {
+    let (switch, create, revoke) = (ServerAction::<SetScim>::new(), ServerAction::<CreateToken>::new(), ServerAction::<RevokeToken>::new());
+    let (switch_err, create_err, revoke_err) = (action_error(switch), action_error(create), action_error(revoke));
+    let on = s.enabled;
+    let consequence = if on {
+        "Turning SCIM off: every request from Okta or Entra gets 403 and changes nothing, and admins can edit every \
+         user and group here, including those synced from the IdP. No data changes."
+    } else {
+        "Turning SCIM on: the IdP can create, update and deactivate users and push groups, and users and groups it \
+         manages become read-only here. No data changes; run Okta's \"Push now\" afterwards to overwrite groups with the IdP's data."
+    };
+    view! {
+        <section class="grid">
+            <article class="card">
+                <h2>"Status"</h2>
+                <p class="big" data-testid="scim-status">{if on { "On" } else { "Off" }}</p>
+                <ActionForm action=switch>
+                    <input type="hidden" name="enabled" value=(!on).to_string() />
+                    <p class="muted">{consequence}</p>
+                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" I understand"</label>
+                    {switch_err}
+                    <button type="submit" class=if on { "danger" } else { "primary" }>{if on { "Turn SCIM off" } else { "Turn SCIM on" }}</button>
+                </ActionForm>
+            </article>
+            <article class="card">
+                <h2>"Okta settings to paste"</h2>
+                <dl class="settings">
+                    <dt>"SCIM connector base URL"</dt><dd><code data-testid="scim-base">{s.base_url.clone()}</code></dd>
+                    <dt>"Unique identifier field for users"</dt><dd><code>"userName"</code></dd>
+                    <dt>"Supported provisioning actions"</dt>
+                    <dd>"Import New Users and Profile Updates, Push New Users, Push Profile Updates, Push Groups"</dd>
+                    <dt>"Authentication Mode"</dt><dd>"HTTP Header: "<code>"Bearer <token>"</code>" (create a token below)"</dd>
+                    <dt>"To App"</dt><dd>"Create Users, Update User Attributes, Deactivate Users"</dd>
+                </dl>
+                <p class="muted">"Entra ID: Tenant URL "<code>{s.base_url}</code>", Secret Token: a token below."</p>
+            </article>
+        </section>
+        <section class="card">
+            <h2>"Tokens"</h2>
+            <ActionForm action=create attr:class="row">
+                <div>
+                    <label for="token-name">"Name"</label>
+                    <input id="token-name" name="name" required placeholder="Okta" />
+                </div>
+                <div class="grow-0"><button type="submit" class="primary">"Create token"</button></div>
+            </ActionForm>
+            {create_err}
+            {revoke_err}
+            {if s.tokens.is_empty() {
+                view! { <p class="empty">"No tokens yet. Create one, then paste it into Okta as the Authorization header."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                        <tbody>
+                            {s.tokens.into_iter().map(|t| view! {
+                                <tr>
+                                    <td>{t.name.clone()}</td>
+                                    <td>{human_time(t.created_at)}</td>
+                                    <td>{t.last_used_at.map(human_time).unwrap_or_else(|| "never".into())}</td>
+                                    <td>{match t.revoked_at {
+                                        Some(r) => view! { <span class="badge off">"Revoked "{human_time(r)}</span> }.into_any(),
+                                        None => view! { <span class="badge ok">"Active"</span> }.into_any(),
+                                    }}</td>
+                                    <td>{t.revoked_at.is_none().then(|| view! {
+                                        <ActionForm action=revoke attr:class="inline">
+                                            <input type="hidden" name="name" value=t.name.clone() />
+                                            <button type="submit" class="danger" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
+                                        </ActionForm>
+                                    })}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
