@@ -93,10 +93,11 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
         }
         ScimCommand::Status => {
             let s = services.settings.get().await?;
-            let live = services.tokens.list().await?.into_iter().filter(|t| t.revoked_at.is_none()).count();
+            let live: Vec<String> =
+                services.tokens.list().await?.into_iter().filter(|t| t.revoked_at.is_none()).map(|t| t.name).collect();
             println!("SCIM provisioning: {}", if s.scim_enabled { "enabled" } else { "disabled" });
             println!("SCIM base URL: {}/scim/v2", config.public_url(config.listen));
-            println!("Active tokens: {live}");
+            println!("Active tokens: {}", if live.is_empty() { "none".to_owned() } else { live.join(", ") });
         }
     }
     Ok(())

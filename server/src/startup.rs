@@ -51,6 +51,7 @@ impl Application {
             scim_base: format!("{public_url}/scim/v2"),
             public_url: public_url.clone(),
             leptos,
+            auth_failures: Default::default(),
         };
         Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services, db })
     }

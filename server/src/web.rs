@@ -25,6 +25,8 @@ pub struct AppState {
     /// `<public_url>/scim/v2`, the base of every `meta.location`.
     pub scim_base: String,
     pub leptos: LeptosOptions,
+    /// Throttles the logging of unauthenticated SCIM requests.
+    pub auth_failures: Arc<crate::scim::AuthFailures>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

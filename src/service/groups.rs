@@ -30,17 +30,20 @@ macro_rules! mutate_group {
                 format!("Group '{}'", before.display_name)
             })?;
             let mut group = before.clone();
-            let summary: Result<String> = async {
+            let summary: Result<(String, bool)> = async {
                 let $tx: &mut dyn Tx = &mut *tx;
                 let $g: &mut Group = &mut group;
                 $body
             }
             .await;
-            finish(tx, $ctx, &before, group, $status, summary?).await
+            let (summary, members_changed) = summary?;
+            finish(tx, $ctx, &before, group, $status, summary, members_changed).await
         })
     };
 }
 
+/// Stores and logs the change. `members_changed` counts too: swapping one member for another leaves every group
+/// field equal but is a change (a new ETag and a log entry).
 async fn finish(
     tx: &mut dyn Tx,
     ctx: &Ctx,
@@ -48,11 +51,12 @@ async fn finish(
     mut g: Group,
     status: u16,
     summary: String,
+    members_changed: bool,
 ) -> Result<Group> {
     if let Some(idp) = ctx.idp() {
         g.managed_by = ManagedBy::Scim { idp }; // An IdP write adopts the group.
     }
-    if g == *before {
+    if g == *before && !members_changed {
         return Ok(g); // A retried request that changes nothing writes nothing.
     }
     g.version = before.version + 1;
@@ -71,11 +75,13 @@ impl GroupService {
         write_tx!(self.store, |tx| {
             let managed_by = ctx.idp().map(|idp| ManagedBy::Scim { idp }).unwrap_or(ManagedBy::Local);
             match tx.group_by_name(&fold(&body.display_name)).await? {
-                Some(mut existing) if ctx.idp().is_some() => {
+                // Adopt a local group, or re-adopt one this IdP already owns (a retried or repeated push); never take
+                // over a group another IdP manages.
+                Some(mut existing) if ctx.idp().is_some() && (!existing.managed_by.is_scim() || existing.managed_by == managed_by) => {
                     // Adoption changes the owner and the membership, so it is a new version: an If-Match carrying the
                     // local group's old ETag must no longer match (RFC 7644 §3.14).
                     existing.version += 1;
-                    let (g, summary) = overwrite(tx, ctx, existing, body, managed_by, at).await?;
+                    let (g, summary, _) = overwrite(tx, ctx, existing, body, managed_by, at).await?;
                     log(tx, ctx, 201, &g, format!("adopted existing group; {summary}")).await?;
                     Ok((g, true))
                 }
@@ -156,9 +162,9 @@ impl GroupService {
         let at = now();
         mutate_group!(self, ctx, id, if_match, 200, |tx, g| {
             let managed_by = g.managed_by.clone();
-            let (after, summary) = overwrite(tx, ctx, g.clone(), body, managed_by, at).await?;
+            let (after, summary, changed) = overwrite(tx, ctx, g.clone(), body, managed_by, at).await?;
             *g = after;
-            Ok(summary)
+            Ok((summary, changed))
         })
         .await
     }
@@ -168,7 +174,7 @@ impl GroupService {
         let delta = group_patch(id.as_str(), ops).map_err(patch_error)?;
         let at = now();
         mutate_group!(self, ctx, id, if_match, 204, |tx, g| {
-            let mut summary = Vec::new();
+            let (mut summary, mut changed) = (Vec::new(), false);
             if let Some(name) = delta.display_name {
                 rename(tx, g, &name).await?;
                 summary.push(format!("renamed to '{name}'"));
@@ -177,9 +183,11 @@ impl GroupService {
                 g.external_id = x;
             }
             for op in delta.members {
-                summary.push(apply_member_op(tx, ctx, g, op, at).await?);
+                let (line, c) = apply_member_op(tx, ctx, g, op, at).await?;
+                summary.push(line);
+                changed |= c;
             }
-            Ok(summary.join("; "))
+            Ok((summary.join("; "), changed))
         })
         .await
     }
@@ -189,7 +197,7 @@ impl GroupService {
         let name = name.trim().to_owned();
         mutate_group!(self, ctx, id, None, 200, |tx, g| {
             rename(tx, g, &name).await?;
-            Ok(format!("renamed to '{name}'"))
+            Ok((format!("renamed to '{name}'"), false))
         })
         .await
     }
@@ -269,42 +277,48 @@ async fn overwrite(
     body: GroupBody,
     managed_by: ManagedBy,
     at: Millis,
-) -> Result<(Group, String)> {
+) -> Result<(Group, String, bool)> {
     rename(tx, &mut g, &body.display_name).await?;
     g.external_id = body.external_id;
     g.extra = body.extra;
     g.managed_by = managed_by;
-    let mut summary = String::from("membership unchanged");
+    let (mut summary, mut changed) = (String::from("membership unchanged"), false);
     if let Some(members) = body.members {
-        summary = apply_member_op(tx, ctx, &mut g, MemberOp::Replace(members), at).await?;
+        (summary, changed) = apply_member_op(tx, ctx, &mut g, MemberOp::Replace(members), at).await?;
     }
     if g.version > 0 {
         g.updated_at = at;
     }
     tx.update_group(&g).await?;
-    Ok((g, summary))
+    Ok((g, summary, changed))
 }
 
 /// Applies one membership delta and returns its log summary. Costs O(changed), except Replace, which must read the
 /// current membership once to compute the delta.
-async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp, at: Millis) -> Result<String> {
+async fn apply_member_op(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    g: &mut Group,
+    op: MemberOp,
+    at: Millis,
+) -> Result<(String, bool)> {
     Ok(match op {
         MemberOp::Add(ids) => {
             let ids = resolve_members(tx, &ids).await?;
             let n = add(tx, ctx, g, &ids, at).await?;
             g.member_count += n;
-            format!("{n} members added")
+            (format!("{n} members added"), n > 0)
         }
         MemberOp::Remove(ids) => {
             let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
             let n = tx.remove_members(&g.id, &ids).await?.len() as i64;
             g.member_count -= n;
-            format!("{n} members removed")
+            (format!("{n} members removed"), n > 0)
         }
         MemberOp::RemoveAll => {
             let n = tx.clear_members(&g.id).await?.len() as i64;
             g.member_count = 0;
-            format!("all {n} members removed")
+            (format!("all {n} members removed"), n > 0)
         }
         MemberOp::Replace(ids) => {
             let wanted = resolve_members(tx, &ids).await?;
@@ -315,7 +329,7 @@ async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp
             tx.remove_members(&g.id, &gone).await?;
             let n = add(tx, ctx, g, &new, at).await?;
             g.member_count = g.member_count - gone.len() as i64 + n;
-            format!("membership overwritten: {n} added, {} removed", gone.len())
+            (format!("membership overwritten: {n} added, {} removed", gone.len()), n > 0 || !gone.is_empty())
         }
     })
 }

@@ -7,8 +7,8 @@ use roster::model::ManagedBy;
 pub fn ManagedBadge(managed_by: ManagedBy) -> impl IntoView {
     match managed_by {
         ManagedBy::Scim { idp } => {
-            let title = format!("Synced from {idp} over SCIM");
-            view! { <span class="badge" title=title>"Managed by "{idp}</span> }.into_any()
+            let (title, text) = (format!("Synced from {idp} over SCIM"), format!("Managed by {idp}"));
+            view! { <span class="badge" title=title>{text}</span> }.into_any()
         }
         ManagedBy::Local => view! { <span class="badge off">"Local"</span> }.into_any(),
     }

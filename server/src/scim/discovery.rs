@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 pub async fn service_provider_config(State(s): State<AppState>) -> ScimResponse {
     ScimResponse::ok(json!({
         "schemas": [SCHEMA_SERVICE_PROVIDER_CONFIG],
-        "documentationUri": format!("{}/settings/scim", s.public_url),
+        "documentationUri": format!("{}/scim", s.public_url),
         "patch": { "supported": true },
         // Bulk is unsupported; the limits are still given because Okta's SPEC test wants them non-empty.
         "bulk": { "supported": false, "maxOperations": 1, "maxPayloadSize": MAX_BODY_BYTES },

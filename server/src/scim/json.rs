@@ -19,7 +19,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ScimError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    Some("tooLarge"),
+                    None, // RFC 7644 §3.12 defines no scimType for 413.
                     format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
                 )
             } else {

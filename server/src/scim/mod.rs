@@ -70,7 +70,16 @@ async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
         Ok(actor) => actor,
         Err(e) => {
             let who = if bearer.is_some() { "unknown or revoked token" } else { "request without a token" };
-            return log_failure(&s, who, &method, &path, ScimError::from(e)).await;
+            let mut err = ScimError::from(e);
+            if err.status == StatusCode::UNAUTHORIZED {
+                // Anyone can send a bad token; logging each one would let them force database writes.
+                match s.auth_failures.admit() {
+                    None => return err.render(None),
+                    Some(0) => {}
+                    Some(n) => err.detail.push_str(&format!(" ({n} more unauthenticated requests since the last logged one)")),
+                }
+            }
+            return log_failure(&s, who, &method, &path, err).await;
         }
     };
     let who = actor.name();
@@ -101,6 +110,28 @@ async fn log_failure(s: &AppState, who: &str, method: &Method, path: &str, err: 
         Err(e) => {
             tracing::error!(error = %e, "could not write the provisioning log");
             err.render(None)
+        }
+    }
+}
+
+/// Logs unauthenticated requests at most once a second per instance, counting the rest.
+#[derive(Debug, Default)]
+pub struct AuthFailures {
+    last_logged: std::sync::atomic::AtomicI64,
+    suppressed: std::sync::atomic::AtomicI64,
+}
+
+impl AuthFailures {
+    /// `Some(n)` when this failure should be logged (with `n` unlogged ones before it), `None` when it is only counted.
+    pub fn admit(&self) -> Option<i64> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let now = roster::service::now();
+        let last = self.last_logged.load(Relaxed);
+        if now - last >= 1000 && self.last_logged.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+            Some(self.suppressed.swap(0, Relaxed))
+        } else {
+            self.suppressed.fetch_add(1, Relaxed);
+            None
         }
     }
 }

@@ -3,6 +3,7 @@
 mod entra;
 mod helpers;
 mod okta;
+mod panel;
 mod platform;
 mod rules;
 mod scim_protocol;
