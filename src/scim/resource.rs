@@ -259,51 +259,146 @@ pub fn group_json(group: &Group, members: Option<&[MemberRef]>, base: &str) -> V
     Value::Object(doc)
 }
 
+/// One name from `attributes` / `excludedAttributes`, resolved against a document: an attribute of the document or
+/// of one of its extension objects, and optionally one sub-attribute.
+struct AttrName {
+    /// The extension object the attribute lives in (`urn:…:enterprise:2.0:User:employeeNumber`), if any.
+    extension: Option<String>,
+    attr: String,
+    sub: Option<String>,
+}
+
+/// Strips a core schema URN (`urn:ietf:params:scim:schemas:core:2.0:Group:members` → `members`); RFC 7644 §3.10 lets
+/// a client qualify any attribute name with its schema.
+fn strip_core_urn(name: &str) -> &str {
+    for schema in [SCHEMA_USER, SCHEMA_GROUP] {
+        if let Some(head) = name.get(..schema.len() + 1)
+            && head[..schema.len()].eq_ignore_ascii_case(schema)
+            && head.ends_with(':')
+        {
+            return &name[schema.len() + 1..];
+        }
+    }
+    name
+}
+
+fn resolve_name(name: &str, doc: &Map<String, Value>) -> Option<AttrName> {
+    let split = |rest: &str, extension: Option<String>| {
+        let (attr, sub) = match rest.split_once('.') {
+            Some((a, s)) => (a.to_owned(), Some(s.to_owned())),
+            None => (rest.to_owned(), None),
+        };
+        Some(AttrName { extension, attr, sub })
+    };
+    let core = strip_core_urn(name);
+    if core.len() != name.len() || !name.to_ascii_lowercase().starts_with("urn:") {
+        return split(core, None);
+    }
+    // A whole extension, or `<extension URN>:attr[.sub]`.
+    for key in doc.keys().filter(|k| k.starts_with("urn:")) {
+        if name.eq_ignore_ascii_case(key) {
+            return Some(AttrName { extension: None, attr: key.clone(), sub: None });
+        }
+        if let Some(head) = name.get(..key.len() + 1)
+            && head[..key.len()].eq_ignore_ascii_case(key)
+            && head.ends_with(':')
+        {
+            return split(&name[key.len() + 1..], Some(key.clone()));
+        }
+    }
+    None // An extension this resource does not have: names nothing.
+}
+
+/// Keeps only `subs` of a complex value, or of each element of a multi-valued one (`emails.value`).
+fn keep_subs(v: Value, subs: &[&str]) -> Option<Value> {
+    let filter =
+        |m: Map<String, Value>| m.into_iter().filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k))).collect();
+    match v {
+        Value::Object(m) => Some(Value::Object(filter(m))),
+        Value::Array(items) => Some(Value::Array(
+            items.into_iter().map(|e| if let Value::Object(m) = e { Value::Object(filter(m)) } else { e }).collect(),
+        )),
+        _ => None, // `userName.x` names nothing.
+    }
+}
+
+/// `attributes`: keeps the named attributes of `map` (whose names are relative to it).
+fn include(map: Map<String, Value>, names: &[&AttrName]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in map {
+        let hits: Vec<&&AttrName> = names.iter().filter(|n| n.attr.eq_ignore_ascii_case(&k)).collect();
+        if hits.is_empty() {
+            continue;
+        }
+        if hits.iter().any(|n| n.sub.is_none()) {
+            out.insert(k, v);
+        } else if let Some(v) = keep_subs(v, &hits.iter().filter_map(|n| n.sub.as_deref()).collect::<Vec<_>>()) {
+            out.insert(k, v);
+        }
+    }
+    out
+}
+
+/// `excludedAttributes`: removes the named attributes, or sub-attributes, of `map`.
+fn exclude(map: &mut Map<String, Value>, names: &[&AttrName]) {
+    for n in names {
+        let keys: Vec<String> = map.keys().filter(|k| k.eq_ignore_ascii_case(&n.attr)).cloned().collect();
+        for k in keys {
+            let drop_sub = |m: &mut Map<String, Value>, sub: &str| m.retain(|ik, _| !ik.eq_ignore_ascii_case(sub));
+            match (n.sub.as_deref(), map.get_mut(&k)) {
+                (None, _) => {
+                    map.remove(&k);
+                }
+                (Some(sub), Some(Value::Object(inner))) => drop_sub(inner, sub),
+                (Some(sub), Some(Value::Array(items))) => {
+                    items.iter_mut().filter_map(Value::as_object_mut).for_each(|m| drop_sub(m, sub));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5) over a rendered resource. `id`, `schemas` and `meta`
-/// are always returned. Names compare case-insensitively; `name.givenName` keeps only that sub-attribute.
+/// are always returned. Names compare case-insensitively and may be schema-qualified; `name.givenName` and
+/// `emails.value` keep (or drop) only that sub-attribute, of each element for multi-valued attributes.
 pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value {
     let Value::Object(mut map) = doc else {
         return doc;
     };
     let always = |k: &str| ["id", "schemas", "meta"].iter().any(|a| a.eq_ignore_ascii_case(k));
+    let resolve = |list: &[String], map: &Map<String, Value>| -> Vec<AttrName> {
+        list.iter().filter_map(|a| resolve_name(a, map)).filter(|n| n.extension.is_some() || !always(&n.attr)).collect()
+    };
     if !attributes.is_empty() {
+        let names = resolve(attributes, &map);
         let mut out = Map::new();
         for (k, v) in std::mem::take(&mut map) {
             if always(&k) {
                 out.insert(k, v);
                 continue;
             }
-            let subs: Vec<&str> = attributes
-                .iter()
-                .filter_map(|a| {
-                    let a = a.rsplit_once(':').filter(|_| a.starts_with("urn:")).map(|(_, n)| n).unwrap_or(a);
-                    match a.split_once('.') {
-                        Some((top, sub)) if top.eq_ignore_ascii_case(&k) => Some(sub),
-                        None if a.eq_ignore_ascii_case(&k) => Some(""),
-                        _ => None,
-                    }
-                })
-                .collect();
-            if subs.is_empty() {
-                continue;
-            }
-            if subs.contains(&"") {
-                out.insert(k, v);
-            } else if let Value::Object(inner) = v {
-                let kept: Map<_, _> =
-                    inner.into_iter().filter(|(ik, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(ik))).collect();
-                out.insert(k, Value::Object(kept));
+            let inner: Vec<&AttrName> =
+                names.iter().filter(|n| n.extension.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&k))).collect();
+            let whole = names.iter().any(|n| n.extension.is_none() && n.attr.eq_ignore_ascii_case(&k));
+            match v {
+                Value::Object(ext) if k.starts_with("urn:") && !whole && !inner.is_empty() => {
+                    out.insert(k, Value::Object(include(ext, &inner)));
+                }
+                v => {
+                    let own: Vec<&AttrName> = names.iter().filter(|n| n.extension.is_none()).collect();
+                    out.extend(include(Map::from_iter([(k, v)]), &own));
+                }
             }
         }
         map = out;
     }
-    for e in excluded {
-        if always(e) {
-            continue;
-        }
-        let hit: Vec<String> = map.keys().filter(|k| k.eq_ignore_ascii_case(e)).cloned().collect();
-        for k in hit {
-            map.remove(&k);
+    let names = resolve(excluded, &map);
+    let own: Vec<&AttrName> = names.iter().filter(|n| n.extension.is_none()).collect();
+    exclude(&mut map, &own);
+    for n in names.iter().filter(|n| n.extension.is_some()) {
+        if let Some(Value::Object(ext)) = n.extension.as_deref().and_then(|e| map.get_mut(e)) {
+            exclude(ext, &[n]);
         }
     }
     Value::Object(map)
@@ -312,9 +407,13 @@ pub fn project(doc: Value, attributes: &[String], excluded: &[String]) -> Value 
 /// Whether a projection wants `members`, so the store can skip loading them.
 pub fn wants_members(attributes: &[String], excluded: &[String]) -> bool {
     let named = |l: &[String]| {
-        l.iter().any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."))
+        l.iter()
+            .map(|a| strip_core_urn(a))
+            .any(|a| a.eq_ignore_ascii_case("members") || a.to_ascii_lowercase().starts_with("members."))
     };
-    !named(excluded) && (attributes.is_empty() || named(attributes))
+    // `members.display` excluded still needs the members; only excluding `members` itself skips them.
+    let excluded = excluded.iter().map(|a| strip_core_urn(a)).any(|a| a.eq_ignore_ascii_case("members"));
+    !excluded && (attributes.is_empty() || named(attributes))
 }
 
 /// A ListResponse (RFC 7644 §3.4.2): integers, 1-based `startIndex`, `totalResults` = every match.
@@ -369,5 +468,36 @@ mod tests {
         assert!(!wants_members(&[], &["members".into()]));
         assert!(wants_members(&[], &[]));
         assert!(!wants_members(&["displayName".into()], &[]));
+        assert!(!wants_members(&[], &["urn:ietf:params:scim:schemas:core:2.0:Group:members".into()]));
+        assert!(wants_members(&[], &["members.display".into()]), "excluding a sub-attribute still needs members");
+    }
+
+    #[test]
+    fn projection_of_multi_valued_extension_and_qualified_names() {
+        let ent = SCHEMA_ENTERPRISE_USER;
+        let doc = json!({"id":"1","userName":"a","name":{"givenName":"A","familyName":"B"},
+            "emails":[{"value":"a@x","type":"work"},{"value":"b@x","type":"home"}],
+            ent: {"employeeNumber":"7","department":"D"}});
+        let p = project(doc.clone(), &["emails.value".into()], &[]);
+        assert_eq!(p, json!({"id":"1","emails":[{"value":"a@x"},{"value":"b@x"}]}));
+        let p = project(
+            doc.clone(),
+            &[format!("{ent}:employeeNumber"), "urn:ietf:params:scim:schemas:core:2.0:User:userName".into()],
+            &[],
+        );
+        assert_eq!(p, json!({"id":"1","userName":"a",ent:{"employeeNumber":"7"}}));
+        let p = project(doc.clone(), &[ent.to_lowercase()], &[]);
+        assert_eq!(p, json!({"id":"1",ent:{"employeeNumber":"7","department":"D"}}), "a whole extension");
+        let p =
+            project(doc.clone(), &[], &["emails.type".into(), "NAME.givenname".into(), format!("{ent}:department")]);
+        assert_eq!(p["emails"], json!([{"value":"a@x"},{"value":"b@x"}]));
+        assert_eq!(p["name"], json!({"familyName":"B"}));
+        assert_eq!(p[ent], json!({"employeeNumber":"7"}));
+        let p = project(
+            doc,
+            &["urn:example:unknown:User:x".into()],
+            &["urn:ietf:params:scim:schemas:core:2.0:User:id".into()],
+        );
+        assert_eq!(p, json!({"id":"1"}), "an unknown extension names nothing; id is always returned");
     }
 }
