@@ -23,3 +23,13 @@ pub const DEFAULT_PAGE: i64 = 100;
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The most operations one PATCH may carry; more get 400 `tooMany`.
 pub const MAX_PATCH_OPS: usize = 1000;
+/// The longest value, in characters, of an attribute roster indexes (externalId, displayName, name.familyName, email
+/// values; a group's displayName and externalId). PostgreSQL refuses a B-tree entry over 2,704 bytes, so without this
+/// cap a long value was a 500 on PostgreSQL and fine on SQLite; now it is the same 400 `invalidValue` on both.
+pub const MAX_INDEXED_CHARS: usize = 512;
+
+/// The message for an indexed attribute longer than [`MAX_INDEXED_CHARS`], or `None` when it fits.
+pub fn too_long(what: &str, value: &str) -> Option<String> {
+    (value.chars().count() > MAX_INDEXED_CHARS)
+        .then(|| format!("{what} is longer than {MAX_INDEXED_CHARS} characters, the most roster stores"))
+}

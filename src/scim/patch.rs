@@ -1023,6 +1023,9 @@ fn group_op(
         }
         match required(value, "displayName")? {
             Value::String(s) if !s.trim().is_empty() => {
+                if let Some(msg) = super::too_long("displayName", s) {
+                    return Err(PatchError::InvalidValue(msg));
+                }
                 patch.display_name = Some(s.clone());
                 Ok(())
             }
@@ -1031,7 +1034,10 @@ fn group_op(
     } else if eq_ci(attr, "externalId") {
         patch.external_id = Some(match (kind, value) {
             (OpKind::Remove, _) | (_, Some(Value::Null)) => None,
-            (_, Some(Value::String(s))) => Some(s.clone()),
+            (_, Some(Value::String(s))) => match super::too_long("externalId", s) {
+                Some(msg) => return Err(PatchError::InvalidValue(msg)),
+                None => Some(s.clone()),
+            },
             _ => {
                 return Err(PatchError::InvalidValue("externalId must be a string".into()));
             }

@@ -112,6 +112,27 @@ fn check_user_attr(key: &str, v: &Value) -> Result<()> {
     if (key == "name" || key.starts_with("urn:")) && !v.is_object() {
         return bad("an object");
     }
+    // The indexed attributes have a length cap (see MAX_INDEXED_CHARS).
+    let indexed: Vec<(String, &str)> = match key {
+        "externalId" | "displayName" => v.as_str().map(|s| vec![(key.to_owned(), s)]).unwrap_or_default(),
+        "name" => v
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("familyName"))
+            .filter_map(|(_, s)| s.as_str().map(|s| ("name.familyName".to_owned(), s)))
+            .collect(),
+        "emails" => v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("value").and_then(Value::as_str).map(|s| ("an email value".to_owned(), s)))
+            .collect(),
+        _ => vec![],
+    };
+    if let Some(msg) = indexed.into_iter().find_map(|(what, s)| too_long(&what, s)) {
+        return Err(Error::InvalidValue(msg));
+    }
     Ok(())
 }
 
@@ -211,6 +232,11 @@ pub fn parse_group(body: Value) -> Result<GroupBody> {
     }
     if out.display_name.is_empty() {
         return Err(Error::InvalidValue("displayName is required".into()));
+    }
+    for (what, s) in [("displayName", Some(&out.display_name)), ("externalId", out.external_id.as_ref())] {
+        if let Some(msg) = s.and_then(|s| too_long(what, s)) {
+            return Err(Error::InvalidValue(msg));
+        }
     }
     Ok(out)
 }

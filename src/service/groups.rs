@@ -77,7 +77,9 @@ impl GroupService {
             match tx.group_by_name(&fold(&body.display_name)).await? {
                 // Adopt a local group, or re-adopt one this IdP already owns (a retried or repeated push); never take
                 // over a group another IdP manages.
-                Some(mut existing) if ctx.idp().is_some() && (!existing.managed_by.is_scim() || existing.managed_by == managed_by) => {
+                Some(mut existing)
+                    if ctx.idp().is_some() && (!existing.managed_by.is_scim() || existing.managed_by == managed_by) =>
+                {
                     // Adoption changes the owner and the membership, so it is a new version: an If-Match carrying the
                     // local group's old ETag must no longer match (RFC 7644 §3.14).
                     existing.version += 1;
@@ -261,6 +263,9 @@ impl GroupService {
 async fn rename(tx: &mut dyn Tx, g: &mut Group, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::InvalidValue("displayName must not be empty".into()));
+    }
+    if let Some(msg) = crate::scim::too_long("displayName", name) {
+        return Err(Error::InvalidValue(msg)); // The panel's rename; SCIM bodies are checked when parsed.
     }
     if fold(name) != fold(&g.display_name) && tx.group_by_name(&fold(name)).await?.is_some() {
         return Err(Error::Conflict { what: "group name", value: name.to_owned() });

@@ -145,7 +145,10 @@ fn target_of(path: &str) -> Option<Target> {
         "Groups" => Kind::Group,
         _ => return None,
     };
-    Some(Target { kind, id: id.to_owned(), name: String::new() })
+    // The target id is indexed, and PostgreSQL refuses over-long index entries: a junk id of thousands of characters
+    // (never a real one, which is a UUID) is cut so the failure is still logged. The full path stays in the entry.
+    let id: String = id.chars().take(roster::scim::MAX_INDEXED_CHARS).collect();
+    Some(Target { kind, id, name: String::new() })
 }
 
 /// List parameters (RFC 7644 §3.4.2): names matched case-insensitively, numbers checked, `count` capped.

@@ -132,7 +132,8 @@ async fn a_body_over_2_mib_is_413_with_a_scim_error_body() {
     assert_scim_error(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
     assert_eq!(app.total("/Users").await, 0);
 
-    let just_under = json!({"userName": "fits@example.com", "displayName": "a".repeat(1024 * 1024)}).to_string();
+    let ext = "urn:example:params:scim:schemas:extension:acme:2.0:User";
+    let just_under = json!({"userName": "fits@example.com", ext: {"blob": "a".repeat(1024 * 1024)}}).to_string();
     assert_eq!(post_raw(&app, "/Users", "application/scim+json", just_under).await.status, StatusCode::CREATED);
 }
 
@@ -643,4 +644,66 @@ async fn renaming_onto_a_taken_name_is_409_uniqueness_not_a_server_error() {
     let r = app.put(&format!("/Groups/{eng}"), json!({"displayName": "SALES"})).await;
     assert_scim_error(&r, StatusCode::CONFLICT, Some("uniqueness"));
     assert_eq!(app.fetch(&format!("/Groups/{eng}")).await["displayName"], "Engineering");
+}
+
+/// Text that does not compress, so PostgreSQL cannot squeeze it into an index entry.
+fn incompressible(len: usize) -> String {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"[(x % 62) as usize])
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn over_long_values_of_indexed_attributes_are_400_on_every_database() {
+    let app = spawn_app().await;
+    let id = app.user_id("alice@example.com").await;
+    let group = app.group_id("Engineering", &[]).await;
+    let long = incompressible(5000);
+    let fits = incompressible(512);
+
+    let mut bodies = Vec::new();
+    for key in ["displayName", "externalId"] {
+        bodies.push(json!({"userName": "bob@example.com", key: long}));
+    }
+    bodies.push(json!({"userName": "bob@example.com", "name": {"familyName": long}}));
+    bodies.push(json!({"userName": "bob@example.com", "emails": [{"value": long, "type": "work"}]}));
+    for body in bodies {
+        assert_scim_error(&app.post("/Users", body.clone()).await, StatusCode::BAD_REQUEST, Some("invalidValue"));
+        assert_scim_error(&app.put(&format!("/Users/{id}"), body).await, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    }
+    let r = app.patch(&format!("/Users/{id}"), json!([{"op": "replace", "path": "displayName", "value": long}])).await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    assert!(r.detail().contains("512 characters"), "{}", r.detail());
+    for body in [json!({"displayName": long}), json!({"displayName": "Sales", "externalId": long})] {
+        assert_scim_error(&app.post("/Groups", body).await, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    }
+    for (path, value) in [("displayName", &long), ("externalId", &long)] {
+        let r = app.patch(&format!("/Groups/{group}"), json!([{"op": "replace", "path": path, "value": value}])).await;
+        assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    }
+    assert_eq!(app.total("/Users").await, 1);
+    assert_eq!(app.total("/Groups").await, 1);
+
+    let r = app.post("/Users", json!({"userName": "bob@example.com", "displayName": fits, "externalId": fits})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "512 characters fit: {:?}", r.body);
+    let r =
+        app.patch(&format!("/Groups/{group}"), json!([{"op": "replace", "path": "displayName", "value": fits}])).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
+}
+
+#[tokio::test]
+async fn a_very_long_unknown_id_is_404_and_still_logged() {
+    let app = spawn_app().await;
+    let id = incompressible(6000);
+    for kind in ["Users", "Groups"] {
+        let r = app.get(&format!("/{kind}/{id}")).await;
+        assert_scim_error(&r, StatusCode::NOT_FOUND, None);
+        assert!(r.detail().contains("(roster log #"), "the failure is in the log: {}", r.detail().len());
+    }
 }
