@@ -70,5 +70,11 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Every mutation answers with a redirect to the page to show next, carrying a one-time message. Load that page
+    // fresh, as a browser without JavaScript does; the router's own hook would skip a redirect to the current page.
+    // The hook can be set once, so setting it before the router renders makes this one win.
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|loc: &str| {
+        let _ = leptos::prelude::window().location().set_href(loc);
+    });
     leptos::mount::hydrate_body(App);
 }

@@ -10,8 +10,6 @@ use server::testing::TestDb;
 use std::process::Stdio;
 use std::time::Duration;
 
-const IGNORE: &str = "needs Chromium and the built site: run by .ci/run";
-
 struct Browser {
     client: Client,
     driver: tokio::process::Child,
@@ -135,7 +133,6 @@ async fn roster_app() -> Running {
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
-    let _ = IGNORE;
     let app = roster_app().await;
     let b = browser().await;
     let token = app.setup_token.clone().expect("setup token");
@@ -166,6 +163,178 @@ async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
     b.wait_for_text("seats in use").await;
     assert!(b.text(".me-email").await.contains("ada@example.com"));
     assert!(app.services.admins.count().await.expect("count") == 1);
-    let _ = Ctx::cli("unused");
+    b.close().await;
+}
+
+/// A running app with SCIM on, a token, an admin signed in through the real form, and a SCIM client.
+async fn signed_in() -> (Running, Browser, Scim) {
+    let app = roster_app().await;
+    let ctx = Ctx::cli("e2e");
+    app.services.admins.create(&ctx, "ada@example.com", "correct horse battery").await.expect("admin");
+    let (_, token) = app.services.tokens.create(&ctx, "Okta").await.expect("token");
+    app.services.settings.set_scim_enabled(&ctx, true).await.expect("scim on");
+    let b = browser().await;
+    b.client.goto(&format!("{}/login", app.base)).await.expect("login page");
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#password", "correct horse battery").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_text("seats in use").await;
+    let scim = Scim { base: format!("{}/scim/v2", app.base), token, http: reqwest::Client::new() };
+    (app, b, scim)
+}
+
+struct Scim {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Scim {
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+        }
+        let r = req.send().await.expect("scim request");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    async fn user(&self, name: &str) -> String {
+        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+            "name": {"givenName": "Grace", "familyName": "Hopper"}, "emails": [{"value": name, "type": "work", "primary": true}], "active": true});
+        let (status, user) = self.send(reqwest::Method::POST, "/Users", Some(body)).await;
+        assert_eq!(status, 201, "{user}");
+        user["id"].as_str().expect("id").to_owned()
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn an_idp_user_shows_the_badge_and_no_edit_controls_and_a_crafted_edit_is_refused() {
+    let (app, b, scim) = signed_in().await;
+    let id = scim.user("grace@example.com").await;
+    b.client.goto(&format!("{}/users", app.base)).await.expect("users");
+    b.wait_for_text("grace@example.com").await;
+    b.wait_for_text("Managed by Okta").await;
+    b.screenshot("users").await;
+    b.client.goto(&format!("{}/users/{id}", app.base)).await.expect("user");
+    b.wait_for_text("Provisioning history").await;
+    let button = b.client.find(Locator::Css("button[data-testid=toggle-active][disabled]")).await;
+    assert!(button.is_ok(), "the Deactivate control is disabled");
+    assert!(b.text("[data-testid=read-only]").await.contains("edit it in Okta"));
+    b.screenshot("user").await;
+    // A crafted request from the signed-in browser to the panel's endpoint: the service refuses it.
+    let script = format!(
+        "return fetch('/api/user_active', {{method: 'POST', headers: {{'Content-Type': 'application/x-www-form-urlencoded'}}, \
+         body: 'id={id}&active=false'}}).then(r => r.status)"
+    );
+    let status = b.client.execute(&script, vec![]).await.expect("fetch");
+    assert_ne!(status.as_u64(), Some(200), "the crafted edit must fail");
+    let (_, user) = scim.send(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(user["active"], serde_json::json!(true), "and change nothing");
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn with_scim_off_an_admin_adds_and_removes_a_group_member() {
+    let (app, b, scim) = signed_in().await;
+    let grace = scim.user("grace@example.com").await;
+    let _linus = scim.user("linus@example.com").await;
+    let (status, group) = scim
+        .send(reqwest::Method::POST, "/Groups", Some(serde_json::json!({"displayName": "Engineering", "members": [{"value": grace}]})))
+        .await;
+    assert_eq!(status, 201);
+    let gid = group["id"].as_str().expect("id").to_owned();
+    app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
+    b.client.goto(&format!("{}/groups", app.base)).await.expect("groups");
+    b.wait_for_text("Engineering").await;
+    b.screenshot("groups").await;
+    b.client.goto(&format!("{}/groups/{gid}", app.base)).await.expect("group");
+    b.fill("#find", "linus").await;
+    b.click("form[role=search] button").await;
+    b.click("button[aria-label='Add linus@example.com']").await;
+    b.wait_for_text("Member added.").await;
+    b.wait_for_text("Members (2)").await;
+    b.screenshot("group").await;
+    b.click("button[aria-label='Remove grace@example.com']").await;
+    b.wait_for_text("Member removed.").await;
+    b.wait_for_text("Members (1)").await;
+    // SCIM is off (so it answers 403): ask the service what the group holds now.
+    let (_, members) = app.services.groups.get_with_members(&roster::model::GroupId(gid)).await.expect("group");
+    assert_eq!(members.iter().map(|m| m.user_name.as_str()).collect::<Vec<_>>(), ["linus@example.com"]);
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn a_token_is_created_shown_once_and_revoked() {
+    let (app, b, _scim) = signed_in().await;
+    b.client.goto(&format!("{}/scim", app.base)).await.expect("scim page");
+    b.fill("#token-name", "Entra ID").await;
+    b.click("form.row button[type=submit]").await;
+    b.wait_for_text("shown only once").await;
+    let token = b.text("#new-token").await;
+    assert!(token.starts_with("roster_scim_"), "{token}");
+    b.screenshot("scim").await;
+    let ok = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.base)).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(ok.status().as_u16(), 200);
+    b.client.goto(&format!("{}/scim", app.base)).await.expect("reload");
+    b.wait_for_text("Tokens").await;
+    assert!(!b.client.source().await.expect("source").contains(&token), "shown once only");
+    b.click("button[aria-label='Revoke Entra ID']").await;
+    b.wait_for_text("revoked").await;
+    let denied = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.base)).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(denied.status().as_u16(), 401);
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn the_seat_meter_and_the_no_seat_message_when_activating_a_local_user_at_the_limit() {
+    let (app, b, scim) = signed_in().await;
+    app.services.settings.set_seats(&Ctx::cli("e2e"), 1).await.expect("seats");
+    b.client.goto(&format!("{}/users/new", app.base)).await.expect("new user");
+    b.fill("#email", "local@example.com").await;
+    b.fill("#given_name", "Lo").await;
+    b.fill("#family_name", "Cal").await;
+    b.click("button[type=submit].primary").await;
+    b.wait_for_text("User local@example.com created.").await;
+    b.click("button[data-testid=toggle-active]").await; // Deactivate
+    b.wait_for_text("is now inactive").await;
+    scim.user("grace@example.com").await; // the IdP takes the only seat
+    b.click("button[data-testid=toggle-active]").await; // Activate
+    b.wait_for_text("No free seats: 1 of 1 in use.").await;
+    b.screenshot("no-seats").await;
+    b.client.goto(&format!("{}/licence", app.base)).await.expect("licence");
+    b.wait_for_text("1 of 1 seats in use").await;
+    b.screenshot("licence").await;
+    b.client.goto(&format!("{}/", app.base)).await.expect("dashboard");
+    b.wait_for_text("0 free").await;
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn the_provisioning_log_finds_the_entry_of_a_failed_push() {
+    let (app, b, scim) = signed_in().await;
+    app.services.settings.set_seats(&Ctx::cli("e2e"), 0).await.expect("seats");
+    let body = serde_json::json!({"userName": "nora@example.com", "active": true});
+    let (status, err) = scim.send(reqwest::Method::POST, "/Users", Some(body)).await;
+    assert_eq!(status, 403);
+    let detail = err["detail"].as_str().expect("detail").to_owned();
+    let n = detail.rsplit('#').next().expect("log id").trim_end_matches(')').to_owned();
+    b.client.goto(&format!("{}/log", app.base)).await.expect("log");
+    b.fill("#q", &format!("#{n}")).await;
+    b.click("form[role=search] button").await;
+    b.wait_for_text("No free seats").await;
+    b.screenshot("log").await;
+    b.click(&format!("a[href='/log/{n}']")).await;
+    b.wait_for_text(&format!("Log entry #{n}")).await;
+    assert!(b.text("[data-testid=event-detail]").await.contains("No free seats: 0 of 0 in use"));
+    b.client.goto(&format!("{}/admins", app.base)).await.expect("admins");
+    b.wait_for_text("Change your password").await;
+    b.screenshot("admins").await;
     b.close().await;
 }

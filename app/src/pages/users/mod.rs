@@ -175,7 +175,7 @@ fn UserView(d: UserDetail) -> impl IntoView {
                 <ActionForm action=toggle attr:class="inline">
                     <input type="hidden" name="id" value=uid />
                     <input type="hidden" name="active" value=next />
-                    <button type="submit" disabled=!can_edit title=title>{label}</button>
+                    <button type="submit" data-testid="toggle-active" disabled=!can_edit title=title>{label}</button>
                 </ActionForm>
                 {reason.map(|r| view! { <p class="hint" data-testid="read-only">{r}</p> })}
                 {error}
