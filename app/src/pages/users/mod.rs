@@ -171,7 +171,7 @@ fn UserView(d: UserDetail) -> impl IntoView {
             <article class="card">
                 <h2>"Status"</h2>
                 <p><StatusBadge active=u.active deleted=u.deleted_at.is_some() /></p>
-                <p data-testid="status-text">{u.status_text()}</p>
+                {(!u.active).then(|| view! { <p data-testid="status-text">{u.status_text()}</p> })}
                 <ActionForm action=toggle attr:class="inline">
                     <input type="hidden" name="id" value=uid />
                     <input type="hidden" name="active" value=next />
