@@ -45,7 +45,7 @@ impl UserService {
                 Some(before) => {
                     let mut u = before.clone();
                     u.deleted_at = None;
-                    apply_body(&mut u, body, ctx, at);
+                    apply_body(&mut u, body);
                     u.active = active;
                     u.inactive_reason = (!active).then_some(InactiveReason::CreatedInactive { at });
                     u.managed_by = managed_by;
@@ -125,7 +125,7 @@ impl UserService {
         let at = now();
         self.mutate(ctx, id, if_match, 200, |u| {
             let active = body.active;
-            apply_body(u, body, ctx, at);
+            apply_body(u, body);
             if let Some(a) = active {
                 set_active(u, a, ctx, at);
             }
@@ -146,7 +146,7 @@ impl UserService {
             apply_user(&mut doc, ops).map_err(patch_error)?;
             let body = parse_user(doc)?;
             let active = body.active;
-            apply_body(u, body, ctx, at);
+            apply_body(u, body);
             if let Some(a) = active {
                 set_active(u, a, ctx, at);
             }
@@ -242,7 +242,7 @@ fn new_user(body: UserBody, managed_by: ManagedBy, active: bool, at: Millis) -> 
 }
 
 /// Replaces the SCIM document (everything but `active`) and re-derives the named fields.
-fn apply_body(u: &mut User, body: UserBody, _ctx: &Ctx, _at: Millis) {
+fn apply_body(u: &mut User, body: UserBody) {
     u.attributes = body.attributes;
     u.user_name = body.user_name;
     u.derive_fields();

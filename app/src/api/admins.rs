@@ -3,7 +3,11 @@ use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::Admin;
 #[cfg(feature = "ssr")]
-use {super::ctx::{admin, done}, roster::model::Actor, roster::service::Ctx};
+use {
+    super::ctx::{admin, done},
+    roster::model::Actor,
+    roster::service::Ctx,
+};
 
 #[server(prefix = "/api", endpoint = "admins")]
 pub async fn list_admins() -> Result<Vec<Admin>, UiError> {

@@ -4,7 +4,11 @@ use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::{Group, GroupDetail, Page, UserRow};
 #[cfg(feature = "ssr")]
-use {super::ctx::{admin, done}, roster::model::GroupId, roster::service::Ctx};
+use {
+    super::ctx::{admin, done},
+    roster::model::GroupId,
+    roster::service::Ctx,
+};
 
 #[server(prefix = "/api", endpoint = "groups")]
 pub async fn list_groups(q: String, page: i64) -> Result<Page<Group>, UiError> {
@@ -68,6 +72,7 @@ pub async fn add_member(id: String, user_id: String) -> Result<(), UiError> {
 #[server(prefix = "/api", endpoint = "group_remove_member")]
 pub async fn remove_member(id: String, user_id: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let g = panel.services.groups.remove_members(&Ctx::panel(actor, "remove member"), &GroupId(id), vec![user_id]).await?;
+    let g =
+        panel.services.groups.remove_members(&Ctx::panel(actor, "remove member"), &GroupId(id), vec![user_id]).await?;
     done(&format!("/groups/{}", g.id), "Member removed.", None).await
 }

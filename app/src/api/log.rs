@@ -1,10 +1,10 @@
 //! The provisioning log.
+#[cfg(feature = "ssr")]
+use super::ctx::admin;
 use super::users::PER_PAGE;
 use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::{Event, Page};
-#[cfg(feature = "ssr")]
-use super::ctx::admin;
 
 /// `q`: a user or group id or name, an actor, or `#123` (the id quoted in a SCIM error); `status`: failed | no_seats;
 /// `kind`: user | group; `since`/`until`: dates (YYYY-MM-DD, UTC).

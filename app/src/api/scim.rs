@@ -3,7 +3,10 @@ use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::{ScimSettings, SeatUsage};
 #[cfg(feature = "ssr")]
-use {super::ctx::{admin, done}, roster::service::Ctx};
+use {
+    super::ctx::{admin, done},
+    roster::service::Ctx,
+};
 
 #[server(prefix = "/api", endpoint = "scim_settings")]
 pub async fn get_scim_settings() -> Result<ScimSettings, UiError> {

@@ -3,13 +3,23 @@ use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::{Page, UserDetail, UserRow};
 #[cfg(feature = "ssr")]
-use {super::ctx::{admin, done}, roster::model::UserId, roster::service::Ctx};
+use {
+    super::ctx::{admin, done},
+    roster::model::UserId,
+    roster::service::Ctx,
+};
 
 pub const PER_PAGE: i64 = 50;
 
 /// The users table. `status`: active | inactive | deleted; `source`: idp | local; `sort`: name | created | modified.
 #[server(prefix = "/api", endpoint = "users")]
-pub async fn list_users(q: String, status: String, source: String, sort: String, page: i64) -> Result<Page<UserRow>, UiError> {
+pub async fn list_users(
+    q: String,
+    status: String,
+    source: String,
+    sort: String,
+    page: i64,
+) -> Result<Page<UserRow>, UiError> {
     use roster::store::{UserQuery, UserSort, UserStatus};
     let (panel, _) = admin().await?;
     let query = UserQuery {
@@ -49,7 +59,8 @@ pub async fn get_user(id: String) -> Result<UserDetail, UiError> {
 #[server(prefix = "/api", endpoint = "user_create")]
 pub async fn create_user(email: String, given_name: String, family_name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let u = panel.services.users.create_local(&Ctx::panel(actor, "create user"), &email, &given_name, &family_name).await?;
+    let u =
+        panel.services.users.create_local(&Ctx::panel(actor, "create user"), &email, &given_name, &family_name).await?;
     done(&format!("/users/{}", u.id), format!("User {} created.", u.user_name), None).await
 }
 

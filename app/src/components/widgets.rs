@@ -26,13 +26,21 @@ pub fn encode(s: &str) -> String {
 
 /// `path?k=v&…` from the non-empty pairs.
 pub fn href(path: &str, pairs: &[(&str, String)]) -> String {
-    let q: Vec<String> = pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
+    let q: Vec<String> =
+        pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", encode(v))).collect();
     if q.is_empty() { path.to_owned() } else { format!("{path}?{}", q.join("&")) }
 }
 
 /// "1–50 of 100,000" with previous/next links that keep the other query parameters.
 #[component]
-pub fn Pager(total: i64, start_index: i64, shown: usize, per_page: i64, path: String, pairs: Vec<(&'static str, String)>) -> impl IntoView {
+pub fn Pager(
+    total: i64,
+    start_index: i64,
+    shown: usize,
+    per_page: i64,
+    path: String,
+    pairs: Vec<(&'static str, String)>,
+) -> impl IntoView {
     let page = (start_index - 1) / per_page + 1;
     let last = start_index + shown as i64 - 1;
     let link = move |p: i64| {
@@ -55,7 +63,7 @@ pub fn thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -82,6 +90,9 @@ where
     I::Output: Send + Sync,
 {
     move || {
-        a.value().get().and_then(|r| r.err()).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+        a.value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
     }
 }

@@ -28,7 +28,8 @@ pub fn ScimPage() -> impl IntoView {
 
 #[component]
 fn ScimView(s: ScimSettings) -> impl IntoView {
-    let (switch, create, revoke) = (ServerAction::<SetScim>::new(), ServerAction::<CreateToken>::new(), ServerAction::<RevokeToken>::new());
+    let (switch, create, revoke) =
+        (ServerAction::<SetScim>::new(), ServerAction::<CreateToken>::new(), ServerAction::<RevokeToken>::new());
     let (switch_err, create_err, revoke_err) = (action_error(switch), action_error(create), action_error(revoke));
     let on = s.enabled;
     let consequence = if on {

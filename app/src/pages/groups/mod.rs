@@ -73,7 +73,10 @@ pub fn GroupsPage() -> impl IntoView {
 #[component]
 pub fn GroupPage() -> impl IntoView {
     let (id, page, find) = (id_param(), page_param(), param("find"));
-    let data = Resource::new_blocking(move || (id.get(), page.get(), find.get()), |(id, page, find)| get_group(id, page, find));
+    let data = Resource::new_blocking(
+        move || (id.get(), page.get(), find.get()),
+        |(id, page, find)| get_group(id, page, find),
+    );
     view! {
         <Title text="Group" />
         <Layout>
