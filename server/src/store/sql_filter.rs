@@ -39,7 +39,8 @@ enum Ty {
     Folded,
     /// Case-sensitive text (RFC 7643 caseExact: id, externalId).
     Exact,
-    /// Case-insensitive text in a column that is not folded: compared through `lower()`.
+    /// Case-insensitive text in a column that is not folded: `lower()` on both sides, in SQL. Folding only the value
+    /// (in Rust) made a non-ASCII value such as "Åsa" miss even itself on SQLite, whose `lower()` folds ASCII only.
     Lower,
     Bool,
     /// Millis, compared with RFC 3339 strings.
@@ -248,8 +249,8 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
         (Ty::Time, CompValue::Str(s)) => Bind::Int(parse_rfc3339(s).ok_or_else(|| {
             Error::InvalidFilter(format!("'{s}' is not an RFC 3339 date-time such as 2026-11-29T14:02:00Z"))
         })?),
-        (Ty::Folded | Ty::Lower, CompValue::Str(s)) => Bind::Text(fold(s)),
-        (Ty::Exact, CompValue::Str(s)) => Bind::Text(s.clone()),
+        (Ty::Folded, CompValue::Str(s)) => Bind::Text(fold(s)),
+        (Ty::Exact | Ty::Lower, CompValue::Str(s)) => Bind::Text(s.clone()),
         _ => {
             return Err(Error::InvalidFilter(format!("'{}' must be compared with a string", path_text(p))));
         }
@@ -272,7 +273,9 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
                 CompareOp::Sw => format!("{}%", like_escape(&s)),
                 _ => format!("%{}", like_escape(&s)),
             };
-            out.push(&expr).push(" like ").bind(Bind::Text(pattern)).push(" escape '\\'");
+            out.push(&expr).push(" like ");
+            bind_value(col, Bind::Text(pattern), out);
+            out.push(" escape '\\'");
         }
         _ => {
             let sql_op = match op {
@@ -283,11 +286,21 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
                 CompareOp::Lt => " < ",
                 _ => " <= ",
             };
-            out.push(&expr).push(sql_op).bind(bind);
+            out.push(&expr).push(sql_op);
+            bind_value(col, bind, out);
         }
     }
     out.push(")");
     Ok(())
+}
+
+/// The placeholder for a compared value, through the same `lower()` as the column for [`Ty::Lower`].
+fn bind_value(col: &Column, b: Bind, out: &mut Sql) {
+    if matches!(col.ty, Ty::Lower) {
+        out.push("lower(").bind(b).push(")");
+    } else {
+        out.bind(b);
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +319,13 @@ mod tests {
         let s = sql(Resource::User, r#"userName eq "Test.User@Okta.local""#).unwrap();
         assert_eq!(s.text, "(app_user.user_name_folded = $1)");
         assert_eq!(s.binds, vec![Bind::Text("test.user@okta.local".into())]);
+    }
+
+    #[test]
+    fn case_insensitive_unfolded_columns_lower_both_sides() {
+        let s = sql(Resource::User, r#"displayName eq "Åsa""#).unwrap();
+        assert_eq!(s.text, "(app_user.display_name is not null and lower(app_user.display_name) = lower($1))");
+        assert_eq!(s.binds, vec![Bind::Text("Åsa".into())]);
     }
 
     #[test]

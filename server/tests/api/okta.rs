@@ -630,3 +630,34 @@ async fn okta_test_api_credentials_probe_returns_integers() {
     assert_eq!(r.body["startIndex"], 1);
     assert_eq!(r.body["Resources"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn okta_looks_users_up_by_whichever_unique_attribute_is_configured() {
+    let app = spawn_app().await;
+    let id = app.user_id("test.user@okta.local").await;
+    for filter in [
+        "userName eq \"TEST.USER@okta.local\"",
+        "externalId eq \"00u20\"",
+        "emails eq \"test.user@OKTA.local\"",
+        "emails.value eq \"test.user@okta.local\"",
+        "emails[type eq \"work\"].value eq \"test.user@okta.local\"",
+    ] {
+        let r = app.get(&format!("/Users?filter={filter}&startIndex=1&count=100")).await;
+        assert_eq!(r.status, StatusCode::OK, "{filter}: {:?}", r.body);
+        assert_eq!(r.body["totalResults"], 1, "{filter}");
+        assert_eq!(r.body["Resources"][0]["id"], id.as_str(), "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn okta_group_push_naming_an_unprovisioned_member_is_refused_and_creates_nothing() {
+    let app = spawn_app().await;
+    let alice = app.user_id("alice@okta.local").await;
+    let r = app
+        .post("/Groups", json!({"schemas": [GROUP_SCHEMA], "displayName": "Engineering", "members": members(&[&alice, "00u-not-assigned"])}))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.body);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(r.detail().contains("00u-not-assigned"), "names the member: {}", r.detail());
+    assert_eq!(app.total(&group_lookup("Engineering")).await, 0, "the group was not half-created");
+}

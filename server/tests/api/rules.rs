@@ -596,3 +596,20 @@ async fn a_retried_post_of_an_existing_user_is_409_and_changes_nothing() {
     assert_eq!(app.fetch(&format!("/Users/{id}")).await, before);
     assert_eq!(app.total("/Users").await, 1);
 }
+
+#[tokio::test]
+async fn restoring_a_deleted_user_needs_a_free_seat() {
+    let app = spawn_app().await;
+    app.set_seats(1).await;
+    let alice = app.user_id("alice@okta.local").await;
+    assert_eq!(app.delete(&format!("/Users/{alice}")).await.status, StatusCode::NO_CONTENT);
+    app.user_id("bob@okta.local").await; // Takes the freed seat.
+
+    let r = app.create_user("alice@okta.local").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    assert_eq!(app.get(&format!("/Users/{alice}")).await.status, StatusCode::NOT_FOUND, "still deleted");
+    app.set_seats(2).await;
+    let r = app.create_user("alice@okta.local").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["id"], alice.as_str());
+}

@@ -261,6 +261,16 @@ async fn filters_support_co_sw_ew_and_pr() {
         matching(&app, "displayName pr").await,
         names(&["alice@example.com", "bob@example.com", "dave@contoso.com"])
     );
+    assert_eq!(
+        matching(&app, r#"externalId sw "ext-""#).await,
+        names(&["alice@example.com", "carol@contoso.com", "dave@contoso.com"])
+    );
+    assert_eq!(
+        matching(&app, r#"externalId sw "EXT-""#).await,
+        Vec::<String>::new(),
+        "externalId is caseExact, in every operator"
+    );
+    assert_eq!(matching(&app, r#"externalId ew "-A""#).await, Vec::<String>::new());
     assert_eq!(matching(&app, r#"userName co "%""#).await, Vec::<String>::new(), "LIKE wildcards are literal");
     assert_eq!(matching(&app, r#"userName co "_""#).await, Vec::<String>::new());
 }
@@ -706,4 +716,40 @@ async fn a_very_long_unknown_id_is_404_and_still_logged() {
         assert_scim_error(&r, StatusCode::NOT_FOUND, None);
         assert!(r.detail().contains("(roster log #"), "the failure is in the log: {}", r.detail().len());
     }
+}
+
+#[tokio::test]
+async fn filters_match_non_ascii_and_escaped_values_exactly_as_stored() {
+    let app = spawn_app().await;
+    let body = json!({"userName": "o\"brien@example.com", "displayName": "Åsa Öberg",
+        "name": {"givenName": "Åsa", "familyName": "Öberg"}, "emails": [{"value": "ÅSA@example.com", "type": "Work"}]});
+    let r = app.post("/Users", body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    for f in [
+        r#"displayName eq "Åsa Öberg""#,
+        r#"DISPLAYNAME eq "ÅSA ÖBERG""#, // ASCII letters differ in case; the non-ASCII ones as stored.
+        r#"name.familyName eq "Öberg""#,
+        r#"name.givenName sw "Å""#,
+        r#"displayName co "a Ö""#,
+        r#"emails[type eq "work"].value eq "åsa@example.com""#,
+        r#"userName eq "O\"BRIEN@example.com""#,
+    ] {
+        assert_eq!(matching(&app, f).await, vec!["o\"brien@example.com".to_owned()], "{f}");
+    }
+}
+
+#[tokio::test]
+async fn methods_a_collection_or_resource_does_not_support_are_405() {
+    let app = spawn_app().await;
+    let id = app.user_id("alice@example.com").await;
+    assert_scim_error(&app.put("/Users", okta_user("x@example.com")).await, StatusCode::METHOD_NOT_ALLOWED, None);
+    assert_scim_error(&app.delete("/Users").await, StatusCode::METHOD_NOT_ALLOWED, None);
+    assert_scim_error(&app.patch("/Groups", json!([])).await, StatusCode::METHOD_NOT_ALLOWED, None);
+    assert_scim_error(
+        &app.post(&format!("/Users/{id}"), okta_user("x@example.com")).await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+    );
+    assert_scim_error(&app.delete("/ServiceProviderConfig").await, StatusCode::METHOD_NOT_ALLOWED, None);
+    assert_eq!(app.total("/Users").await, 1);
 }
