@@ -50,6 +50,7 @@ impl UserService {
                     u.inactive_reason = (!active).then_some(InactiveReason::CreatedInactive { at });
                     u.managed_by = managed_by;
                     u.version += 1;
+                    u.updated_at = at; // A restore is a write: meta.lastModified moves, so `lastModified gt` syncs see it.
                     tx.update_user(&u).await?;
                     let diff = format!("restored after deletion in the IdP; {}", diff(&before, &u));
                     log(tx, ctx, 201, &u, diff).await?;

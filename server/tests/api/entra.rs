@@ -413,3 +413,24 @@ async fn entra_reads_the_schemas_for_attribute_discovery() {
     let names: Vec<&str> = user["attributes"].as_array().unwrap().iter().filter_map(|a| a["name"].as_str()).collect();
     assert!(names.contains(&"userName") && names.contains(&"emails") && names.contains(&"active"), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_restored_user_is_modified_no_earlier_than_writes_before_the_restore() {
+    let app = spawn_app().await;
+    let ada = ada(&app).await;
+    app.delete(&format!("/Users/{ada}")).await;
+    let bob = app.post("/Users", entra_user("bob@contoso.com", "b0b", "bob@contoso.com")).await;
+    let bob_modified = bob.body["meta"]["lastModified"].as_str().unwrap().to_owned();
+
+    let restored = app.post("/Users", entra_user("Test_User_ada@contoso.com", "0a21", "ada@contoso.com")).await;
+    assert_eq!(restored.status, StatusCode::CREATED);
+    let at = |s: &str| roster::model::parse_rfc3339(s).unwrap();
+    let modified = restored.body["meta"]["lastModified"].as_str().unwrap();
+    assert!(at(modified) >= at(&bob_modified), "restore is a write: {modified} < {bob_modified}");
+    let since = format!("/Users?filter=meta.lastModified ge \"{bob_modified}\"");
+    let found = app.get(&since).await;
+    assert!(
+        found.body["Resources"].as_array().unwrap().iter().any(|u| u["id"] == ada.as_str()),
+        "an incremental sync sees it"
+    );
+}
