@@ -613,3 +613,23 @@ async fn restoring_a_deleted_user_needs_a_free_seat() {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["id"], alice.as_str());
 }
+
+#[tokio::test]
+async fn concurrent_retries_of_one_create_make_one_user_and_conflicts_never_errors() {
+    let app = spawn_app().await;
+    let requests =
+        (0..10).map(|_| (reqwest::Method::POST, "/Users".to_owned(), okta_user("alice@okta.local"))).collect();
+    let statuses = concurrently(&app, requests).await;
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 9, "{statuses:?}");
+    assert_eq!(app.total("/Users").await, 1);
+
+    let alice = app.get("/Users").await.body["Resources"][0]["id"].as_str().unwrap().to_owned();
+    let push = json!({"displayName": "Engineering", "members": [{"value": alice}]});
+    let requests = (0..10).map(|_| (reqwest::Method::POST, "/Groups".to_owned(), push.clone())).collect();
+    let statuses = concurrently(&app, requests).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "a repeated push adopts its own group: {statuses:?}");
+    let groups = app.get("/Groups").await;
+    assert_eq!(groups.body["totalResults"], 1);
+    assert_eq!(app.member_ids(groups.body["Resources"][0]["id"].as_str().unwrap()).await, sorted(&[&alice]));
+}
