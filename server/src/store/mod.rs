@@ -38,9 +38,6 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                // LIKE is case-sensitive on PostgreSQL; make SQLite agree, so `externalId sw "…"` (caseExact) answers
-                // the same on both. Case-insensitive attributes are lower-cased on both sides before LIKE.
-                .pragma("case_sensitive_like", "ON")
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)

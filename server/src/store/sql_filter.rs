@@ -268,6 +268,11 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
             let Bind::Text(s) = bind else {
                 return Err(unsupported(p));
             };
+            if matches!(col.ty, Ty::Exact) {
+                exact_substring(col.expr, op, &s, out);
+                out.push(")");
+                return Ok(());
+            }
             let pattern = match op {
                 CompareOp::Co => format!("%{}%", like_escape(&s)),
                 CompareOp::Sw => format!("{}%", like_escape(&s)),
@@ -292,6 +297,27 @@ fn condition(col: &Column, cmp: Option<(CompareOp, &CompValue)>, p: &AttrPath, o
     }
     out.push(")");
     Ok(())
+}
+
+/// `co`/`sw`/`ew` on a caseExact column. Not LIKE, which ignores ASCII case on SQLite and not on PostgreSQL; these
+/// forms compare exactly on both (`length` and `substr` count characters on both).
+fn exact_substring(expr: &str, op: CompareOp, s: &str, out: &mut Sql) {
+    let v = || Bind::Text(s.to_owned());
+    match op {
+        CompareOp::Sw => {
+            out.push(&format!("substr({expr}, 1, length(")).bind(v()).push(")) = ").bind(v());
+        }
+        CompareOp::Ew => {
+            out.push(&format!("length({expr}) >= length(")).bind(v());
+            out.push(&format!(") and substr({expr}, length({expr}) - length(")).bind(v()).push(") + 1) = ").bind(v());
+        }
+        _ if s.is_empty() => {
+            out.push("1 = 1"); // `co ""` matches every value, as LIKE '%%' would.
+        }
+        _ => {
+            out.push(&format!("replace({expr}, ")).bind(v()).push(&format!(", '') <> {expr}"));
+        }
+    }
 }
 
 /// The placeholder for a compared value, through the same `lower()` as the column for [`Ty::Lower`].
@@ -326,6 +352,14 @@ mod tests {
         let s = sql(Resource::User, r#"displayName eq "Åsa""#).unwrap();
         assert_eq!(s.text, "(app_user.display_name is not null and lower(app_user.display_name) = lower($1))");
         assert_eq!(s.binds, vec![Bind::Text("Åsa".into())]);
+    }
+
+    #[test]
+    fn substring_operators_on_case_exact_columns_avoid_like() {
+        let s = sql(Resource::User, r#"externalId sw "00u""#).unwrap();
+        assert_eq!(s.text, "(app_user.external_id is not null and substr(app_user.external_id, 1, length($1)) = $2)");
+        assert!(!sql(Resource::User, r#"externalId co "x""#).unwrap().text.contains("like"));
+        assert!(!sql(Resource::User, r#"externalId ew "x""#).unwrap().text.contains("like"));
     }
 
     #[test]

@@ -753,3 +753,18 @@ async fn methods_a_collection_or_resource_does_not_support_are_405() {
     assert_scim_error(&app.delete("/ServiceProviderConfig").await, StatusCode::METHOD_NOT_ALLOWED, None);
     assert_eq!(app.total("/Users").await, 1);
 }
+
+#[tokio::test]
+async fn substring_filters_on_case_exact_attributes_respect_case_on_every_database() {
+    let app = spawn_app().await;
+    filter_fixture(&app).await;
+    assert_eq!(
+        matching(&app, r#"externalId co "xt-""#).await,
+        names(&["alice@example.com", "carol@contoso.com", "dave@contoso.com"])
+    );
+    assert_eq!(matching(&app, r#"externalId co "XT""#).await, Vec::<String>::new());
+    assert_eq!(matching(&app, r#"externalId ew "-c""#).await, names(&["carol@contoso.com"]));
+    assert_eq!(matching(&app, r#"externalId ew "much-longer-than-any-ext-c""#).await, Vec::<String>::new());
+    assert_eq!(matching(&app, r#"externalId co "%""#).await, Vec::<String>::new(), "no wildcards");
+    assert_eq!(matching(&app, r#"externalId co """#).await.len(), 3, "co \"\" matches every present value");
+}
