@@ -336,6 +336,13 @@ macro_rules! seed_into {
             });
             q.build().execute(&mut *tx).await?;
         }
+        // The store keeps the active-user count on the settings row (migration 0002); raw inserts must set it.
+        sqlx::query(
+            "update setting set active_users = (select count(*) from app_user where active and deleted_at is null) \
+             where setting_id = 1",
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
     }};
 }
@@ -383,7 +390,7 @@ async fn explain(db: &Db, user: &str, user_id: &str, group: &str) -> anyhow::Res
         ),
         (
             "seat check (count_active_users)",
-            "select count(*) from app_user where active = true and deleted_at is null".into(),
+            "select cast(active_users as bigint) from setting where setting_id = 1".into(),
             vec![],
         ),
         (
@@ -454,14 +461,13 @@ async fn sql_rows(db: &Db) -> anyhow::Result<Vec<Row>> {
     #[derive(Clone, Copy)]
     enum B {
         None,
-        True,
         Text(&'static str),
     }
     let cases = [
         (
             "SQL only: seat count (count_active_users, runs in every POST /Users)",
-            "select count(*) from app_user where active = $1 and deleted_at is null",
-            B::True,
+            "select cast(active_users as bigint) from setting where setting_id = 1",
+            B::None,
             200,
         ),
         (
@@ -483,10 +489,8 @@ async fn sql_rows(db: &Db) -> anyhow::Result<Vec<Row>> {
             let t = Instant::now();
             let _: i64 = match (db, bind) {
                 (Db::Sqlite(p), B::None) => sqlx::query_scalar(sql).fetch_one(p).await?,
-                (Db::Sqlite(p), B::True) => sqlx::query_scalar(sql).bind(true).fetch_one(p).await?,
                 (Db::Sqlite(p), B::Text(t)) => sqlx::query_scalar(sql).bind(t).fetch_one(p).await?,
                 (Db::Postgres(p), B::None) => sqlx::query_scalar(sql).fetch_one(p).await?,
-                (Db::Postgres(p), B::True) => sqlx::query_scalar(sql).bind(true).fetch_one(p).await?,
                 (Db::Postgres(p), B::Text(t)) => sqlx::query_scalar(sql).bind(t).fetch_one(p).await?,
             };
             Ok(t.elapsed())

@@ -306,6 +306,11 @@ impl From<EventRow> for Event {
     }
 }
 
+/// Whether a user takes a seat: active and not deleted in the IdP.
+fn takes_seat(u: &User) -> bool {
+    u.active && u.deleted_at.is_none()
+}
+
 fn search_text(u: &User) -> String {
     fold(
         &[
@@ -615,8 +620,8 @@ macro_rules! impl_tx {
             }
 
             async fn count_active_users(&mut self) -> Result<i64> {
-                sqlx::query_scalar("select count(*) from app_user where active = $1 and deleted_at is null")
-                    .bind(true)
+                // Kept by insert_user/update_user (migration 0002), so a seat check is O(1) at any directory size.
+                sqlx::query_scalar("select cast(active_users as bigint) from setting where setting_id = 1")
                     .fetch_one(&mut *self.0)
                     .await
                     .map_err(db)
@@ -670,10 +675,18 @@ macro_rules! impl_tx {
                 .await
                 .map_err(unique("userName", &u.user_name));
                 self.settle(r).await?;
+                self.adjust_active(i64::from(takes_seat(u))).await?;
                 self.index_emails(u).await
             }
 
             async fn update_user(&mut self, u: &User) -> Result<()> {
+                let before: Option<(bool, Option<i64>)> =
+                    sqlx::query_as("select active, deleted_at from app_user where user_id = $1")
+                        .bind(u.id.as_str())
+                        .fetch_optional(&mut *self.0)
+                        .await
+                        .map_err(db)?;
+                let was = before.is_some_and(|(active, deleted)| active && deleted.is_none());
                 self.savepoint().await?;
                 let r = sqlx::query(
                     "update app_user set user_name = $2, user_name_folded = $3, external_id = $4, display_name = $5, \
@@ -703,6 +716,7 @@ macro_rules! impl_tx {
                 .map_err(unique("userName", &u.user_name));
                 self.settle(r).await?;
                 sqlx::query("delete from user_email where user_id = $1").bind(u.id.as_str()).execute(&mut *self.0).await.map_err(db)?;
+                self.adjust_active(i64::from(takes_seat(u)) - i64::from(was)).await?;
                 self.index_emails(u).await
             }
 
@@ -1054,6 +1068,17 @@ macro_rules! impl_tx {
                     .execute(&mut *self.0)
                     .await
                     .map_err(db)?;
+                }
+                Ok(())
+            }
+
+            async fn adjust_active(&mut self, by: i64) -> Result<()> {
+                if by != 0 {
+                    sqlx::query("update setting set active_users = active_users + $1 where setting_id = 1")
+                        .bind(by)
+                        .execute(&mut *self.0)
+                        .await
+                        .map_err(db)?;
                 }
                 Ok(())
             }

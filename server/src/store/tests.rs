@@ -221,3 +221,28 @@ async fn events_are_listed_newest_first_and_filtered() {
     assert_eq!(by_id.items[0].id, b);
     assert_eq!(tx.event(a).await.unwrap().unwrap().status, 201);
 }
+
+#[tokio::test]
+async fn the_active_user_count_follows_every_insert_update_and_tombstone() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    tx.insert_user(&user("a", "a", true)).await.unwrap();
+    tx.insert_user(&user("b", "b", true)).await.unwrap();
+    tx.insert_user(&user("c", "c", false)).await.unwrap();
+    assert_eq!(tx.count_active_users().await.unwrap(), 2);
+    let mut b = tx.user(&UserId("b".into())).await.unwrap().unwrap();
+    b.active = false;
+    tx.update_user(&b).await.unwrap();
+    let mut c = tx.user(&UserId("c".into())).await.unwrap().unwrap();
+    c.active = true;
+    tx.update_user(&c).await.unwrap();
+    tx.update_user(&c).await.unwrap(); // an update that keeps it active changes nothing
+    assert_eq!(tx.count_active_users().await.unwrap(), 2);
+    let mut a = tx.user(&UserId("a".into())).await.unwrap().unwrap();
+    a.deleted_at = Some(5); // a tombstone frees its seat even if the flag were left on
+    tx.update_user(&a).await.unwrap();
+    assert_eq!(tx.count_active_users().await.unwrap(), 1);
+    tx.commit().await.unwrap();
+    let mut tx = s.begin_read().await.unwrap();
+    assert_eq!(tx.counts().await.unwrap().active_users, 1, "the kept count agrees with a real count");
+}

@@ -151,7 +151,9 @@ fn roster(db: &str, args: &[&str], stdin: Option<&str>) -> (i32, String, String)
     )
 }
 
-#[tokio::test]
+// Multi-threaded: the CLI runs as a blocking child process while the in-process server must keep serving (and
+// finishing its own writes) on another thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cli_commands_work_on_the_running_servers_database() {
     let app = spawn_bare().await;
     let db = app.db_url.as_str();
