@@ -190,7 +190,12 @@ struct Scim {
 }
 
 impl Scim {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.header("Content-Type", "application/scim+json").body(b.to_string());
@@ -243,7 +248,11 @@ async fn with_scim_off_an_admin_adds_and_removes_a_group_member() {
     let grace = scim.user("grace@example.com").await;
     let _linus = scim.user("linus@example.com").await;
     let (status, group) = scim
-        .send(reqwest::Method::POST, "/Groups", Some(serde_json::json!({"displayName": "Engineering", "members": [{"value": grace}]})))
+        .send(
+            reqwest::Method::POST,
+            "/Groups",
+            Some(serde_json::json!({"displayName": "Engineering", "members": [{"value": grace}]})),
+        )
         .await;
     assert_eq!(status, 201);
     let gid = group["id"].as_str().expect("id").to_owned();
@@ -278,14 +287,24 @@ async fn a_token_is_created_shown_once_and_revoked() {
     let token = b.text("#new-token").await;
     assert!(token.starts_with("roster_scim_"), "{token}");
     b.screenshot("scim").await;
-    let ok = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.base)).bearer_auth(&token).send().await.expect("get");
+    let ok = reqwest::Client::new()
+        .get(format!("{}/scim/v2/Users", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(ok.status().as_u16(), 200);
     b.client.goto(&format!("{}/scim", app.base)).await.expect("reload");
     b.wait_for_text("Tokens").await;
     assert!(!b.client.source().await.expect("source").contains(&token), "shown once only");
     b.click("button[aria-label='Revoke Entra ID']").await;
     b.wait_for_text("revoked").await;
-    let denied = reqwest::Client::new().get(format!("{}/scim/v2/Users", app.base)).bearer_auth(&token).send().await.expect("get");
+    let denied = reqwest::Client::new()
+        .get(format!("{}/scim/v2/Users", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("get");
     assert_eq!(denied.status().as_u16(), 401);
     b.close().await;
 }

@@ -76,7 +76,9 @@ async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
                 match s.auth_failures.admit() {
                     None => return err.render(None),
                     Some(0) => {}
-                    Some(n) => err.detail.push_str(&format!(" ({n} more unauthenticated requests since the last logged one)")),
+                    Some(n) => {
+                        err.detail.push_str(&format!(" ({n} more unauthenticated requests since the last logged one)"))
+                    }
                 }
             }
             return log_failure(&s, who, &method, &path, err).await;

@@ -24,9 +24,13 @@ async fn an_idp_user_shows_the_badge_without_edit_controls_and_a_crafted_edit_is
     assert!(html.contains("ada@example.com") && html.contains("Managed by Okta"), "{html}");
     let (_, html) = app.page(&format!("/users/{id}")).await;
     assert!(html.contains("Managed by Okta"));
-    assert!(html.contains("disabled") && html.contains("edit it in Okta"), "the control is disabled with the reason: {html}");
+    assert!(
+        html.contains("disabled") && html.contains("edit it in Okta"),
+        "the control is disabled with the reason: {html}"
+    );
     // A request crafted against the panel's endpoint is refused by the service, whatever the page showed.
-    let (to, html) = submit(&app, "/api/user_active", &[("id", &id), ("active", "false")], &format!("/users/{id}")).await;
+    let (to, html) =
+        submit(&app, "/api/user_active", &[("id", &id), ("active", "false")], &format!("/users/{id}")).await;
     assert!(to.contains("__err"), "{to}");
     assert!(html.contains("read-only"), "{html}");
     assert_eq!(app.get(&format!("/Users/{id}")).await.body["active"], json!(true));
@@ -69,10 +73,15 @@ async fn local_groups_stay_editable_while_scim_is_on() {
     assert!(html.contains("Vendors"));
     let (to, _) = submit(&app, "/api/group_delete", &[("id", &group)], &to).await;
     assert!(to.contains("__err"), "deleting needs the confirmation box");
-    let (to, html) = submit(&app, "/api/group_delete", &[("id", &group), ("confirm", "yes")], &format!("/groups/{group}")).await;
+    let (to, html) =
+        submit(&app, "/api/group_delete", &[("id", &group), ("confirm", "yes")], &format!("/groups/{group}")).await;
     assert_eq!(to, "/groups");
     assert!(html.contains("Group deleted."));
-    assert_eq!(app.get(&format!("/Users/{ada}")).await.body["active"], json!(true), "an admin's delete deactivates no one");
+    assert_eq!(
+        app.get(&format!("/Users/{ada}")).await.body["active"],
+        json!(true),
+        "an admin's delete deactivates no one"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +110,13 @@ async fn the_seat_meter_and_the_no_seat_message_for_a_local_user() {
     let app = spawn_app().await;
     app.set_seats(1).await;
     app.sign_in().await;
-    let (to, _) = submit(&app, "/api/user_create", &[("email", "a@example.com"), ("given_name", "A"), ("family_name", "B")], "/users/new").await;
+    let (to, _) = submit(
+        &app,
+        "/api/user_create",
+        &[("email", "a@example.com"), ("given_name", "A"), ("family_name", "B")],
+        "/users/new",
+    )
+    .await;
     let a = to.trim_start_matches("/users/").to_owned();
     let (_, html) = app.page("/").await;
     assert!(html.contains("<strong>1</strong> of <strong>1</strong> seats in use"), "{html}");
@@ -130,7 +145,10 @@ async fn the_log_finds_the_entry_quoted_in_a_failed_push() {
     let (_, html) = app.page("/log?status=no_seats").await;
     assert!(html.contains("POST"), "{html}");
     let (_, html) = app.page("/").await;
-    assert!(html.contains("1<!> IdP pushes refused") || html.contains("1 IdP pushes refused"), "dashboard counts it: {html}");
+    assert!(
+        html.contains("1<!> IdP pushes refused") || html.contains("1 IdP pushes refused"),
+        "dashboard counts it: {html}"
+    );
 }
 
 #[tokio::test]
@@ -158,11 +176,29 @@ async fn every_page_renders_for_a_signed_in_admin_and_empty_states_say_what_to_d
 async fn admins_add_an_admin_and_change_their_own_password() {
     let app = spawn_app().await;
     app.sign_in().await;
-    let (_, html) = submit(&app, "/api/admin_add", &[("email", "second@example.com"), ("password", "another long one")], "/admins").await;
+    let (_, html) =
+        submit(&app, "/api/admin_add", &[("email", "second@example.com"), ("password", "another long one")], "/admins")
+            .await;
     assert!(html.contains("second@example.com can now sign in."));
-    let (to, _) = submit(&app, "/api/password", &[("current", "wrong"), ("new", "a brand new passphrase"), ("repeat", "a brand new passphrase")], "/admins").await;
+    let (to, _) = submit(
+        &app,
+        "/api/password",
+        &[("current", "wrong"), ("new", "a brand new passphrase"), ("repeat", "a brand new passphrase")],
+        "/admins",
+    )
+    .await;
     assert!(to.contains("__err"));
-    let (_, html) = submit(&app, "/api/password", &[("current", "correct horse battery"), ("new", "a brand new passphrase"), ("repeat", "a brand new passphrase")], "/admins").await;
+    let (_, html) = submit(
+        &app,
+        "/api/password",
+        &[
+            ("current", "correct horse battery"),
+            ("new", "a brand new passphrase"),
+            ("repeat", "a brand new passphrase"),
+        ],
+        "/admins",
+    )
+    .await;
     assert!(html.contains("password has been changed"));
     assert!(app.services.admins.login("admin@example.com", "a brand new passphrase").await.is_ok());
 }
@@ -173,17 +209,26 @@ async fn swapping_one_member_for_another_is_a_change_with_a_new_etag_and_a_log_e
     let (a, b) = (app.user_id("a@example.com").await, app.user_id("b@example.com").await);
     let g = app.group_id("Eng", &[&a]).await;
     let before = app.get(&format!("/Groups/{g}")).await.body["meta"]["version"].clone();
-    let r = app.patch(&format!("/Groups/{g}"), json!([
-        {"op": "remove", "path": format!("members[value eq \"{a}\"]")},
-        {"op": "add", "path": "members", "value": [{"value": b}]}
-    ])).await;
+    let r = app
+        .patch(
+            &format!("/Groups/{g}"),
+            json!([
+                {"op": "remove", "path": format!("members[value eq \"{a}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": b}]}
+            ]),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let after = app.get(&format!("/Groups/{g}")).await.body;
     assert_ne!(after["meta"]["version"], before);
     assert_eq!(after["members"][0]["value"], json!(b));
     let q = roster::store::EventQuery { target: Some(g.clone()), start_index: 1, count: 10, ..Default::default() };
     let events = app.services.settings.events(&q).await.unwrap();
-    assert!(events.items.iter().any(|e| e.diff.contains("1 members removed") && e.diff.contains("1 members added")), "{:?}", events.items);
+    assert!(
+        events.items.iter().any(|e| e.diff.contains("1 members removed") && e.diff.contains("1 members added")),
+        "{:?}",
+        events.items
+    );
 }
 
 #[tokio::test]
