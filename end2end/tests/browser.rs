@@ -19,6 +19,9 @@ struct Browser {
 struct TestDir(std::path::PathBuf);
 impl Drop for TestDir {
     fn drop(&mut self) {
+        // A test that panics never reaches `close()`: end its Chromium (found by its own profile directory) so no
+        // browser outlives the test and holds its output open.
+        let _ = std::process::Command::new("pkill").arg("-f").arg(format!("user-data-dir={}", self.0.display())).status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
