@@ -21,7 +21,8 @@ impl Drop for TestDir {
     fn drop(&mut self) {
         // A test that panics never reaches `close()`: end its Chromium (found by its own profile directory) so no
         // browser outlives the test and holds its output open.
-        let _ = std::process::Command::new("pkill").arg("-f").arg(format!("user-data-dir={}", self.0.display())).status();
+        let _ =
+            std::process::Command::new("pkill").arg("-f").arg(format!("user-data-dir={}", self.0.display())).status();
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -86,16 +87,24 @@ impl Browser {
         self.client.wait().for_element(Locator::Css(css)).await.expect(css).text().await.expect("text")
     }
 
-    /// Waits until the page's text contains `needle` (fantoccini's default wait bound applies).
+    /// Waits (up to 20 s) until the page's visible text contains `needle`. Visible text only: the serialised
+    /// hydration data in `<script>` tags holds words such as "revoked_at" that must not satisfy a wait.
     async fn wait_for_text(&self, needle: &str) {
-        let n = needle.to_owned();
-        let found = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::XPath(&format!("//*[contains(normalize-space(.), {n:?})]")))
-            .await;
-        assert!(found.is_ok(), "the page never showed {needle:?}: {}", self.client.source().await.unwrap_or_default());
+        for _ in 0..200 {
+            let found = self
+                .client
+                .execute(
+                    "return !!document.body && document.body.innerText.includes(arguments[0])",
+                    vec![needle.into()],
+                )
+                .await;
+            if matches!(found, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let text = self.client.execute("return document.body ? document.body.innerText : ''", vec![]).await;
+        panic!("the page never showed {needle:?}; it shows: {:?}", text.unwrap_or_default());
     }
 
     async fn screenshot(&self, name: &str) {
@@ -301,7 +310,7 @@ async fn a_token_is_created_shown_once_and_revoked() {
     b.wait_for_text("Tokens").await;
     assert!(!b.client.source().await.expect("source").contains(&token), "shown once only");
     b.click("button[aria-label='Revoke Entra ID']").await;
-    b.wait_for_text("revoked").await;
+    b.wait_for_text("Token 'Entra ID' revoked.").await;
     let denied = reqwest::Client::new()
         .get(format!("{}/scim/v2/Users", app.base))
         .bearer_auth(&token)
