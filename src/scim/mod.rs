@@ -15,6 +15,10 @@ pub const SCHEMA_SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:c
 pub const SCHEMA_RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
+/// Multi-valued attributes of the core User schema (RFC 7643 §4.1.2). One list for the PATCH engine and validation.
+pub const USER_MULTI_VALUED: [&str; 8] =
+    ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+
 /// The most resources one list page returns; advertised as `filter.maxResults` in /ServiceProviderConfig.
 pub const MAX_PAGE: i64 = 500;
 /// The page size when a client sends no `count` (RFC 7644 §3.4.2.4 leaves it to the server).

@@ -9,10 +9,10 @@ use serde_json::{Map, Value};
 
 use super::filter::{self, CompValue, CompareOp, Filter, PatchPath};
 
-const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const CORE_USER: &str = super::SCHEMA_USER;
+const CORE_GROUP: &str = super::SCHEMA_GROUP;
 const CORE_PREFIX: &str = "urn:ietf:params:scim:schemas:core:";
-const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const ENTERPRISE_USER: &str = super::SCHEMA_ENTERPRISE_USER;
 
 /// Canonical casing of the RFC 7643 §4.1 User attributes (plus read-only ones).
 const CORE_ATTRS: &[&str] = &[
@@ -42,8 +42,7 @@ const CORE_ATTRS: &[&str] = &[
     "roles",
     "x509Certificates",
 ];
-const MULTI_VALUED: &[&str] =
-    &["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+const MULTI_VALUED: &[&str] = &super::USER_MULTI_VALUED;
 const NAME_SUBS: &[&str] =
     &["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"];
 const MULTI_SUBS: &[&str] = &["value", "display", "type", "primary", "$ref"];

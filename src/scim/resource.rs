@@ -22,9 +22,7 @@ const USER_STRINGS: [&str; 11] = [
     "timezone",
     "password",
 ];
-/// Multi-valued attributes of the core User schema (RFC 7643 §4.1.2).
-pub const USER_MULTI: [&str; 8] =
-    ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
+pub use super::USER_MULTI_VALUED as USER_MULTI;
 
 /// A validated User body from POST or PUT: the document to store, and whether it said `active`.
 #[derive(Debug, Clone)]
