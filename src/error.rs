@@ -77,4 +77,31 @@ impl Error {
     }
 }
 
+impl Error {
+    /// The HTTP status and `scimType` of this error on `/scim` (RFC 7644 §3.12): the one table, used by the SCIM
+    /// boundary and by tests that check which error a rule gives.
+    pub fn scim(&self) -> (u16, Option<&'static str>) {
+        match self {
+            Error::NotFound { .. } => (404, None),
+            Error::Conflict { .. } => (409, Some("uniqueness")),
+            Error::ReadOnly { .. } => (403, Some("mutability")),
+            // A refusal Okta shows the admin verbatim, with the fix in the detail; a retry succeeds once seats are
+            // raised.
+            Error::NoFreeSeats { .. } => (403, None),
+            Error::ScimDisabled => (403, None),
+            Error::InvalidFilter(_) => (400, Some("invalidFilter")),
+            Error::InvalidPath(_) => (400, Some("invalidPath")),
+            Error::InvalidValue(_) => (400, Some("invalidValue")),
+            Error::InvalidSyntax(_) => (400, Some("invalidSyntax")),
+            Error::Mutability(_) => (400, Some("mutability")),
+            Error::NoTarget(_) => (400, Some("noTarget")),
+            Error::TooMany(_) => (400, Some("tooMany")),
+            Error::PreconditionFailed { .. } => (412, None),
+            Error::Unauthenticated => (401, None),
+            Error::Forbidden(_) | Error::Throttled => (403, None),
+            Error::Internal(_) => (500, None),
+        }
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

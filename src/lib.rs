@@ -19,4 +19,4 @@ pub mod service;
 #[cfg(feature = "service")]
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, Kind, Result};

@@ -1,66 +1,49 @@
-//! Storage traits. `server` implements them once per database (SQLite and PostgreSQL) and one contract suite tests
-//! both. A [`Tx`] is one database transaction: services open one per mutation, run every rule inside it, and commit
-//! once, so a refused request changes nothing.
-use crate::Result;
+//! Storage traits. `server` implements them once for SQLite and PostgreSQL, and one contract suite tests both.
+//!
+//! Every write is a [`WriteJob`]: a function the store runs inside one write transaction, committing when it returns
+//! `Ok` and rolling back everything it did when it returns `Err`, so a refused request changes nothing. Services
+//! write only through [`Store::write`]; how the store schedules jobs (one at a time, or several per commit) is its
+//! own business. Reads use a snapshot from [`Store::begin_read`].
 use crate::model::*;
-use crate::scim::filter::Filter;
+use crate::{Error, Result};
 use async_trait::async_trait;
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The future a transaction job returns, borrowing the transaction.
+pub type TxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
+
+/// A unit of work for one write transaction. `'static`, so the store may run it on a task of its own.
+pub type WriteJob = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, Box<dyn Any + Send>> + Send>;
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// A read-only snapshot. Dropping it without commit rolls back.
+    /// A read-only snapshot. Dropping it rolls back.
     async fn begin_read(&self) -> Result<Box<dyn Tx>>;
-    /// A write transaction that holds the write lock from its first statement (SQLite `BEGIN IMMEDIATE`; PostgreSQL
-    /// locks the settings row), so a seat count read inside it stays true until commit.
-    async fn begin_write(&self) -> Result<Box<dyn Tx>>;
+    /// Runs `job` in a write transaction that holds the write lock from its first statement (SQLite
+    /// `BEGIN IMMEDIATE`; PostgreSQL locks the settings row), so a seat count read inside it stays true until commit.
+    /// Commits when the job returns `Ok`; an `Err` undoes all it did.
+    async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>>;
     /// For `/readyz`.
     async fn ping(&self) -> Result<()>;
 }
 
-/// Which users a listing wants. `filter` comes from SCIM; the other fields from the panel.
-#[derive(Debug, Clone, Default)]
-pub struct UserQuery {
-    pub filter: Option<Filter>,
-    /// The panel's search box: userName, name or email containing this, case-insensitively.
-    pub search: Option<String>,
-    pub status: Option<UserStatus>,
-    /// `Some(true)`: IdP-managed only; `Some(false)`: local only.
-    pub managed_by_idp: Option<bool>,
-    pub sort: UserSort,
-    pub descending: bool,
-    /// 1-based (RFC 7644 §3.4.2.4).
-    pub start_index: i64,
-    pub count: i64,
-    /// SCIM never sees tombstones; the panel shows them as "deleted in the IdP".
-    pub include_deleted: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserStatus {
-    Active,
-    Inactive,
-    DeletedInIdp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UserSort {
-    /// Creation order: stable across pages while users are added (the SCIM default).
-    #[default]
-    Created,
-    UserName,
-    DisplayName,
-    FamilyName,
-    LastModified,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct GroupQuery {
-    pub filter: Option<Filter>,
-    pub search: Option<String>,
-    pub sort_by_name: bool,
-    pub descending: bool,
-    pub start_index: i64,
-    pub count: i64,
+impl dyn Store {
+    /// Runs `f` in one write transaction (see [`Store::run_write`]) and returns what it returned. Call it as
+    /// `store.write(move |tx| Box::pin(async move { … }))`.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&'a mut dyn Tx) -> TxFuture<'a, T> + Send + 'static,
+    {
+        let job: WriteJob = Box::new(move |tx| {
+            let work = f(tx);
+            Box::pin(async move { work.await.map(|t| Box::new(t) as Box<dyn Any + Send>) })
+        });
+        let out = self.run_write(job).await?;
+        out.downcast::<T>().map(|t| *t).map_err(|_| Error::internal("a write job's result had another type"))
+    }
 }
 
 /// A log entry to write.
@@ -77,19 +60,7 @@ pub struct NewEvent {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct EventQuery {
-    /// Matches the target's id or name, or the actor.
-    pub target: Option<String>,
-    pub kind: Option<crate::error::Kind>,
-    pub failed_only: bool,
-    pub outcome: Option<Outcome>,
-    pub since: Option<Millis>,
-    pub until: Option<Millis>,
-    pub start_index: i64,
-    pub count: i64,
-}
-
+/// One database transaction. Methods are plain reads and writes; the rules that decide them are in the services.
 #[async_trait]
 pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
@@ -100,6 +71,10 @@ pub trait Tx: Send {
     async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()>;
     async fn setup_token_hash(&mut self) -> Result<Option<String>>;
     async fn set_setup_token_hash(&mut self, hash: Option<&str>) -> Result<()>;
+    /// Seats used (the running count on the settings row) and the licence.
+    async fn seat_usage(&mut self) -> Result<SeatUsage>;
+    /// Moves the running count of seats used; the services pass [`crate::rules::seats::delta`] of each user write.
+    async fn adjust_seats_used(&mut self, by: i64) -> Result<()>;
     async fn counts(&mut self) -> Result<Counts>;
 
     // Admins.
@@ -124,7 +99,6 @@ pub trait Tx: Send {
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()>;
 
     // Users.
-    async fn count_active_users(&mut self) -> Result<i64>;
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;
     async fn user_by_name(&mut self, user_name_folded: &str) -> Result<Option<User>>;
     /// `Error::Conflict` when the folded userName is taken.
@@ -135,19 +109,26 @@ pub trait Tx: Send {
     async fn groups_of_user(&mut self, id: &UserId) -> Result<Vec<GroupRef>>;
     /// The users among `ids` that exist (tombstones included), in no particular order.
     async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>>;
-    /// How many groups each of `ids` is in now.
+    /// The users among `ids` that exist, are not tombstones and are inactive.
+    async fn inactive_users(&mut self, ids: &[UserId]) -> Result<Vec<User>>;
+    /// The ids among `ids` of users that exist and are not tombstones.
+    async fn live_user_ids(&mut self, ids: &[UserId]) -> Result<Vec<UserId>>;
+    /// How many groups each of `ids` is in now; users in none are left out.
     async fn group_counts(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, i64)>>;
 
     // Groups.
     async fn group(&mut self, id: &GroupId) -> Result<Option<Group>>;
     async fn group_by_name(&mut self, display_name_folded: &str) -> Result<Option<Group>>;
-    /// `Error::Conflict` when the folded displayName is taken.
+    /// Writes every field, `member_count` included. `Error::Conflict` when the folded displayName is taken.
     async fn insert_group(&mut self, group: &Group) -> Result<()>;
+    /// Writes every field, `member_count` included. `Error::Conflict` when the folded displayName is taken.
     async fn update_group(&mut self, group: &Group) -> Result<()>;
     async fn delete_group(&mut self, id: &GroupId) -> Result<()>;
     async fn list_groups(&mut self, q: &GroupQuery) -> Result<Page<Group>>;
     /// Members of one group, tombstones excluded, ordered by userName. `count` 0 means all.
     async fn members(&mut self, id: &GroupId, start_index: i64, count: i64) -> Result<Page<MemberRef>>;
+    /// Members of several groups (tombstones excluded), in the order of `ids`.
+    async fn members_of(&mut self, ids: &[GroupId]) -> Result<Vec<Vec<MemberRef>>>;
     /// Adds the given users; returns those that were not members before. O(changed), not O(group size).
     async fn add_members(&mut self, id: &GroupId, users: &[UserId], now: Millis) -> Result<Vec<UserId>>;
     /// Removes the given users; returns those that were members.

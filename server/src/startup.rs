@@ -44,15 +44,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let state = AppState {
-            services: services.clone(),
-            store: db.store(),
-            db: db.clone(),
-            scim_base: format!("{public_url}/scim/v2"),
-            public_url: public_url.clone(),
-            leptos,
-            auth_failures: Default::default(),
-        };
+        let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
         Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services, db })
     }
 

@@ -1,5 +1,5 @@
 //! The axum application: the panel (leptos, with sessions), the SCIM endpoint, health checks and static assets.
-use crate::store::Db;
+use crate::scim::ScimState;
 use crate::store::session::Sessions;
 use app::{App, Panel, shell};
 use axum::extract::{FromRef, State};
@@ -10,23 +10,17 @@ use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use roster::service::Services;
-use roster::store::Store;
-use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+/// What the panel and the health checks need: the services, the public URL, and leptos's options.
 #[derive(Clone)]
 pub struct AppState {
     pub services: Services,
-    pub store: Arc<dyn Store>,
-    pub db: Db,
+    /// `https://roster.example.com`, without a trailing slash.
     pub public_url: String,
-    /// `<public_url>/scim/v2`, the base of every `meta.location`.
-    pub scim_base: String,
     pub leptos: LeptosOptions,
-    /// Throttles the logging of unauthenticated SCIM requests.
-    pub auth_failures: Arc<crate::scim::AuthFailures>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -54,7 +48,7 @@ pub fn router(state: AppState, sessions: Sessions) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/scim/v2", crate::scim::router(state.clone()))
+        .nest("/scim/v2", crate::scim::router(ScimState::new(state.services.clone(), &state.public_url)))
         .merge(panel_router)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -89,7 +83,7 @@ async fn healthz() -> impl IntoResponse {
 
 /// Readiness: the database answers.
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
-    match s.store.ping().await {
+    match s.services.ready().await {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok", "database": "ok" }))),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -1,9 +1,11 @@
 //! The domain model. Everything here is plain data, serialisable, and compiles to wasm so the panel can share it.
 mod ids;
+mod query;
 mod user;
 mod views;
 
 pub use ids::*;
+pub use query::*;
 pub use user::*;
 pub use views::*;
 

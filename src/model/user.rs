@@ -67,6 +67,12 @@ impl InactiveReason {
 }
 
 impl User {
+    /// Whether this user takes a licence seat: active and not deleted in the IdP. The one definition: the seat rule,
+    /// the store's running count and every page that shows seats used all follow from it.
+    pub fn takes_seat(&self) -> bool {
+        self.active && self.deleted_at.is_none()
+    }
+
     /// Status in words for the panel.
     pub fn status_text(&self) -> String {
         if self.active {

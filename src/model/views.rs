@@ -5,8 +5,8 @@ use crate::rules::ownership::Access;
 /// Counts for the dashboard.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Users that are not tombstones.
     pub users: i64,
-    pub active_users: i64,
     pub groups: i64,
 }
 

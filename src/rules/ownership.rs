@@ -31,6 +31,16 @@ pub fn access(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool) -> Acce
     }
 }
 
+/// Whether a POST may adopt an existing object of the same name (a same-name push): an IdP adopts local objects and
+/// its own, never another IdP's; admins and the CLI adopt nothing.
+pub fn may_adopt(actor: &Actor, managed_by: &ManagedBy) -> bool {
+    match (actor, managed_by) {
+        (Actor::Scim { .. }, ManagedBy::Local) => true,
+        (Actor::Scim { name, .. }, ManagedBy::Scim { idp }) => name == idp,
+        _ => false,
+    }
+}
+
 /// [`access`] as a guard for the write path.
 pub fn check_write(
     actor: &Actor,
@@ -68,5 +78,9 @@ mod tests {
             assert_eq!(check_write(actor, owner, enabled, || "x".into()).is_ok(), can);
         }
         assert!(access(&admin, &scim, true).reason().is_some_and(|r| r.contains("Okta")));
+        let entra = Actor::Scim { token: TokenId(2), name: "Entra".into() };
+        assert!(may_adopt(&okta, &ManagedBy::Local) && may_adopt(&okta, &scim));
+        assert!(!may_adopt(&entra, &scim), "never another IdP's");
+        assert!(!may_adopt(&admin, &ManagedBy::Local), "admins create, they do not adopt");
     }
 }

@@ -1,7 +1,12 @@
 //! The SCIM 2.0 wire format (RFC 7643 schemas, RFC 7644 protocol). Pure: no I/O.
+pub mod discovery;
 pub mod filter;
+pub mod list;
 pub mod patch;
 pub mod resource;
+pub mod schema;
+
+use serde_json::{Map, Value};
 
 /// RFC 7644 §3.1: responses use this media type; requests may also use `application/json`.
 pub const CONTENT_TYPE: &str = "application/scim+json";
@@ -15,25 +20,34 @@ pub const SCHEMA_SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:c
 pub const SCHEMA_RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
-/// Multi-valued attributes of the core User schema (RFC 7643 §4.1.2). One list for the PATCH engine and validation.
-pub const USER_MULTI_VALUED: [&str; 8] =
-    ["emails", "phoneNumbers", "ims", "photos", "addresses", "entitlements", "roles", "x509Certificates"];
-
 /// The most resources one list page returns; advertised as `filter.maxResults` in /ServiceProviderConfig.
 pub const MAX_PAGE: i64 = 500;
 /// The page size when a client sends no `count` (RFC 7644 §3.4.2.4 leaves it to the server).
 pub const DEFAULT_PAGE: i64 = 100;
 /// The largest request body, advertised as `bulk.maxPayloadSize`; larger bodies get 413.
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-/// The most operations one PATCH may carry; more get 400 `tooMany`.
-pub const MAX_PATCH_OPS: usize = 1000;
-/// The longest value, in characters, of an attribute roster indexes (externalId, displayName, name.familyName, email
-/// values; a group's displayName and externalId). PostgreSQL refuses a B-tree entry over 2,704 bytes, so without this
-/// cap a long value was a 500 on PostgreSQL and fine on SQLite; now it is the same 400 `invalidValue` on both.
+/// The longest value, in characters, of an attribute roster indexes (the filterable strings of the schema table).
+/// PostgreSQL refuses a B-tree entry over 2,704 bytes, so without this cap a long value was a 500 on PostgreSQL and
+/// fine on SQLite; now it is the same 400 `invalidValue` on both.
 pub const MAX_INDEXED_CHARS: usize = 512;
 
 /// The message for an indexed attribute longer than [`MAX_INDEXED_CHARS`], or `None` when it fits.
 pub fn too_long(what: &str, value: &str) -> Option<String> {
     (value.chars().count() > MAX_INDEXED_CHARS)
         .then(|| format!("{what} is longer than {MAX_INDEXED_CHARS} characters, the most roster stores"))
+}
+
+/// A boolean as IdPs send it: `true`/`false`, or the strings Entra's default jobs send (`"False"`, any case).
+pub fn coerce_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
+}
+
+/// A member of a JSON object by name, ignoring case (RFC 7643 §2.1: attribute names are case-insensitive).
+pub fn get_ci<'m>(map: &'m Map<String, Value>, name: &str) -> Option<&'m Value> {
+    map.get(name).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }

@@ -1,28 +1,11 @@
 //! SCIM resources on the wire (RFC 7643 §4) and their conversion to and from the model. One canonical representation
-//! serves POST, GET, PUT and list responses, so an IdP never sees two shapes of the same user.
+//! serves POST, GET, PUT and list responses, so an IdP never sees two shapes of the same user. Attribute names, types
+//! and caps come from the schema table ([`super::schema`]).
+use super::schema::{Attribute, Mutability, ResourceType, Type};
 use super::*;
 use crate::model::{Group, MemberRef, User, rfc3339};
 use crate::{Error, Result};
 use serde_json::{Map, Value, json};
-
-/// Top-level keys that roster owns and never stores from a request body (RFC 7643 §3.1, §4.1.2 `groups` is readOnly).
-const SERVER_KEYS: [&str; 5] = ["id", "meta", "schemas", "groups", "password"];
-
-/// Single-valued string attributes of the core User schema (RFC 7643 §4.1.1).
-const USER_STRINGS: [&str; 11] = [
-    "userName",
-    "externalId",
-    "displayName",
-    "nickName",
-    "profileUrl",
-    "title",
-    "userType",
-    "preferredLanguage",
-    "locale",
-    "timezone",
-    "password",
-];
-pub use super::USER_MULTI_VALUED as USER_MULTI;
 
 /// A validated User body from POST or PUT: the document to store, and whether it said `active`.
 #[derive(Debug, Clone)]
@@ -32,34 +15,8 @@ pub struct UserBody {
     pub active: Option<bool>,
 }
 
-/// Accepts `true`/`false` and the strings Entra sends ("False"), any case (reference §2.2).
-pub fn coerce_bool(v: &Value) -> Option<bool> {
-    match v {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
-}
-
-/// Finds the canonical spelling of a known attribute, so `username` from a sloppy client is stored as `userName`.
-fn canonical_key(k: &str) -> String {
-    USER_STRINGS
-        .iter()
-        .chain(USER_MULTI.iter())
-        .chain(["name", "active"].iter())
-        .find(|c| c.eq_ignore_ascii_case(k))
-        .map(|c| (*c).to_owned())
-        .unwrap_or_else(|| {
-            if k.eq_ignore_ascii_case(SCHEMA_ENTERPRISE_USER) {
-                SCHEMA_ENTERPRISE_USER.to_owned()
-            } else {
-                k.to_owned()
-            }
-        })
-}
-
-/// Validates and normalises a User document (POST, PUT, or the result of a PATCH).
+/// Validates and normalises a User document (POST, PUT, or the result of a PATCH). Known attributes are stored under
+/// the schema's spelling, so `username` from a sloppy client is stored as `userName`.
 pub fn parse_user(body: Value) -> Result<UserBody> {
     let Value::Object(input) = body else {
         return Err(Error::InvalidSyntax("the request body must be a JSON object".into()));
@@ -67,9 +24,16 @@ pub fn parse_user(body: Value) -> Result<UserBody> {
     let mut attributes = Map::new();
     let mut active = None;
     for (k, v) in input {
-        let key = canonical_key(&k);
-        if SERVER_KEYS.iter().any(|s| s.eq_ignore_ascii_case(&key)) {
-            continue; // id/meta/schemas/groups are roster's; password is accepted and dropped, never stored.
+        let def = ResourceType::User.attribute(&k);
+        let key = match def {
+            Some(a) => a.name.to_owned(),
+            None if k.eq_ignore_ascii_case(SCHEMA_ENTERPRISE_USER) => SCHEMA_ENTERPRISE_USER.to_owned(),
+            None => k,
+        };
+        // id, meta and groups are roster's (RFC 7643 §3.1, §4.1.2), and so is `schemas`; password is accepted and
+        // dropped, never stored.
+        if key.eq_ignore_ascii_case("schemas") || def.is_some_and(|a| a.mutability != Mutability::ReadWrite) {
+            continue;
         }
         if key == "active" {
             if v.is_null() {
@@ -81,7 +45,13 @@ pub fn parse_user(body: Value) -> Result<UserBody> {
         if v.is_null() {
             continue; // RFC 7643 §2.5: null is the same as unassigned.
         }
-        check_user_attr(&key, &v)?;
+        match def {
+            Some(a) => check_value(a, &v)?,
+            None if key.starts_with("urn:") && !v.is_object() => {
+                return Err(Error::InvalidValue(format!("{key} must be an object")));
+            }
+            None => {}
+        }
         attributes.insert(key, normalise(v));
     }
     let user_name = match attributes.get("userName") {
@@ -91,47 +61,57 @@ pub fn parse_user(body: Value) -> Result<UserBody> {
     Ok(UserBody { attributes, user_name, active })
 }
 
-fn check_user_attr(key: &str, v: &Value) -> Result<()> {
-    let bad = |what: &str| Err(Error::InvalidValue(format!("{key} must be {what}")));
-    if USER_STRINGS.contains(&key) && !v.is_string() {
-        return bad("a string");
-    }
-    if USER_MULTI.contains(&key) {
+/// Checks a value against its definition: its type; for a multi-valued attribute, an array with at most one primary
+/// element whose elements carry the required sub-attributes; and the length cap of indexed attributes.
+fn check_value(a: &Attribute, v: &Value) -> Result<()> {
+    let bad = |what: &str| Err(Error::InvalidValue(format!("{} must be {what}", a.name)));
+    if a.multi_valued {
         let Some(list) = v.as_array() else {
             return bad("an array");
         };
-        if key == "emails" && list.iter().any(|e| !e.get("value").is_some_and(Value::is_string)) {
-            return bad("an array of objects with a string \"value\"");
+        for sub in a.sub_attributes.iter().filter(|s| s.required) {
+            let has = |e: &Value| e.as_object().and_then(|m| get_ci(m, sub.name)).is_some_and(Value::is_string);
+            if !list.iter().all(has) {
+                return bad(&format!("an array of objects with a string \"{}\"", sub.name));
+            }
         }
-        if list.iter().filter(|e| e.get("primary").and_then(coerce_bool) == Some(true)).count() > 1 {
+        let primary = |e: &&Value| e.as_object().and_then(|m| get_ci(m, "primary")).and_then(coerce_bool) == Some(true);
+        if list.iter().filter(primary).count() > 1 {
             return bad("an array with at most one primary element (RFC 7643 §2.4)");
         }
+        return list.iter().filter_map(Value::as_object).try_for_each(|e| check_indexed_subs(a, e));
     }
-    if (key == "name" || key.starts_with("urn:")) && !v.is_object() {
-        return bad("an object");
+    match a.ty {
+        Type::Complex => match v.as_object() {
+            Some(m) => check_indexed_subs(a, m),
+            None => bad("an object"),
+        },
+        Type::Boolean => match coerce_bool(v) {
+            Some(_) => Ok(()),
+            None => bad("true or false"),
+        },
+        _ => match v.as_str() {
+            Some(s) => check_length(a.name, a, s),
+            None => bad("a string"),
+        },
     }
-    // The indexed attributes have a length cap (see MAX_INDEXED_CHARS).
-    let indexed: Vec<(String, &str)> = match key {
-        "externalId" | "displayName" => v.as_str().map(|s| vec![(key.to_owned(), s)]).unwrap_or_default(),
-        "name" => v
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| k.eq_ignore_ascii_case("familyName"))
-            .filter_map(|(_, s)| s.as_str().map(|s| ("name.familyName".to_owned(), s)))
-            .collect(),
-        "emails" => v
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("value").and_then(Value::as_str).map(|s| ("an email value".to_owned(), s)))
-            .collect(),
-        _ => vec![],
-    };
-    if let Some(msg) = indexed.into_iter().find_map(|(what, s)| too_long(&what, s)) {
-        return Err(Error::InvalidValue(msg));
+}
+
+fn check_indexed_subs(a: &Attribute, m: &Map<String, Value>) -> Result<()> {
+    for sub in a.sub_attributes.iter().filter(|s| s.indexed()) {
+        if let Some(Value::String(s)) = get_ci(m, sub.name) {
+            check_length(&format!("{}.{}", a.name, sub.name), sub, s)?;
+        }
     }
     Ok(())
+}
+
+/// Indexed attributes have a length cap (see [`MAX_INDEXED_CHARS`]).
+fn check_length(what: &str, a: &Attribute, s: &str) -> Result<()> {
+    match too_long(what, s) {
+        Some(msg) if a.indexed() => Err(Error::InvalidValue(msg)),
+        _ => Ok(()),
+    }
 }
 
 /// Turns string booleans inside multi-valued elements (`"primary": "True"`) into booleans.
@@ -208,52 +188,54 @@ pub fn parse_group(body: Value) -> Result<GroupBody> {
     };
     let mut out = GroupBody { display_name: String::new(), external_id: None, members: None, extra: Map::new() };
     for (k, v) in input {
-        match k.to_ascii_lowercase().as_str() {
-            "displayname" => match v {
-                Value::String(s) if !s.trim().is_empty() => out.display_name = s,
-                _ => {
-                    return Err(Error::InvalidValue("displayName must be a non-empty string".into()));
-                }
-            },
-            "externalid" => match v {
-                Value::String(s) => out.external_id = Some(s),
-                Value::Null => {}
-                _ => return Err(Error::InvalidValue("externalId must be a string".into())),
-            },
-            "members" => out.members = Some(member_values(&v)?),
-            "id" | "meta" | "schemas" => {}
-            _ if k.starts_with("urn:") => {
+        let def = ResourceType::Group.attribute(&k);
+        match (def.map(|a| a.name), v) {
+            (Some("displayName"), Value::String(s)) if !s.trim().is_empty() => out.display_name = s,
+            (Some("displayName"), _) => {
+                return Err(Error::InvalidValue("displayName must be a non-empty string".into()));
+            }
+            (Some("externalId"), Value::String(s)) => out.external_id = Some(s),
+            (Some("externalId"), Value::Null) => {}
+            (Some("externalId"), _) => return Err(Error::InvalidValue("externalId must be a string".into())),
+            (Some("members"), v) => out.members = Some(member_ids(&v)?),
+            (None, v) if k.starts_with("urn:") && !k.eq_ignore_ascii_case(SCHEMA_GROUP) => {
                 out.extra.insert(k, v);
             }
-            _ => {} // Unknown core attributes are ignored rather than failing a push (reference §4 item 14).
+            // id and meta are roster's; unknown core attributes are ignored rather than failing a push.
+            _ => {}
         }
     }
     if out.display_name.is_empty() {
         return Err(Error::InvalidValue("displayName is required".into()));
     }
-    for (what, s) in [("displayName", Some(&out.display_name)), ("externalId", out.external_id.as_ref())] {
-        if let Some(msg) = s.and_then(|s| too_long(what, s)) {
-            return Err(Error::InvalidValue(msg));
+    for (name, value) in [("displayName", Some(&out.display_name)), ("externalId", out.external_id.as_ref())] {
+        let def = ResourceType::Group.attribute(name);
+        if let (Some(def), Some(value)) = (def, value) {
+            check_length(name, def, value)?;
         }
     }
     Ok(out)
 }
 
-/// `[{"value": "id", "display": …}]` → ids. Null means none (Okta may send `"members": null`).
-pub fn member_values(v: &Value) -> Result<Vec<String>> {
-    match v {
-        Value::Null => Ok(vec![]),
-        Value::Array(items) => items
-            .iter()
-            .map(|m| {
-                m.get("value")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-                    .ok_or_else(|| Error::InvalidValue("each member needs a string \"value\"".into()))
-            })
-            .collect(),
-        _ => Err(Error::InvalidValue("members must be an array".into())),
-    }
+/// Member ids from a `members` value (RFC 7643 §4.2): a list of `{"value": "<user id>", …}` objects, or one such
+/// object; `null` means none (Okta may send `"members": null`). Each `value` must be a non-empty string, kept exactly
+/// as sent (ids are caseExact). POST, PUT and PATCH all read members through this.
+pub fn member_ids(value: &Value) -> Result<Vec<String>> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items.as_slice(),
+        Value::Object(_) => std::slice::from_ref(value),
+        _ => {
+            return Err(Error::InvalidValue("members must be a list of {\"value\": \"<user id>\"} objects".into()));
+        }
+    };
+    items
+        .iter()
+        .map(|item| match item.as_object().and_then(|m| get_ci(m, "value")) {
+            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            _ => Err(Error::InvalidValue("each member needs a string \"value\" (the user id)".into())),
+        })
+        .collect()
 }
 
 /// The Group as SCIM shows it; `members` only when loaded (`excludedAttributes=members` never loads them).

@@ -1,6 +1,6 @@
 //! Admins: first-run setup, sign-in with throttling, adding admins and changing passwords.
 use super::secret::{hash_password, random_token, sha256_hex, verify_password};
-use super::{Ctx, now, read_tx, write_tx};
+use super::{Ctx, now};
 use crate::model::{Admin, AdminId, fold};
 use crate::store::Store;
 use crate::{Error, Result};
@@ -41,26 +41,29 @@ impl AdminService {
     }
 
     pub async fn count(&self) -> Result<i64> {
-        read_tx!(self.store, |tx| tx.count_admins().await).await
+        self.store.begin_read().await?.count_admins().await
     }
 
     /// On a start with no admin: a fresh one-time setup token (replacing any earlier one). None once an admin exists.
     pub async fn issue_setup_token(&self) -> Result<Option<String>> {
-        write_tx!(self.store, |tx| {
-            if tx.count_admins().await? > 0 {
-                tx.set_setup_token_hash(None).await?;
-                return Ok(None);
-            }
-            let token = random_token("");
-            tx.set_setup_token_hash(Some(&sha256_hex(&token))).await?;
-            Ok(Some(token))
-        })
-        .await
+        self.store
+            .write(|tx| {
+                Box::pin(async move {
+                    if tx.count_admins().await? > 0 {
+                        tx.set_setup_token_hash(None).await?;
+                        return Ok(None);
+                    }
+                    let token = random_token("");
+                    tx.set_setup_token_hash(Some(&sha256_hex(&token))).await?;
+                    Ok(Some(token))
+                })
+            })
+            .await
     }
 
     /// Whether `token` is the live setup token (the setup page checks before showing its form).
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        let hash = read_tx!(self.store, |tx| tx.setup_token_hash().await).await?;
+        let hash = self.store.begin_read().await?.setup_token_hash().await?;
         Ok(hash.is_some_and(|h| h == sha256_hex(token)))
     }
 
@@ -69,18 +72,22 @@ impl AdminService {
         let email = parse_email(email)?;
         check_password(password)?;
         let hash = hash_password(password.to_owned()).await?;
-        write_tx!(self.store, |tx| {
-            let live = tx.setup_token_hash().await?;
-            if live.is_none_or(|h| h != sha256_hex(token)) || tx.count_admins().await? > 0 {
-                return Err(Error::Forbidden(
-                    "this setup link has already been used or has expired; sign in instead".into(),
-                ));
-            }
-            let admin = tx.insert_admin(&email, &hash, now()).await?;
-            tx.set_setup_token_hash(None).await?;
-            Ok(admin)
-        })
-        .await
+        let token_hash = sha256_hex(token);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let live = tx.setup_token_hash().await?;
+                    if live.is_none_or(|h| h != token_hash) || tx.count_admins().await? > 0 {
+                        return Err(Error::Forbidden(
+                            "this setup link has already been used or has expired; sign in instead".into(),
+                        ));
+                    }
+                    let admin = tx.insert_admin(&email, &hash, now()).await?;
+                    tx.set_setup_token_hash(None).await?;
+                    Ok(admin)
+                })
+            })
+            .await
     }
 
     /// `roster admin create` and the panel's "add admin".
@@ -88,13 +95,17 @@ impl AdminService {
         let email = parse_email(email)?;
         check_password(password)?;
         let hash = hash_password(password.to_owned()).await?;
-        write_tx!(self.store, |tx| {
-            let admin = tx.insert_admin(&email, &hash, now()).await?;
-            tx.set_setup_token_hash(None).await?;
-            tx.insert_event(&ctx.event(201, None, format!("admin {email} added"))).await?;
-            Ok(admin)
-        })
-        .await
+        let ctx = ctx.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let admin = tx.insert_admin(&email, &hash, now()).await?;
+                    tx.set_setup_token_hash(None).await?;
+                    tx.insert_event(&ctx.event(201, None, format!("admin {email} added"))).await?;
+                    Ok(admin)
+                })
+            })
+            .await
     }
 
     /// Signs in. Every failure says the same thing; repeated failures for one email are throttled for a minute.
@@ -103,7 +114,7 @@ impl AdminService {
         if self.throttled(&key) {
             return Err(Error::Throttled);
         }
-        let found = read_tx!(self.store, |tx| tx.admin_credentials(&key).await).await?;
+        let found = self.store.begin_read().await?.admin_credentials(&key).await?;
         let (admin, hash) = match found {
             Some((a, h)) => (Some(a), Some(h)),
             None => (None, None),
@@ -122,21 +133,21 @@ impl AdminService {
     }
 
     pub async fn get(&self, id: AdminId) -> Result<Option<Admin>> {
-        read_tx!(self.store, |tx| tx.admin(id).await).await
+        self.store.begin_read().await?.admin(id).await
     }
 
     pub async fn list(&self) -> Result<Vec<Admin>> {
-        read_tx!(self.store, |tx| tx.list_admins().await).await
+        self.store.begin_read().await?.list_admins().await
     }
 
     pub async fn change_password(&self, id: AdminId, current: &str, new: &str) -> Result<()> {
         check_password(new)?;
-        let hash = read_tx!(self.store, |tx| tx.admin_password_hash(id).await).await?;
+        let hash = self.store.begin_read().await?.admin_password_hash(id).await?;
         if !verify_password(current.to_owned(), hash).await? {
             return Err(Error::InvalidValue("the current password is not right".into()));
         }
         let new_hash = hash_password(new.to_owned()).await?;
-        write_tx!(self.store, |tx| tx.set_admin_password(id, &new_hash, now()).await).await
+        self.store.write(move |tx| Box::pin(async move { tx.set_admin_password(id, &new_hash, now()).await })).await
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, i64)>> {

@@ -1,16 +1,17 @@
-//! Groups and memberships. Membership changes are deltas (O(changed members)); deleting a group deactivates the
-//! members for whom it was the only group, in the same transaction.
-use super::users::patch_error;
-use super::{Ctx, check_if_match, now, read_tx, target, write_tx};
-use crate::error::Kind;
+//! Groups and memberships. Every change to an existing group passes [`load_for_write`] (load, If-Match, ownership)
+//! and ends in [`save`] (version, row, one log entry). Membership changes are deltas, O(changed members); deleting a
+//! group deactivates the members for whom it was the only group, in the same transaction.
+use super::users::{self, Why};
+use super::{Ctx, check_if_match, now, target};
+use crate::Kind;
 use crate::model::*;
 use crate::rules::{membership, ownership};
-use crate::scim::patch::{MemberOp, PatchOp, group_patch};
+use crate::scim::patch::{GroupPatch, MemberOp, PatchOp, group_patch};
 use crate::scim::resource::{GroupBody, parse_group};
-use crate::store::{GroupQuery, Store, Tx};
+use crate::store::{Store, Tx};
 use crate::{Error, Result};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -18,164 +19,263 @@ pub struct GroupService {
     pub(super) store: Arc<dyn Store>,
 }
 
-/// The one write path for an existing group: load, If-Match, ownership, then `$body` changes `$g` (it may use `$tx`
-/// for membership deltas) and yields the log summary; [`finish`] stores and logs. All in one transaction.
-macro_rules! mutate_group {
-    ($self:ident, $ctx:expr, $id:expr, $if_match:expr, $status:expr, |$tx:ident, $g:ident| $body:expr) => {
-        write_tx!($self.store, |tx| {
-            let settings = tx.settings().await?;
-            let before = tx.group($id).await?.ok_or_else(|| Error::not_found(Kind::Group, $id))?;
-            check_if_match($if_match, before.version)?;
-            ownership::check_write(&$ctx.actor, &before.managed_by, settings.scim_enabled, || {
-                format!("Group '{}'", before.display_name)
-            })?;
-            let mut group = before.clone();
-            let summary: Result<(String, bool)> = async {
-                let $tx: &mut dyn Tx = &mut *tx;
-                let $g: &mut Group = &mut group;
-                $body
-            }
-            .await;
-            let (summary, members_changed) = summary?;
-            finish(tx, $ctx, &before, group, $status, summary, members_changed).await
-        })
-    };
+/// A group as a write left it, with its members when the caller asked for them (read in the same transaction).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub group: Group,
+    pub members: Vec<MemberRef>,
+    /// POST only: an existing group of that name was adopted.
+    pub adopted: bool,
 }
 
-/// Stores and logs the change. `members_changed` counts too: swapping one member for another leaves every group
-/// field equal but is a change (a new ETag and a log entry).
-async fn finish(
-    tx: &mut dyn Tx,
-    ctx: &Ctx,
-    before: &Group,
-    mut g: Group,
-    status: u16,
-    summary: String,
-    members_changed: bool,
-) -> Result<Group> {
-    if let Some(idp) = ctx.idp() {
-        g.managed_by = ManagedBy::Scim { idp }; // An IdP write adopts the group.
-    }
-    if g == *before && !members_changed {
-        return Ok(g); // A retried request that changes nothing writes nothing.
-    }
-    g.version = before.version + 1;
-    g.updated_at = now();
-    tx.update_group(&g).await?;
-    log(tx, ctx, status, &g, summary).await?;
-    Ok(g)
+/// What a write to an existing group does.
+enum Change {
+    /// PUT (Okta's "Push now"): name, externalId, extensions and, when sent, the exact membership.
+    Replace(GroupBody),
+    Patch(GroupPatch),
+    Rename(String),
+    Members(MemberOp),
 }
 
 impl GroupService {
-    /// POST /Groups. A displayName that exists in any case is adopted (the brief's same-name push): the group becomes
-    /// IdP-managed, keeps its id, and the POSTed members replace its membership. Returns the group and whether it was adopted.
-    pub async fn create(&self, ctx: &Ctx, body: Value) -> Result<(Group, bool)> {
+    /// POST /Groups. A displayName that exists in any case is adopted (a same-name push): the group becomes
+    /// IdP-managed, keeps its id, and the POSTed members replace its membership.
+    pub async fn create(&self, ctx: &Ctx, body: Value) -> Result<Written> {
         let body = parse_group(body)?;
-        let at = now();
-        write_tx!(self.store, |tx| {
-            let managed_by = ctx.idp().map(|idp| ManagedBy::Scim { idp }).unwrap_or(ManagedBy::Local);
-            match tx.group_by_name(&fold(&body.display_name)).await? {
-                // Adopt a local group, or re-adopt one this IdP already owns (a retried or repeated push); never take
-                // over a group another IdP manages.
-                Some(mut existing)
-                    if ctx.idp().is_some() && (!existing.managed_by.is_scim() || existing.managed_by == managed_by) =>
-                {
-                    // Adoption changes the owner and the membership, so it is a new version: an If-Match carrying the
-                    // local group's old ETag must no longer match (RFC 7644 §3.14).
-                    existing.version += 1;
-                    let (g, summary, _) = overwrite(tx, ctx, existing, body, managed_by, at).await?;
-                    log(tx, ctx, 201, &g, format!("adopted existing group; {summary}")).await?;
-                    Ok((g, true))
-                }
-                Some(_) => Err(Error::Conflict { what: "group name", value: body.display_name }),
-                None => {
-                    let mut g = Group {
-                        id: GroupId(uuid::Uuid::new_v4().to_string()),
-                        display_name: body.display_name,
-                        external_id: body.external_id,
-                        managed_by,
-                        extra: body.extra,
-                        member_count: 0,
-                        version: 1,
-                        created_at: at,
-                        updated_at: at,
+        let ctx = ctx.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let existing = tx.group_by_name(&fold(&body.display_name)).await?;
+                    let (group, adopted) = match existing {
+                        Some(before) if ownership::may_adopt(&ctx.actor, &before.managed_by) => {
+                            let mut after = before.clone();
+                            after.managed_by = ctx.owner();
+                            let summary = apply(tx, &ctx, &mut after, Change::Replace(body)).await?.0;
+                            // Adoption changes the owner and the membership, so it is always a new version: an If-Match
+                            // carrying the local group's old ETag must no longer match (RFC 7644 §3.14).
+                            let summary = format!("adopted existing group; {summary}");
+                            (save(tx, &ctx, Some(&before), after, 201, summary, true).await?, true)
+                        }
+                        Some(_) => return Err(Error::Conflict { what: "group name", value: body.display_name }),
+                        None => (insert(tx, &ctx, body).await?, false),
                     };
-                    tx.insert_group(&g).await?;
-                    let members = resolve_members(tx, &body.members.unwrap_or_default()).await?;
-                    let added = add(tx, ctx, &g, &members, at).await?;
-                    g.member_count = added;
-                    log(tx, ctx, 201, &g, format!("created with {added} members")).await?;
-                    Ok((g, false))
-                }
-            }
-        })
-        .await
+                    let members = tx.members(&group.id, 1, 0).await?.items;
+                    Ok(Written { group, members, adopted })
+                })
+            })
+            .await
     }
 
     /// A local group made in the panel.
     pub async fn create_local(&self, ctx: &Ctx, name: &str) -> Result<Group> {
-        self.create(ctx, serde_json::json!({ "displayName": name.trim() })).await.map(|(g, _)| g)
+        self.create(ctx, serde_json::json!({ "displayName": name.trim() })).await.map(|w| w.group)
     }
 
     pub async fn get(&self, id: &GroupId) -> Result<Group> {
-        read_tx!(self.store, |tx| tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))).await
+        let mut tx = self.store.begin_read().await?;
+        tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))
     }
 
     /// The group with all its members (SCIM GET without `excludedAttributes=members`).
     pub async fn get_with_members(&self, id: &GroupId) -> Result<(Group, Vec<MemberRef>)> {
-        read_tx!(self.store, |tx| {
-            let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
-            let m = tx.members(id, 1, 0).await?.items;
-            Ok((g, m))
-        })
-        .await
+        let mut tx = self.store.begin_read().await?;
+        let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
+        Ok((g, tx.members(id, 1, 0).await?.items))
     }
 
     pub async fn detail(&self, actor: &Actor, id: &GroupId, start_index: i64, count: i64) -> Result<GroupDetail> {
-        read_tx!(self.store, |tx| {
-            let group = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
-            let settings = tx.settings().await?;
-            let access = ownership::access(actor, &group.managed_by, settings.scim_enabled);
-            let members = tx.members(id, start_index, count).await?;
-            Ok(GroupDetail { group, access, members })
-        })
-        .await
+        let mut tx = self.store.begin_read().await?;
+        let group = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
+        let settings = tx.settings().await?;
+        let access = ownership::access(actor, &group.managed_by, settings.scim_enabled);
+        let members = tx.members(id, start_index, count).await?;
+        Ok(GroupDetail { group, access, members })
     }
 
     pub async fn list(&self, q: &GroupQuery) -> Result<Page<Group>> {
-        read_tx!(self.store, |tx| tx.list_groups(q).await).await
+        self.store.begin_read().await?.list_groups(q).await
     }
 
-    /// Members for a list response, one query per listed group.
-    pub async fn members_of(&self, ids: &[GroupId]) -> Result<Vec<Vec<MemberRef>>> {
-        read_tx!(self.store, |tx| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                out.push(tx.members(id, 1, 0).await?.items);
-            }
-            Ok(out)
-        })
-        .await
+    /// A page of groups and, when `with_members`, each one's members, from one snapshot.
+    pub async fn list_with_members(&self, q: &GroupQuery, with_members: bool) -> Result<Page<(Group, Vec<MemberRef>)>> {
+        let mut tx = self.store.begin_read().await?;
+        let page = tx.list_groups(q).await?;
+        let mut members = if with_members {
+            tx.members_of(&page.items.iter().map(|g| g.id.clone()).collect::<Vec<_>>()).await?
+        } else {
+            Vec::new()
+        };
+        members.resize_with(page.items.len(), Vec::new);
+        let items = page.items.into_iter().zip(members).collect();
+        Ok(Page { items, total: page.total, start_index: page.start_index })
     }
 
     /// PUT /Groups/{id}: name, externalId and membership are overwritten exactly (Okta's "Push now").
-    pub async fn replace(&self, ctx: &Ctx, id: &GroupId, body: Value, if_match: Option<&str>) -> Result<Group> {
+    pub async fn replace(&self, ctx: &Ctx, id: &GroupId, body: Value, if_match: Option<&str>) -> Result<Written> {
         let body = parse_group(body)?;
-        let at = now();
-        mutate_group!(self, ctx, id, if_match, 200, |tx, g| {
-            let managed_by = g.managed_by.clone();
-            let (after, summary, changed) = overwrite(tx, ctx, g.clone(), body, managed_by, at).await?;
-            *g = after;
-            Ok((summary, changed))
-        })
-        .await
+        self.update(ctx, id, if_match, 200, Change::Replace(body), true).await
     }
 
     /// PATCH /Groups/{id}: a rename and membership deltas, applied in the order sent.
     pub async fn patch(&self, ctx: &Ctx, id: &GroupId, ops: &[PatchOp], if_match: Option<&str>) -> Result<Group> {
-        let delta = group_patch(id.as_str(), ops).map_err(patch_error)?;
-        let at = now();
-        mutate_group!(self, ctx, id, if_match, 204, |tx, g| {
+        let delta = group_patch(id.as_str(), ops)?;
+        self.update(ctx, id, if_match, 204, Change::Patch(delta), false).await.map(|w| w.group)
+    }
+
+    /// Panel: rename.
+    pub async fn rename(&self, ctx: &Ctx, id: &GroupId, name: &str) -> Result<Group> {
+        let change = Change::Rename(name.trim().to_owned());
+        self.update(ctx, id, None, 200, change, false).await.map(|w| w.group)
+    }
+
+    /// Panel: add members by id (allowed for local groups always, for IdP groups only while SCIM is off).
+    pub async fn add_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
+        self.update(ctx, id, None, 200, Change::Members(MemberOp::Add(users)), false).await.map(|w| w.group)
+    }
+
+    pub async fn remove_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
+        self.update(ctx, id, None, 200, Change::Members(MemberOp::Remove(users)), false).await.map(|w| w.group)
+    }
+
+    /// DELETE /Groups/{id} (and the panel's delete). When the IdP deletes a group, each former member for whom it was
+    /// the only group becomes Inactive ("last group removed"), in this same transaction.
+    pub async fn delete(&self, ctx: &Ctx, id: &GroupId, if_match: Option<&str>) -> Result<()> {
+        let (ctx, id, if_match) = (ctx.clone(), id.clone(), if_match.map(str::to_owned));
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let g = load_for_write(tx, &ctx, &id, if_match.as_deref()).await?;
+                    let former = tx.member_ids(&id).await?;
+                    tx.delete_group(&id).await?;
+                    let mut deactivated = 0;
+                    if let Some(idp) = ctx.idp() {
+                        let at = now();
+                        let remaining: HashMap<UserId, i64> = tx.group_counts(&former).await?.into_iter().collect();
+                        // Only members left in no group can be affected (the rule below); the others are not loaded.
+                        let alone: Vec<UserId> =
+                            former.iter().filter(|u| !remaining.contains_key(*u)).cloned().collect();
+                        for u in tx.users_by_ids(&alone).await? {
+                            let left = remaining.get(&u.id).copied().unwrap_or(0);
+                            let Some(reason) =
+                                membership::after_group_deleted(u.active, left, &g.display_name, &idp, at)
+                            else {
+                                continue;
+                            };
+                            let mut after = u.clone();
+                            after.active = false;
+                            after.inactive_reason = Some(reason);
+                            users::save(tx, &ctx, Some(&u), after, 204, Why::LastGroupRemoved(&g.display_name)).await?;
+                            deactivated += 1;
+                        }
+                    }
+                    let summary = format!(
+                        "deleted with {} members; {deactivated} became inactive (it was their only group)",
+                        former.len()
+                    );
+                    log(tx, &ctx, 204, &g, summary).await
+                })
+            })
+            .await
+    }
+
+    /// The write path for an existing group: [`load_for_write`], the change, then [`save`], all in one transaction.
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        id: &GroupId,
+        if_match: Option<&str>,
+        status: u16,
+        change: Change,
+        with_members: bool,
+    ) -> Result<Written> {
+        let (ctx, id, if_match) = (ctx.clone(), id.clone(), if_match.map(str::to_owned));
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let before = load_for_write(tx, &ctx, &id, if_match.as_deref()).await?;
+                    let mut after = before.clone();
+                    let (summary, members_changed) = apply(tx, &ctx, &mut after, change).await?;
+                    if let Some(idp) = ctx.idp() {
+                        after.managed_by = ManagedBy::Scim { idp }; // An IdP write adopts the group.
+                    }
+                    let group = save(tx, &ctx, Some(&before), after, status, summary, members_changed).await?;
+                    let members = if with_members { tx.members(&id, 1, 0).await?.items } else { Vec::new() };
+                    Ok(Written { group, members, adopted: false })
+                })
+            })
+            .await
+    }
+}
+
+/// Loads a group for a write: it must exist, match `If-Match`, and be writable by the actor.
+async fn load_for_write(tx: &mut dyn Tx, ctx: &Ctx, id: &GroupId, if_match: Option<&str>) -> Result<Group> {
+    let settings = tx.settings().await?;
+    let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
+    check_if_match(if_match, g.version)?;
+    ownership::check_write(&ctx.actor, &g.managed_by, settings.scim_enabled, || format!("Group '{}'", g.display_name))?;
+    Ok(g)
+}
+
+/// The one write of a group row. `members_changed` counts too: swapping one member for another leaves every group
+/// field equal but is a change (a new ETag and a log entry). A write that changes nothing writes nothing.
+async fn save(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    before: Option<&Group>,
+    mut after: Group,
+    status: u16,
+    summary: String,
+    members_changed: bool,
+) -> Result<Group> {
+    match before {
+        Some(b) if *b == after && !members_changed => return Ok(after),
+        Some(b) => {
+            after.version = b.version + 1;
+            after.updated_at = now();
+            tx.update_group(&after).await?;
+        }
+        None => tx.insert_group(&after).await?,
+    }
+    log(tx, ctx, status, &after, summary).await?;
+    Ok(after)
+}
+
+/// A new group with its members: the row first (members refer to it), with the final member count.
+async fn insert(tx: &mut dyn Tx, ctx: &Ctx, body: GroupBody) -> Result<Group> {
+    let at = now();
+    let members = resolve_members(tx, &body.members.unwrap_or_default()).await?;
+    let group = Group {
+        id: GroupId(uuid::Uuid::new_v4().to_string()),
+        display_name: body.display_name,
+        external_id: body.external_id,
+        managed_by: ctx.owner(),
+        extra: body.extra,
+        member_count: members.len() as i64,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+    };
+    let summary = format!("created with {} members", members.len());
+    let group = save(tx, ctx, None, group, 201, summary, false).await?;
+    add(tx, ctx, &group, &members).await?;
+    Ok(group)
+}
+
+/// Applies a change to a loaded group: fields in memory, membership deltas in the store. Returns the log summary and
+/// whether the membership changed.
+async fn apply(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, change: Change) -> Result<(String, bool)> {
+    match change {
+        Change::Replace(body) => {
+            rename(tx, g, &body.display_name).await?;
+            g.external_id = body.external_id;
+            g.extra = body.extra;
+            match body.members {
+                Some(members) => apply_member_op(tx, ctx, g, MemberOp::Replace(members)).await,
+                None => Ok(("membership unchanged".into(), false)),
+            }
+        }
+        Change::Patch(delta) => {
             let (mut summary, mut changed) = (Vec::new(), false);
             if let Some(name) = delta.display_name {
                 rename(tx, g, &name).await?;
@@ -185,78 +285,17 @@ impl GroupService {
                 g.external_id = x;
             }
             for op in delta.members {
-                let (line, c) = apply_member_op(tx, ctx, g, op, at).await?;
+                let (line, c) = apply_member_op(tx, ctx, g, op).await?;
                 summary.push(line);
                 changed |= c;
             }
             Ok((summary.join("; "), changed))
-        })
-        .await
-    }
-
-    /// Panel: rename.
-    pub async fn rename(&self, ctx: &Ctx, id: &GroupId, name: &str) -> Result<Group> {
-        let name = name.trim().to_owned();
-        mutate_group!(self, ctx, id, None, 200, |tx, g| {
+        }
+        Change::Rename(name) => {
             rename(tx, g, &name).await?;
             Ok((format!("renamed to '{name}'"), false))
-        })
-        .await
-    }
-
-    /// Panel: add members by id (allowed for local groups always, for IdP groups only while SCIM is off).
-    pub async fn add_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
-        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Add(users), now()).await)
-            .await
-    }
-
-    pub async fn remove_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
-        mutate_group!(self, ctx, id, None, 200, |tx, g| apply_member_op(tx, ctx, g, MemberOp::Remove(users), now())
-            .await)
-        .await
-    }
-
-    /// DELETE /Groups/{id} (and the panel's delete). When the IdP deletes a group, each former member for whom it was the
-    /// only group becomes Inactive ("last group removed"), in this same transaction.
-    pub async fn delete(&self, ctx: &Ctx, id: &GroupId, if_match: Option<&str>) -> Result<()> {
-        let at = now();
-        write_tx!(self.store, |tx| {
-            let settings = tx.settings().await?;
-            let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
-            check_if_match(if_match, g.version)?;
-            ownership::check_write(&ctx.actor, &g.managed_by, settings.scim_enabled, || {
-                format!("Group '{}'", g.display_name)
-            })?;
-            let former = tx.member_ids(id).await?;
-            tx.delete_group(id).await?;
-            let mut deactivated = 0;
-            if let Some(idp) = ctx.idp() {
-                let remaining: std::collections::HashMap<UserId, i64> =
-                    tx.group_counts(&former).await?.into_iter().collect();
-                for mut u in tx.users_by_ids(&former).await? {
-                    let left = remaining.get(&u.id).copied().unwrap_or(0);
-                    if let Some(reason) = membership::after_group_deleted(u.active, left, &g.display_name, &idp, at) {
-                        let before = u.clone();
-                        u.active = false;
-                        u.inactive_reason = Some(reason);
-                        u.version += 1;
-                        u.updated_at = at;
-                        tx.update_user(&u).await?;
-                        let t = target(Kind::User, u.id.as_str(), &u.user_name);
-                        let diff =
-                            format!("{} (last group '{}' removed)", super::users::diff(&before, &u), g.display_name);
-                        tx.insert_event(&ctx.event(204, t, diff)).await?;
-                        deactivated += 1;
-                    }
-                }
-            }
-            let summary = format!(
-                "deleted with {} members; {deactivated} became inactive (it was their only group)",
-                former.len()
-            );
-            log(tx, ctx, 204, &g, summary).await
-        })
-        .await
+        }
+        Change::Members(op) => apply_member_op(tx, ctx, g, op).await,
     }
 }
 
@@ -274,43 +313,13 @@ async fn rename(tx: &mut dyn Tx, g: &mut Group, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Overwrites name, externalId, extensions and (when the body has `members`) the exact membership.
-async fn overwrite(
-    tx: &mut dyn Tx,
-    ctx: &Ctx,
-    mut g: Group,
-    body: GroupBody,
-    managed_by: ManagedBy,
-    at: Millis,
-) -> Result<(Group, String, bool)> {
-    rename(tx, &mut g, &body.display_name).await?;
-    g.external_id = body.external_id;
-    g.extra = body.extra;
-    g.managed_by = managed_by;
-    let (mut summary, mut changed) = (String::from("membership unchanged"), false);
-    if let Some(members) = body.members {
-        (summary, changed) = apply_member_op(tx, ctx, &mut g, MemberOp::Replace(members), at).await?;
-    }
-    if g.version > 0 {
-        g.updated_at = at;
-    }
-    tx.update_group(&g).await?;
-    Ok((g, summary, changed))
-}
-
 /// Applies one membership delta and returns its log summary. Costs O(changed), except Replace, which must read the
 /// current membership once to compute the delta.
-async fn apply_member_op(
-    tx: &mut dyn Tx,
-    ctx: &Ctx,
-    g: &mut Group,
-    op: MemberOp,
-    at: Millis,
-) -> Result<(String, bool)> {
+async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp) -> Result<(String, bool)> {
     Ok(match op {
         MemberOp::Add(ids) => {
             let ids = resolve_members(tx, &ids).await?;
-            let n = add(tx, ctx, g, &ids, at).await?;
+            let n = add(tx, ctx, g, &ids).await?;
             g.member_count += n;
             (format!("{n} members added"), n > 0)
         }
@@ -330,46 +339,37 @@ async fn apply_member_op(
             let current: HashSet<UserId> = tx.member_ids(&g.id).await?.into_iter().collect();
             let wanted_set: HashSet<&UserId> = wanted.iter().collect();
             let gone: Vec<UserId> = current.iter().filter(|u| !wanted_set.contains(u)).cloned().collect();
-            let new: Vec<UserId> = wanted.iter().filter(|u| !current.contains(*u)).cloned().collect();
-            tx.remove_members(&g.id, &gone).await?;
-            let n = add(tx, ctx, g, &new, at).await?;
-            g.member_count = g.member_count - gone.len() as i64 + n;
-            (format!("membership overwritten: {n} added, {} removed", gone.len()), n > 0 || !gone.is_empty())
+            let new: Vec<UserId> = wanted.into_iter().filter(|u| !current.contains(u)).collect();
+            let removed = tx.remove_members(&g.id, &gone).await?.len() as i64;
+            let added = add(tx, ctx, g, &new).await?;
+            g.member_count += added - removed;
+            (format!("membership overwritten: {added} added, {removed} removed"), added > 0 || removed > 0)
         }
     })
 }
 
-/// Adds members and re-activates, seats permitting, those who were inactive only because they lost their last group.
-async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, ids: &[UserId], at: Millis) -> Result<i64> {
+/// Adds members and, for an IdP's push, reactivates those who were inactive only because they lost their last
+/// group, seats permitting.
+async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, ids: &[UserId]) -> Result<i64> {
     if ids.is_empty() {
         return Ok(0);
     }
-    let added = tx.add_members(&g.id, ids, at).await?;
+    let added = tx.add_members(&g.id, ids, now()).await?;
     if ctx.idp().is_some() && !added.is_empty() {
-        let limit = tx.settings().await?.seats.0;
-        let mut used: Option<i64> = None;
-        for mut u in tx.users_by_ids(&added).await? {
+        for u in tx.inactive_users(&added).await? {
             if !membership::reactivates_on_group_add(u.active, u.inactive_reason.as_ref()) {
                 continue;
             }
-            let n = match used {
-                Some(n) => n,
-                None => tx.count_active_users().await?,
-            };
-            if n >= limit {
-                used = Some(n);
-                continue; // Seats permitting: the push still succeeds, the user stays inactive.
+            let mut after = u.clone();
+            after.active = true;
+            after.inactive_reason = None;
+            match users::save(tx, ctx, Some(&u), after, 200, Why::AddedToGroup(&g.display_name)).await {
+                // Seats permitting: the push still succeeds, and the user stays inactive.
+                Err(Error::NoFreeSeats { .. }) => {}
+                other => {
+                    other?;
+                }
             }
-            used = Some(n + 1);
-            let before = u.clone();
-            u.active = true;
-            u.inactive_reason = None;
-            u.version += 1;
-            u.updated_at = at;
-            tx.update_user(&u).await?;
-            let t = target(Kind::User, u.id.as_str(), &u.user_name);
-            let diff = format!("{} (added to group '{}')", super::users::diff(&before, &u), g.display_name);
-            tx.insert_event(&ctx.event(200, t, diff)).await?;
         }
     }
     Ok(added.len() as i64)
@@ -382,8 +382,7 @@ async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<UserId>>
     if ids.is_empty() {
         return Ok(ids);
     }
-    let found: HashSet<UserId> =
-        tx.users_by_ids(&ids).await?.into_iter().filter(|u| u.deleted_at.is_none()).map(|u| u.id).collect();
+    let found: HashSet<UserId> = tx.live_user_ids(&ids).await?.into_iter().collect();
     if let Some(missing) = ids.iter().find(|i| !found.contains(*i)) {
         return Err(Error::InvalidValue(format!(
             "member '{missing}' is not a user in roster; provision the user first"
@@ -393,5 +392,6 @@ async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<UserId>>
 }
 
 async fn log(tx: &mut dyn Tx, ctx: &Ctx, status: u16, g: &Group, summary: String) -> Result<()> {
-    tx.insert_event(&ctx.event(status, target(Kind::Group, g.id.as_str(), &g.display_name), summary)).await.map(|_| ())
+    let t = target(Kind::Group, g.id.as_str(), &g.display_name);
+    tx.insert_event(&ctx.event(status, t, summary)).await.map(|_| ())
 }

@@ -1,5 +1,6 @@
-//! The services: every mutation, from SCIM, the panel or the CLI, is one function here that opens one transaction,
-//! runs the ownership, seat and membership rules inside it, records the provisioning log entry, and commits.
+//! The services: every mutation, from SCIM, the panel or the CLI, is one function here that runs as one store write
+//! job, applies the ownership, seat and membership rules inside it, records the provisioning log entry, and commits.
+//! Users are written only by [`users::save`] and groups only by [`groups::save`].
 mod admins;
 mod groups;
 mod secret;
@@ -13,15 +14,14 @@ pub use settings::SettingsService;
 pub use tokens::TokenService;
 pub use users::UserService;
 
-use crate::error::Kind;
-use crate::model::{Actor, Millis, Outcome, Target};
-
+use crate::Kind;
+use crate::model::{Actor, EventId, ManagedBy, Millis, Outcome, Target};
 use crate::store::{NewEvent, Store};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-/// All services, cheap to clone, handed to both front doors.
+/// All services, cheap to clone, handed to every front door.
 #[derive(Clone)]
 pub struct Services {
     pub users: UserService,
@@ -30,6 +30,7 @@ pub struct Services {
     pub admins: AdminService,
     pub settings: SettingsService,
     pub activity: Arc<Activity>,
+    store: Arc<dyn Store>,
 }
 
 impl Services {
@@ -40,9 +41,21 @@ impl Services {
             groups: GroupService { store: store.clone() },
             tokens: TokenService { store: store.clone() },
             admins: AdminService::new(store.clone()),
-            settings: SettingsService { store, activity: activity.clone() },
+            settings: SettingsService { store: store.clone(), activity: activity.clone() },
             activity,
+            store,
         }
+    }
+
+    /// Whether the database answers, for `/readyz`.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.ping().await
+    }
+
+    /// Records a request that failed, in its own transaction (the failed one rolled back). Returns the entry's id,
+    /// which the SCIM error detail quotes.
+    pub async fn record_failure(&self, event: NewEvent) -> Result<EventId> {
+        self.store.write(move |tx| Box::pin(async move { tx.insert_event(&event).await })).await
     }
 }
 
@@ -88,6 +101,11 @@ impl Ctx {
         }
     }
 
+    /// Who owns what this actor creates: the IdP, or roster for admins and the CLI.
+    fn owner(&self) -> ManagedBy {
+        self.idp().map(|idp| ManagedBy::Scim { idp }).unwrap_or(ManagedBy::Local)
+    }
+
     fn event(&self, status: u16, target: Option<Target>, diff: String) -> NewEvent {
         NewEvent {
             at: now(),
@@ -101,15 +119,6 @@ impl Ctx {
             detail: String::new(),
         }
     }
-}
-
-/// Records a request that failed, in its own transaction (the failed one rolled back). Returns the entry's id, which
-/// the SCIM error detail quotes.
-pub async fn record_failure(store: &dyn Store, event: &NewEvent) -> Result<crate::model::EventId> {
-    let mut tx = store.begin_write().await?;
-    let id = tx.insert_event(event).await?;
-    tx.commit().await?;
-    Ok(id)
 }
 
 pub fn now() -> Millis {
@@ -136,38 +145,6 @@ fn check_if_match(if_match: Option<&str>, version: i64) -> Result<()> {
 fn target(kind: Kind, id: &str, name: &str) -> Option<Target> {
     Some(Target { kind, id: id.to_owned(), name: name.to_owned() })
 }
-
-/// Runs `$body` with `$tx` bound to a write transaction and commits it when the body returns `Ok`; an `Err` (or a
-/// panic-free early return of one) drops the transaction, which rolls it back. A macro rather than a function taking
-/// an async closure, because rustc cannot yet prove such closures' futures `Send` for every lifetime.
-macro_rules! write_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        async {
-            let mut guard = $store.begin_write().await?;
-            let out: $crate::Result<_> = async {
-                let $tx: &mut dyn $crate::store::Tx = guard.as_mut();
-                $body
-            }
-            .await;
-            let out = out?;
-            guard.commit().await?;
-            Ok::<_, $crate::Error>(out)
-        }
-    };
-}
-
-/// Runs `$body` with `$tx` bound to a read transaction (rolled back when dropped).
-macro_rules! read_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {
-        async {
-            let mut guard = $store.begin_read().await?;
-            let $tx: &mut dyn $crate::store::Tx = guard.as_mut();
-            let out: $crate::Result<_> = async { $body }.await;
-            out
-        }
-    };
-}
-pub(crate) use {read_tx, write_tx};
 
 #[cfg(test)]
 mod tests {

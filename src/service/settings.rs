@@ -1,7 +1,8 @@
 //! SCIM on/off, the licence, and the dashboard's figures.
-use super::{Activity, Ctx, now, read_tx, write_tx};
-use crate::model::{Dashboard, Event, Outcome, SeatLimit, SeatUsage, Settings};
-use crate::store::{EventQuery, Store};
+use super::{Activity, Ctx, now};
+use crate::Kind;
+use crate::model::{Dashboard, Event, EventId, EventQuery, Outcome, Page, SeatLimit, SeatUsage, Settings};
+use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -14,29 +15,30 @@ pub struct SettingsService {
 
 impl SettingsService {
     pub async fn get(&self) -> Result<Settings> {
-        read_tx!(self.store, |tx| tx.settings().await).await
+        self.store.begin_read().await?.settings().await
     }
 
+    /// Seats used and the licence, from the one running count every page and command shows.
     pub async fn seats(&self) -> Result<SeatUsage> {
-        read_tx!(self.store, |tx| {
-            let s = tx.settings().await?;
-            Ok(SeatUsage { used: tx.count_active_users().await?, limit: s.seats.0 })
-        })
-        .await
+        self.store.begin_read().await?.seat_usage().await
     }
 
     /// Turning SCIM on or off changes no user or group; it only changes who may edit IdP-managed ones.
     pub async fn set_scim_enabled(&self, ctx: &Ctx, on: bool) -> Result<Settings> {
-        write_tx!(self.store, |tx| {
-            let before = tx.settings().await?;
-            if before.scim_enabled != on {
-                tx.set_scim_enabled(on).await?;
-                let what = if on { "SCIM provisioning enabled" } else { "SCIM provisioning disabled" };
-                tx.insert_event(&ctx.event(200, None, what.into())).await?;
-            }
-            tx.settings().await
-        })
-        .await
+        let ctx = ctx.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let before = tx.settings().await?;
+                    if before.scim_enabled != on {
+                        tx.set_scim_enabled(on).await?;
+                        let what = if on { "SCIM provisioning enabled" } else { "SCIM provisioning disabled" };
+                        tx.insert_event(&ctx.event(200, None, what.into())).await?;
+                    }
+                    Ok(Settings { scim_enabled: on, ..before })
+                })
+            })
+            .await
     }
 
     /// Sets the licence. Lowering it below the seats in use is refused: deactivate users first.
@@ -44,50 +46,41 @@ impl SettingsService {
         if !(0..=10_000_000).contains(&seats) {
             return Err(Error::InvalidValue("seats must be a whole number from 0 to 10,000,000".into()));
         }
-        write_tx!(self.store, |tx| {
-            let before = tx.settings().await?;
-            let used = tx.count_active_users().await?;
-            if seats < used {
-                return Err(Error::InvalidValue(format!(
-                    "{used} users are active, so the licence cannot go below {used} seats; deactivate users first"
-                )));
-            }
-            if before.seats.0 != seats {
-                tx.set_seat_limit(SeatLimit(seats)).await?;
-                tx.insert_event(&ctx.event(200, None, format!("seats: {} → {seats}", before.seats.0))).await?;
-            }
-            Ok(SeatUsage { used, limit: seats })
-        })
-        .await
+        let ctx = ctx.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let before = tx.seat_usage().await?;
+                    let used = before.used;
+                    if seats < used {
+                        return Err(Error::InvalidValue(format!(
+                            "{used} users are active, so the licence cannot go below {used} seats; deactivate users first"
+                        )));
+                    }
+                    if before.limit != seats {
+                        tx.set_seat_limit(SeatLimit(seats)).await?;
+                        tx.insert_event(&ctx.event(200, None, format!("seats: {} → {seats}", before.limit))).await?;
+                    }
+                    Ok(SeatUsage { used, limit: seats })
+                })
+            })
+            .await
     }
 
     pub async fn dashboard(&self) -> Result<Dashboard> {
         let since = now() - 24 * 3600 * 1000;
-        let (settings, seats, counts, refused, errors, recent) = read_tx!(self.store, |tx| {
-            let settings = tx.settings().await?;
-            let counts = tx.counts().await?;
-            let seats = SeatUsage { used: counts.active_users, limit: settings.seats.0 };
-            let refused = tx
-                .list_events(&EventQuery {
-                    outcome: Some(Outcome::NoSeats),
-                    start_index: 1,
-                    count: 5,
-                    ..Default::default()
-                })
-                .await?;
-            let errors = tx
-                .list_events(&EventQuery {
-                    failed_only: true,
-                    since: Some(since),
-                    start_index: 1,
-                    count: 0,
-                    ..Default::default()
-                })
-                .await?;
-            let recent = tx.list_events(&EventQuery { start_index: 1, count: 8, ..Default::default() }).await?;
-            Ok((settings, seats, counts, refused, errors, recent))
-        })
-        .await?;
+        let mut tx = self.store.begin_read().await?;
+        let settings = tx.settings().await?;
+        let seats = tx.seat_usage().await?;
+        let counts = tx.counts().await?;
+        let page = |q: EventQuery| EventQuery { start_index: 1, ..q };
+        let refused = tx
+            .list_events(&page(EventQuery { outcome: Some(Outcome::NoSeats), count: 5, ..Default::default() }))
+            .await?;
+        let errors = tx
+            .list_events(&page(EventQuery { failed_only: true, since: Some(since), count: 0, ..Default::default() }))
+            .await?;
+        let recent = tx.list_events(&page(EventQuery { count: 8, ..Default::default() })).await?;
         let last = self.activity.last_request_at.load(Ordering::Relaxed);
         Ok(Dashboard {
             settings,
@@ -102,13 +95,11 @@ impl SettingsService {
         })
     }
 
-    pub async fn events(&self, q: &EventQuery) -> Result<crate::model::Page<Event>> {
-        read_tx!(self.store, |tx| tx.list_events(q).await).await
+    pub async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {
+        self.store.begin_read().await?.list_events(q).await
     }
 
-    pub async fn event(&self, id: crate::model::EventId) -> Result<Event> {
-        read_tx!(self.store, |tx| tx.event(id).await)
-            .await?
-            .ok_or_else(|| Error::not_found(crate::error::Kind::Event, format!("#{id}")))
+    pub async fn event(&self, id: EventId) -> Result<Event> {
+        self.store.begin_read().await?.event(id).await?.ok_or_else(|| Error::not_found(Kind::Event, format!("#{id}")))
     }
 }

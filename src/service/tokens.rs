@@ -1,7 +1,7 @@
 //! Named SCIM bearer tokens, stored only as SHA-256 hashes.
 use super::secret::{random_token, sha256_hex};
-use super::{Ctx, now, read_tx, target, write_tx};
-use crate::error::Kind;
+use super::{Ctx, now, target};
+use crate::Kind;
 use crate::model::{Actor, ScimToken, fold};
 use crate::store::Store;
 use crate::{Error, Result};
@@ -30,29 +30,39 @@ impl TokenService {
         let name = parse_token_name(name)?;
         let secret = random_token("roster_scim_");
         let hash = sha256_hex(&secret);
-        write_tx!(self.store, |tx| {
-            let token = tx.insert_token(&name, &hash, now()).await?;
-            let t = target(Kind::Token, &token.id.to_string(), &name);
-            tx.insert_event(&ctx.event(201, t, format!("token '{name}' created"))).await?;
-            Ok((token, secret))
-        })
-        .await
+        let ctx = ctx.clone();
+        let token = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let token = tx.insert_token(&name, &hash, now()).await?;
+                    let t = target(Kind::Token, &token.id.to_string(), &name);
+                    tx.insert_event(&ctx.event(201, t, format!("token '{name}' created"))).await?;
+                    Ok(token)
+                })
+            })
+            .await?;
+        Ok((token, secret))
     }
 
     pub async fn list(&self) -> Result<Vec<ScimToken>> {
-        read_tx!(self.store, |tx| tx.list_tokens().await).await
+        self.store.begin_read().await?.list_tokens().await
     }
 
     pub async fn revoke(&self, ctx: &Ctx, name: &str) -> Result<()> {
-        write_tx!(self.store, |tx| {
-            if !tx.revoke_token(&fold(name.trim()), now()).await? {
-                return Err(Error::not_found(Kind::Token, format!("'{}'", name.trim())));
-            }
-            let t = target(Kind::Token, name.trim(), name.trim());
-            tx.insert_event(&ctx.event(200, t, format!("token '{}' revoked", name.trim()))).await?;
-            Ok(())
-        })
-        .await
+        let (ctx, name) = (ctx.clone(), name.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx.revoke_token(&fold(&name), now()).await? {
+                        return Err(Error::not_found(Kind::Token, format!("'{name}'")));
+                    }
+                    let t = target(Kind::Token, &name, &name);
+                    tx.insert_event(&ctx.event(200, t, format!("token '{name}' revoked"))).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Checks a bearer token: 401 for a missing, wrong or revoked one, then 403 while SCIM is disabled.
@@ -61,21 +71,17 @@ impl TokenService {
             return Err(Error::Unauthenticated);
         };
         let hash = sha256_hex(bearer);
-        let found = read_tx!(self.store, |tx| tx.authenticate_token(&hash).await).await?;
+        let found = self.store.begin_read().await?.authenticate_token(&hash).await?;
         let Some((token, enabled)) = found else {
             return Err(Error::Unauthenticated);
         };
         if token.last_used_at.is_none_or(|t| now() - t >= TOUCH_EVERY_MS) {
             let store = self.store.clone();
+            let id = token.id;
             // Off the request path: a lookup never waits for this write.
             tokio::spawn(async move {
-                let r = async {
-                    let mut tx = store.begin_write().await?;
-                    tx.touch_token(token.id, now()).await?;
-                    tx.commit().await
-                }
-                .await;
-                if let Err(e) = r {
+                let touched = store.write(move |tx| Box::pin(async move { tx.touch_token(id, now()).await })).await;
+                if let Err(e) = touched {
                     tracing::warn!(error = %e, "could not record token use");
                 }
             });

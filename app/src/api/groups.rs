@@ -13,7 +13,7 @@ use {
 #[server(prefix = "/api", endpoint = "groups")]
 pub async fn list_groups(q: String, page: i64) -> Result<Page<Group>, UiError> {
     let (panel, _) = admin().await?;
-    let query = roster::store::GroupQuery {
+    let query = roster::model::GroupQuery {
         search: Some(q),
         sort_by_name: true,
         start_index: (page.max(1) - 1) * PER_PAGE + 1,
@@ -31,7 +31,7 @@ pub async fn get_group(id: String, page: i64, find: String) -> Result<(GroupDeta
     let detail = panel.services.groups.detail(&actor, &GroupId(id), start, PER_PAGE).await?;
     let mut found = Vec::new();
     if !find.trim().is_empty() {
-        let q = roster::store::UserQuery { search: Some(find), start_index: 1, count: 10, ..Default::default() };
+        let q = roster::model::UserQuery { search: Some(find), start_index: 1, count: 10, ..Default::default() };
         found = panel.services.users.list(&q).await?.items.iter().map(UserRow::from).collect();
     }
     Ok((detail, found))

@@ -28,7 +28,7 @@ pub async fn list_events(
             .map(Some)
             .ok_or_else(|| UiError::Message(format!("'{d}' is not a date like 2026-11-29")))
     };
-    let q = roster::store::EventQuery {
+    let q = roster::model::EventQuery {
         target: Some(q),
         kind: match kind.as_str() {
             "user" => Some(roster::error::Kind::User),

@@ -20,7 +20,7 @@ pub async fn list_users(
     sort: String,
     page: i64,
 ) -> Result<Page<UserRow>, UiError> {
-    use roster::store::{UserQuery, UserSort, UserStatus};
+    use roster::model::{UserQuery, UserSort, UserStatus};
     let (panel, _) = admin().await?;
     let query = UserQuery {
         search: Some(q),

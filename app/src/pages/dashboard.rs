@@ -50,7 +50,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             </article>
             <article class="card" aria-labelledby="counts-h">
                 <h2 id="counts-h">"Directory"</h2>
-                <p><strong data-testid="user-count">{d.counts.users}</strong>" users, "{d.counts.active_users}" active"</p>
+                <p><strong data-testid="user-count">{d.counts.users}</strong>" users, "{d.seats.used}" active"</p>
                 <p><strong data-testid="group-count">{d.counts.groups}</strong>" groups"</p>
             </article>
         </section>

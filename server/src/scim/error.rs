@@ -45,40 +45,23 @@ impl ScimError {
     }
 }
 
-/// The status table: every domain error's SCIM status and scimType, decided here once.
+/// Status and scimType come from the domain's table ([`Error::scim`]); the detail is the error's message, except for
+/// internals, which are logged and never shown.
 impl From<Error> for ScimError {
     fn from(e: Error) -> Self {
-        use StatusCode as S;
-        let (status, scim_type) = match &e {
-            Error::NotFound { .. } => (S::NOT_FOUND, None),
-            Error::Conflict { .. } => (S::CONFLICT, Some("uniqueness")),
-            Error::ReadOnly { .. } => (S::FORBIDDEN, Some("mutability")),
-            // 403: a refusal Okta shows the admin verbatim, with the fix in the detail; a retry succeeds once seats are raised.
-            Error::NoFreeSeats { .. } => (S::FORBIDDEN, None),
-            Error::ScimDisabled => (S::FORBIDDEN, None),
-            Error::InvalidFilter(_) => (S::BAD_REQUEST, Some("invalidFilter")),
-            Error::InvalidPath(_) => (S::BAD_REQUEST, Some("invalidPath")),
-            Error::InvalidValue(_) => (S::BAD_REQUEST, Some("invalidValue")),
-            Error::InvalidSyntax(_) => (S::BAD_REQUEST, Some("invalidSyntax")),
-            Error::Mutability(_) => (S::BAD_REQUEST, Some("mutability")),
-            Error::NoTarget(_) => (S::BAD_REQUEST, Some("noTarget")),
-            Error::TooMany(_) => (S::BAD_REQUEST, Some("tooMany")),
-            Error::PreconditionFailed { .. } => (S::PRECONDITION_FAILED, None),
-            Error::Unauthenticated => (S::UNAUTHORIZED, None),
-            Error::Forbidden(_) | Error::Throttled => (S::FORBIDDEN, None),
-            Error::Internal(source) => {
-                tracing::error!(error = %source, "internal error on /scim");
-                (S::INTERNAL_SERVER_ERROR, None)
-            }
-        };
+        let (status, scim_type) = e.scim();
         let detail = match &e {
             Error::Unauthenticated => {
                 "Invalid or missing SCIM bearer token: check the API token in your IdP's provisioning settings"
                     .to_owned()
             }
-            Error::Internal(_) => "roster could not complete the request; it has been logged. Retry shortly".to_owned(),
+            Error::Internal(source) => {
+                tracing::error!(error = %source, "internal error on /scim");
+                "roster could not complete the request; it has been logged. Retry shortly".to_owned()
+            }
             other => other.to_string(),
         };
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ScimError { status, scim_type, detail, no_seats: matches!(e, Error::NoFreeSeats { .. }) }
     }
 }
@@ -99,7 +82,7 @@ mod tests {
     #[test]
     fn status_table() {
         let cases: Vec<(Error, u16, Option<&str>)> = vec![
-            (Error::not_found(roster::error::Kind::User, "x"), 404, None),
+            (Error::not_found(roster::Kind::User, "x"), 404, None),
             (Error::Conflict { what: "userName", value: "a".into() }, 409, Some("uniqueness")),
             (Error::InvalidFilter("f".into()), 400, Some("invalidFilter")),
             (Error::InvalidPath("p".into()), 400, Some("invalidPath")),

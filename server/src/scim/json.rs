@@ -1,11 +1,15 @@
-//! `ScimJson`: the request body extractor and response type for /scim. Accepts `application/scim+json` and
-//! `application/json` (Okta's SPEC test sends the latter); malformed JSON is 400 invalidSyntax; a body over
-//! the limit is 413 with a SCIM body.
+//! The extractors and response type of /scim. `ScimJson` accepts `application/scim+json` and `application/json`
+//! (Okta's SPEC test sends the latter); malformed JSON is 400 invalidSyntax; a body over the limit is 413 with a SCIM
+//! body. `PatchBody`, `UserParams`/`GroupParams` and `IfMatch` parse the rest of a request before the handler runs.
 use super::error::ScimError;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use roster::scim::list::ListParams;
+use roster::scim::patch::PatchRequest;
+use roster::scim::schema::ResourceType;
 use roster::scim::{CONTENT_TYPE, MAX_BODY_BYTES};
 use serde_json::Value;
 
@@ -40,6 +44,57 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
                 format!("the request body is not valid JSON: {e}"),
             )
         })
+    }
+}
+
+/// A PatchOp message (RFC 7644 §3.5.2), parsed and checked by the domain.
+pub struct PatchBody(pub PatchRequest);
+
+impl<S: Send + Sync> FromRequest<S> for PatchBody {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let ScimJson(body) = ScimJson::from_request(req, state).await?;
+        Ok(PatchBody(PatchRequest::parse(body)?))
+    }
+}
+
+/// `If-Match` (RFC 7644 §3.14).
+pub struct IfMatch(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IfMatch(parts.headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned)))
+    }
+}
+
+/// The list parameters of a `/Users` request (also `attributes` on a single GET).
+pub struct UserParams(pub ListParams);
+/// The list parameters of a `/Groups` request.
+pub struct GroupParams(pub ListParams);
+
+fn params(parts: &Parts, resource: ResourceType) -> Result<ListParams, ScimError> {
+    let query = parts.uri.query().unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|e| ScimError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), format!("bad query string: {e}")))?;
+    Ok(ListParams::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())), resource)?)
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for UserParams {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        params(parts, ResourceType::User).map(UserParams)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for GroupParams {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        params(parts, ResourceType::Group).map(GroupParams)
     }
 }
 

@@ -6,7 +6,6 @@ mod groups;
 pub mod json;
 mod users;
 
-use crate::web::AppState;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -14,17 +13,38 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use error::ScimError;
-use roster::Error;
-use roster::error::Kind;
+use roster::Kind;
 use roster::model::{Outcome, Target};
-use roster::scim::filter;
-use roster::scim::{DEFAULT_PAGE, MAX_BODY_BYTES, MAX_PAGE};
-use roster::service::Ctx;
-use roster::store::{GroupQuery, NewEvent, UserQuery, UserSort};
-use std::collections::HashMap;
+use roster::scim::MAX_BODY_BYTES;
+use roster::service::{Ctx, Services};
+use roster::store::NewEvent;
+use std::sync::Arc;
 
-pub fn router(state: AppState) -> Router<AppState> {
-    let not_allowed = |m: MethodRouter<AppState>| m.fallback(method_not_allowed);
+/// What the SCIM endpoint needs, and nothing more: the services, its own base URL, and the throttle of logged 401s.
+#[derive(Clone)]
+pub struct ScimState {
+    pub services: Services,
+    /// `<public URL>/scim/v2`, the base of every `meta.location`.
+    pub base: String,
+    /// The page `/ServiceProviderConfig` points to as `documentationUri`.
+    pub docs: String,
+    pub auth_failures: Arc<AuthFailures>,
+}
+
+impl ScimState {
+    pub fn new(services: Services, public_url: &str) -> Self {
+        ScimState {
+            services,
+            base: format!("{public_url}/scim/v2"),
+            docs: format!("{public_url}/scim"),
+            auth_failures: Arc::default(),
+        }
+    }
+}
+
+/// The router under `/scim/v2`, with its state applied, ready to nest in any router.
+pub fn router<S: Clone + Send + Sync + 'static>(state: ScimState) -> Router<S> {
+    let not_allowed = |m: MethodRouter<ScimState>| m.fallback(method_not_allowed);
     Router::new()
         .route("/Users", not_allowed(get(users::list).post(users::create)))
         .route(
@@ -43,7 +63,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/Schemas/{id}", not_allowed(get(discovery::schema)))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state, gate))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .with_state(state)
 }
 
 /// Decided from the method alone, before any body is read (Okta's SPEC test POSTs a non-JSON body here).
@@ -57,7 +78,7 @@ async fn not_found() -> ScimError {
 
 /// Every /scim request passes here: bearer auth (401), the SCIM switch (403), then the handler. A failure from any
 /// of them is written to the provisioning log and its detail gets the entry's id, so Okta's error text leads to it.
-async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let bearer = req
@@ -95,7 +116,7 @@ async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Respon
     log_failure(&s, &who, &method, &path, err).await
 }
 
-async fn log_failure(s: &AppState, who: &str, method: &Method, path: &str, err: ScimError) -> Response {
+async fn log_failure(s: &ScimState, who: &str, method: &Method, path: &str, err: ScimError) -> Response {
     let event = NewEvent {
         at: roster::service::now(),
         actor: who.to_owned(),
@@ -107,7 +128,7 @@ async fn log_failure(s: &AppState, who: &str, method: &Method, path: &str, err: 
         diff: String::new(),
         detail: err.detail.clone(),
     };
-    match roster::service::record_failure(&*s.store, &event).await {
+    match s.services.record_failure(event).await {
         Ok(id) => err.render(Some(id.0)),
         Err(e) => {
             tracing::error!(error = %e, "could not write the provisioning log");
@@ -151,84 +172,4 @@ fn target_of(path: &str) -> Option<Target> {
     // (never a real one, which is a UUID) is cut so the failure is still logged. The full path stays in the entry.
     let id: String = id.chars().take(roster::scim::MAX_INDEXED_CHARS).collect();
     Some(Target { kind, id, name: String::new() })
-}
-
-/// List parameters (RFC 7644 §3.4.2): names matched case-insensitively, numbers checked, `count` capped.
-#[derive(Debug, Clone, Default)]
-pub struct ListParams {
-    pub filter: Option<filter::Filter>,
-    pub start_index: i64,
-    pub count: i64,
-    pub sort_by: Option<String>,
-    pub descending: bool,
-    pub attributes: Vec<String>,
-    pub excluded: Vec<String>,
-}
-
-impl ListParams {
-    pub fn parse(raw: &HashMap<String, String>) -> Result<Self, Error> {
-        let get = |name: &str| raw.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim().to_owned());
-        let int = |name: &str, default: i64| -> Result<i64, Error> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) if v.is_empty() => Ok(default),
-                Some(v) => {
-                    v.parse::<i64>().map_err(|_| Error::InvalidValue(format!("{name} must be an integer, not '{v}'")))
-                }
-            }
-        };
-        let list = |name: &str| -> Vec<String> {
-            get(name)
-                .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
-                .unwrap_or_default()
-        };
-        let filter = match get("filter").filter(|f| !f.is_empty()) {
-            Some(f) => Some(filter::parse(&f).map_err(|e| Error::InvalidFilter(e.0))?),
-            None => None,
-        };
-        Ok(ListParams {
-            filter,
-            // RFC 7644 §3.4.2.4: values below 1 are read as 1; a negative count as 0.
-            start_index: int("startIndex", 1)?.max(1),
-            count: int("count", DEFAULT_PAGE)?.clamp(0, MAX_PAGE),
-            sort_by: get("sortBy").filter(|s| !s.is_empty()),
-            descending: get("sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending")),
-            attributes: list("attributes"),
-            excluded: list("excludedAttributes"),
-        })
-    }
-
-    pub fn user_query(&self) -> UserQuery {
-        let sort = match self.sort_by.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("username") => UserSort::UserName,
-            Some("displayname") => UserSort::DisplayName,
-            Some("name.familyname") => UserSort::FamilyName,
-            Some("meta.lastmodified") => UserSort::LastModified,
-            _ => UserSort::Created,
-        };
-        UserQuery {
-            filter: self.filter.clone(),
-            sort,
-            descending: self.descending,
-            start_index: self.start_index,
-            count: self.count,
-            ..Default::default()
-        }
-    }
-
-    pub fn group_query(&self) -> GroupQuery {
-        GroupQuery {
-            filter: self.filter.clone(),
-            sort_by_name: self.sort_by.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("displayName")),
-            descending: self.descending,
-            start_index: self.start_index,
-            count: self.count,
-            ..Default::default()
-        }
-    }
-}
-
-/// Reads `If-Match` (RFC 7644 §3.14).
-pub fn if_match(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

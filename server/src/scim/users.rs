@@ -1,78 +1,59 @@
 //! /Users handlers (RFC 7644 §3.3–3.6). Each is one expression over `UserService`.
+use super::ScimState;
 use super::error::ScimError;
-use super::json::{ScimJson, ScimResponse};
-use super::{ListParams, if_match};
-use crate::web::AppState;
+use super::json::{IfMatch, PatchBody, ScimJson, ScimResponse, UserParams};
 use axum::Extension;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use roster::Error;
+use axum::extract::{Path, State};
 use roster::model::UserId;
-use roster::scim::patch::PatchRequest;
 use roster::scim::resource::{list_response, project, user_json};
 use roster::service::Ctx;
-use std::collections::HashMap;
 
 type Res = Result<ScimResponse, ScimError>;
 
-pub async fn list(State(s): State<AppState>, Query(raw): Query<HashMap<String, String>>) -> Res {
-    let p = ListParams::parse(&raw)?;
+pub async fn list(State(s): State<ScimState>, UserParams(p): UserParams) -> Res {
     let page = s.services.users.list(&p.user_query()).await?;
-    let items =
-        page.items.iter().map(|u| project(user_json(u, None, &s.scim_base), &p.attributes, &p.excluded)).collect();
-    Ok(ScimResponse::ok(list_response(items, page.total, page.start_index)))
+    let items = page.items.iter().map(|u| project(user_json(u, None, &s.base), &p.attributes, &p.excluded));
+    Ok(ScimResponse::ok(list_response(items.collect(), page.total, page.start_index)))
 }
 
-pub async fn get(State(s): State<AppState>, Path(id): Path<String>, Query(raw): Query<HashMap<String, String>>) -> Res {
-    let p = ListParams::parse(&raw)?;
+pub async fn get(State(s): State<ScimState>, Path(id): Path<String>, UserParams(p): UserParams) -> Res {
     let (user, groups) = s.services.users.get_with_groups(&UserId(id)).await?;
-    Ok(ScimResponse::ok(project(user_json(&user, Some(&groups), &s.scim_base), &p.attributes, &p.excluded)))
+    Ok(ScimResponse::ok(project(user_json(&user, Some(&groups), &s.base), &p.attributes, &p.excluded)))
 }
 
-pub async fn create(State(s): State<AppState>, Extension(ctx): Extension<Ctx>, ScimJson(body): ScimJson) -> Res {
+pub async fn create(State(s): State<ScimState>, Extension(ctx): Extension<Ctx>, ScimJson(body): ScimJson) -> Res {
     let (user, _restored) = s.services.users.create(&ctx, body).await?;
-    Ok(ScimResponse::created(user_json(&user, None, &s.scim_base)))
+    Ok(ScimResponse::created(user_json(&user, None, &s.base)))
 }
 
 pub async fn replace(
-    State(s): State<AppState>,
+    State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    IfMatch(if_match): IfMatch,
     ScimJson(body): ScimJson,
 ) -> Res {
-    let user = s.services.users.replace(&ctx, &UserId(id), body, if_match(&headers).as_deref()).await?;
-    Ok(ScimResponse::ok(user_json(&user, None, &s.scim_base)))
+    let user = s.services.users.replace(&ctx, &UserId(id), body, if_match.as_deref()).await?;
+    Ok(ScimResponse::ok(user_json(&user, None, &s.base)))
 }
 
 pub async fn patch(
-    State(s): State<AppState>,
+    State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    ScimJson(body): ScimJson,
+    IfMatch(if_match): IfMatch,
+    PatchBody(req): PatchBody,
 ) -> Res {
-    let req = parse_patch(body)?;
-    let user = s.services.users.patch(&ctx, &UserId(id), &req.operations, if_match(&headers).as_deref()).await?;
-    Ok(ScimResponse::ok(user_json(&user, None, &s.scim_base)))
+    let user = s.services.users.patch(&ctx, &UserId(id), req.operations, if_match.as_deref()).await?;
+    Ok(ScimResponse::ok(user_json(&user, None, &s.base)))
 }
 
 pub async fn delete(
-    State(s): State<AppState>,
+    State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    IfMatch(if_match): IfMatch,
 ) -> Res {
-    s.services.users.delete(&ctx, &UserId(id), if_match(&headers).as_deref()).await?;
+    s.services.users.delete(&ctx, &UserId(id), if_match.as_deref()).await?;
     Ok(ScimResponse::no_content())
-}
-
-/// A PatchOp message (RFC 7644 §3.5.2), with its op count capped.
-pub fn parse_patch(body: serde_json::Value) -> Result<PatchRequest, Error> {
-    let req: PatchRequest =
-        serde_json::from_value(body).map_err(|e| Error::InvalidSyntax(format!("not a valid PatchOp request: {e}")))?;
-    if req.operations.len() > roster::scim::MAX_PATCH_OPS {
-        return Err(Error::TooMany(format!("at most {} operations per PATCH", roster::scim::MAX_PATCH_OPS)));
-    }
-    Ok(req)
 }

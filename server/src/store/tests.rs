@@ -1,17 +1,36 @@
 //! The store contract, written once against `&dyn Store` and run on SQLite always, and on PostgreSQL when
 //! `ROSTER_TEST_POSTGRES_URL` is set (a fresh database per test).
 use super::Db;
+use super::tx::SqlTx;
 use crate::testing::TestDb;
 use roster::Error;
 use roster::model::*;
 use roster::store::*;
 use std::sync::Arc;
 
-async fn store() -> (Arc<dyn Store>, TestDb) {
+/// The contract is about each method, so these tests hold a write transaction open themselves instead of going
+/// through `Store::write`.
+struct TestStore(Db);
+
+impl TestStore {
+    async fn begin_write(&self) -> Result<Box<dyn Tx>, Error> {
+        Ok(Box::new(SqlTx::begin(&self.0, true).await?))
+    }
+
+    async fn begin_read(&self) -> Result<Box<dyn Tx>, Error> {
+        self.0.begin_read().await
+    }
+
+    fn store(&self) -> Arc<dyn Store> {
+        self.0.store()
+    }
+}
+
+async fn store() -> (TestStore, TestDb) {
     let t = TestDb::fresh().await.expect("test database");
     let db = Db::connect(&t.url).await.expect("connect");
     db.migrate().await.expect("migrate");
-    (db.store(), t)
+    (TestStore(db), t)
 }
 
 fn user(id: &str, name: &str, active: bool) -> User {
@@ -105,7 +124,27 @@ async fn a_dropped_write_transaction_changes_nothing() {
     }
     let mut tx = s.begin_read().await.unwrap();
     assert!(tx.user(&UserId("u1".into())).await.unwrap().is_none());
-    assert_eq!(tx.count_active_users().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_write_job_that_fails_changes_nothing() {
+    let (s, _t) = store().await;
+    let r: Result<(), Error> = s
+        .store()
+        .write(|tx| {
+            Box::pin(async move {
+                tx.insert_user(&user("u1", "a", true)).await?;
+                Err(Error::InvalidValue("refused".into()))
+            })
+        })
+        .await;
+    assert!(matches!(r, Err(Error::InvalidValue(_))));
+    let done: Result<(), Error> =
+        s.store().write(|tx| Box::pin(async move { tx.insert_user(&user("u2", "b", true)).await })).await;
+    assert!(done.is_ok());
+    let mut tx = s.begin_read().await.unwrap();
+    assert!(tx.user(&UserId("u1".into())).await.unwrap().is_none(), "the failed job rolled back");
+    assert!(tx.user(&UserId("u2".into())).await.unwrap().is_some(), "the next job committed");
 }
 
 #[tokio::test]
@@ -117,16 +156,21 @@ async fn membership_changes_are_idempotent_and_counted() {
     }
     tx.insert_group(&group("g", "G")).await.unwrap();
     let ids: Vec<UserId> = (0..3).map(|i| UserId(format!("u{i}"))).collect();
+    let other = group("h", "H");
+    tx.insert_group(&other).await.unwrap();
+    assert_eq!(tx.add_members(&other.id, &ids[2..], 5).await.unwrap().len(), 1);
     assert_eq!(tx.add_members(&GroupId("g".into()), &ids, 5).await.unwrap().len(), 3);
     assert_eq!(tx.add_members(&GroupId("g".into()), &ids[..1], 5).await.unwrap().len(), 0, "adding again adds nothing");
     assert_eq!(tx.remove_members(&GroupId("g".into()), &ids[..1]).await.unwrap(), vec![ids[0].clone()]);
     assert!(tx.remove_members(&GroupId("g".into()), &ids[..1]).await.unwrap().is_empty());
-    assert_eq!(tx.group(&GroupId("g".into())).await.unwrap().unwrap().member_count, 2);
     let page = tx.members(&GroupId("g".into()), 1, 0).await.unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.items.iter().map(|m| m.user_name.as_str()).collect::<Vec<_>>(), ["user1", "user2"]);
-    let counts = tx.group_counts(&ids).await.unwrap();
-    assert_eq!(counts.len(), 2, "user0 is in no group now");
+    let mut counts = tx.group_counts(&ids).await.unwrap();
+    counts.sort();
+    assert_eq!(counts, vec![(ids[1].clone(), 1), (ids[2].clone(), 2)], "user0 is in no group now");
+    let of = tx.members_of(&[GroupId("h".into()), GroupId("none".into()), GroupId("g".into())]).await.unwrap();
+    assert_eq!(of.iter().map(Vec::len).collect::<Vec<_>>(), [1, 0, 2], "in the order asked");
     assert_eq!(tx.groups_of_user(&ids[1]).await.unwrap()[0].display_name, "G");
     tx.delete_group(&GroupId("g".into())).await.unwrap();
     assert!(tx.member_ids(&GroupId("g".into())).await.unwrap().is_empty(), "memberships go with the group");
@@ -200,7 +244,7 @@ async fn events_are_listed_newest_first_and_filtered() {
         path: "/scim/v2/Users".into(),
         status,
         outcome,
-        target: Some(Target { kind: roster::error::Kind::User, id: id.into(), name: "ada".into() }),
+        target: Some(Target { kind: roster::Kind::User, id: id.into(), name: "ada".into() }),
         diff: String::new(),
         detail: String::new(),
     };
@@ -223,26 +267,33 @@ async fn events_are_listed_newest_first_and_filtered() {
 }
 
 #[tokio::test]
-async fn the_active_user_count_follows_every_insert_update_and_tombstone() {
+async fn the_count_of_seats_used_moves_only_as_told() {
     let (s, _t) = store().await;
     let mut tx = s.begin_write().await.unwrap();
     tx.insert_user(&user("a", "a", true)).await.unwrap();
-    tx.insert_user(&user("b", "b", true)).await.unwrap();
-    tx.insert_user(&user("c", "c", false)).await.unwrap();
-    assert_eq!(tx.count_active_users().await.unwrap(), 2);
-    let mut b = tx.user(&UserId("b".into())).await.unwrap().unwrap();
-    b.active = false;
-    tx.update_user(&b).await.unwrap();
-    let mut c = tx.user(&UserId("c".into())).await.unwrap().unwrap();
-    c.active = true;
-    tx.update_user(&c).await.unwrap();
-    tx.update_user(&c).await.unwrap(); // an update that keeps it active changes nothing
-    assert_eq!(tx.count_active_users().await.unwrap(), 2);
-    let mut a = tx.user(&UserId("a".into())).await.unwrap().unwrap();
-    a.deleted_at = Some(5); // a tombstone frees its seat even if the flag were left on
-    tx.update_user(&a).await.unwrap();
-    assert_eq!(tx.count_active_users().await.unwrap(), 1);
+    assert_eq!(tx.seat_usage().await.unwrap(), SeatUsage { used: 0, limit: 50 }, "the services move it, not the rows");
+    tx.adjust_seats_used(2).await.unwrap();
+    tx.adjust_seats_used(-1).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = s.begin_read().await.unwrap();
-    assert_eq!(tx.counts().await.unwrap().active_users, 1, "the kept count agrees with a real count");
+    assert_eq!(tx.seat_usage().await.unwrap().used, 1);
+    assert_eq!(tx.counts().await.unwrap(), Counts { users: 1, groups: 0 });
+}
+
+#[tokio::test]
+async fn users_by_state_among_ids() {
+    let (s, _t) = store().await;
+    let mut tx = s.begin_write().await.unwrap();
+    let mut gone = user("c", "c", false);
+    gone.deleted_at = Some(3);
+    for u in [user("a", "a", true), user("b", "b", false), gone] {
+        tx.insert_user(&u).await.unwrap();
+    }
+    let ids: Vec<UserId> = ["a", "b", "c", "zz"].iter().map(|i| UserId((*i).into())).collect();
+    let mut live = tx.live_user_ids(&ids).await.unwrap();
+    live.sort();
+    assert_eq!(live, ids[..2].to_vec());
+    let inactive = tx.inactive_users(&ids).await.unwrap();
+    assert_eq!(inactive.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), ["b"], "tombstones are not inactive users");
+    assert_eq!(tx.users_by_ids(&ids).await.unwrap().len(), 3);
 }

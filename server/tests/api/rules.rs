@@ -3,9 +3,9 @@
 use crate::helpers::{Reply, TestApp, okta_user, sorted, spawn_app};
 use reqwest::StatusCode;
 use roster::Error;
+use roster::model::EventQuery;
 use roster::model::{EventId, GroupId, Outcome, UserId};
 use roster::service::Ctx;
-use roster::store::EventQuery;
 use serde_json::{Value, json};
 
 fn pathless(active: bool) -> Value {

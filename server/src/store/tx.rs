@@ -1,0 +1,663 @@
+//! Transactions: one [`SqlTx`] over either database, and the [`Tx`] methods written once for both. The SQL uses `$n`
+//! placeholders and syntax both databases accept; the only per-database code is in the four execution functions,
+//! which bind the same [`Arg`]s onto a SQLite or a PostgreSQL query.
+use super::connect::Db;
+use super::query::{Arg, Sql, args, event_where, group_order, group_where, user_order, user_where};
+use super::rows::*;
+use async_trait::async_trait;
+use roster::model::*;
+use roster::store::{NewEvent, Tx};
+use roster::{Error, Result};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use std::collections::HashMap;
+
+/// Large id lists are sent in chunks, to stay well under both databases' limits on bound parameters.
+const CHUNK: usize = 1000;
+
+enum Conn {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// One transaction on either database.
+pub struct SqlTx {
+    conn: Conn,
+}
+
+fn db(e: sqlx::Error) -> Error {
+    Error::internal(e)
+}
+
+/// Maps a unique-constraint violation to the domain conflict the caller names; anything else is internal.
+fn unique(what: &'static str, value: &str) -> impl FnOnce(Error) -> Error {
+    move |e| match &e {
+        Error::Internal(source)
+            if source
+                .downcast_ref::<sqlx::Error>()
+                .and_then(|s| s.as_database_error())
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Error::Conflict { what, value: value.to_owned() }
+        }
+        _ => e,
+    }
+}
+
+/// Binds `args` onto any sqlx query builder of either database.
+macro_rules! bind {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Text(s) => q.bind(s.as_ref()),
+                Arg::OptText(s) => q.bind(s.as_deref()),
+                Arg::Int(i) => q.bind(*i),
+                Arg::OptInt(i) => q.bind(*i),
+                Arg::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+/// Runs `$body` with `$c` bound to the connection of either database; the body is the same SQL for both.
+macro_rules! on_conn {
+    ($self:ident, |$c:ident| $body:expr) => {
+        match &mut $self.conn {
+            Conn::Sqlite(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+            Conn::Postgres(tx) => {
+                let $c = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+/// A row type both databases can decode.
+pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> AnyRow for T {}
+
+impl SqlTx {
+    /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
+    /// reads then writes can fail with SQLITE_BUSY), PostgreSQL the settings row (READ COMMITTED would let two
+    /// activations both pass a seat count).
+    pub async fn begin(db: &Db, write: bool) -> Result<SqlTx> {
+        let conn = match db {
+            Db::Sqlite(p) if write => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?),
+            Db::Sqlite(p) => Conn::Sqlite(p.begin().await.map_err(db_err)?),
+            Db::Postgres(p) => Conn::Postgres(p.begin().await.map_err(db_err)?),
+        };
+        let mut tx = SqlTx { conn };
+        if write && matches!(db, Db::Postgres(_)) {
+            tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
+        }
+        Ok(tx)
+    }
+
+    pub async fn finish(self) -> Result<()> {
+        match self.conn {
+            Conn::Sqlite(tx) => tx.commit().await,
+            Conn::Postgres(tx) => tx.commit().await,
+        }
+        .map_err(db)
+    }
+
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected())).map_err(db)
+    }
+
+    async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await).map_err(db)
+    }
+
+    async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
+        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await).map_err(db)
+    }
+
+    async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await).map_err(db)
+    }
+
+    async fn scalar(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
+        self.fetch_one::<(i64,)>(sql, args).await.map(|(n,)| n)
+    }
+
+    /// Runs a statement that may hit a unique index inside a savepoint, so a conflict leaves the transaction usable on
+    /// PostgreSQL (which otherwise aborts it) exactly as on SQLite.
+    async fn unique_write(&mut self, sql: &str, args: &[Arg<'_>], what: &'static str, value: &str) -> Result<()> {
+        self.execute("savepoint roster_unique", &[]).await?;
+        let r = self.execute(sql, args).await.map_err(unique(what, value));
+        if r.is_err() {
+            self.execute("rollback to savepoint roster_unique", &[]).await?;
+        }
+        self.execute("release savepoint roster_unique", &[]).await?;
+        r.map(|_| ())
+    }
+
+    /// `SELECT` over an id list, in chunks, with the ids bound after `lead` fixed arguments.
+    async fn by_ids<R: AnyRow>(
+        &mut self,
+        ids: &[UserId],
+        sql: impl Fn(&str) -> String,
+        lead: &[Arg<'_>],
+    ) -> Result<Vec<R>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut s = Sql { args: lead.iter().map(|a| own(a.clone())).collect(), ..Sql::default() };
+            s.bind_list(chunk.iter().map(|id| id.0.clone()));
+            out.extend(self.fetch_all::<R>(&sql(&s.text), &s.args).await?);
+        }
+        Ok(out)
+    }
+
+    async fn index_emails(&mut self, u: &User) -> Result<()> {
+        for (i, e) in u.emails().into_iter().enumerate() {
+            self.execute(
+                "insert into user_email (user_id, position, value, value_folded, type, is_primary) \
+                 values ($1, $2, $3, $4, $5, $6)",
+                &args![&u.id.0, i as i64, &e.value, fold(&e.value), &e.kind, e.primary],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn page<R: AnyRow>(
+        &mut self,
+        select: &str,
+        from: &str,
+        w: Sql,
+        order: &str,
+        start: i64,
+        count: i64,
+    ) -> Result<Page<R>> {
+        let total = self.scalar(&format!("select count(*) from {from}{}", w.text), &w.args).await?;
+        let (limit, offset) = super::query::limit(start, count);
+        let mut items = Vec::new();
+        if limit > 0 && offset < total {
+            let mut q = w;
+            q.push(order).page(start, count);
+            items = self.fetch_all::<R>(&format!("select {select} from {from}{}", q.text), &q.args).await?;
+        }
+        Ok(Page { items, total, start_index: start.max(1) })
+    }
+}
+
+fn db_err(e: sqlx::Error) -> Error {
+    db(e)
+}
+
+/// An owned copy of an argument, for a builder that outlives the borrowed one.
+fn own(a: Arg<'_>) -> Arg<'static> {
+    match a {
+        Arg::Text(s) => Arg::Text(s.into_owned().into()),
+        Arg::OptText(s) => Arg::OptText(s.map(|s| s.into_owned().into())),
+        Arg::Int(i) => Arg::Int(i),
+        Arg::OptInt(i) => Arg::OptInt(i),
+        Arg::Bool(b) => Arg::Bool(b),
+    }
+}
+
+fn user_args(u: &User) -> Vec<Arg<'_>> {
+    let reason = u.inactive_reason.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+    Vec::from(args![
+        &u.id.0,
+        &u.user_name,
+        fold(&u.user_name),
+        &u.external_id,
+        &u.display_name,
+        &u.given_name,
+        &u.family_name,
+        &u.email,
+        search_text(u),
+        u.active,
+        reason,
+        u.managed_by.label(),
+        u.managed_by.is_scim(),
+        u.deleted_at,
+        serde_json::Value::Object(u.attributes.clone()).to_string(),
+        u.version,
+        u.created_at,
+        u.updated_at,
+    ])
+}
+
+fn group_args(g: &Group) -> Vec<Arg<'_>> {
+    Vec::from(args![
+        &g.id.0,
+        &g.display_name,
+        fold(&g.display_name),
+        &g.external_id,
+        g.managed_by.label(),
+        g.managed_by.is_scim(),
+        serde_json::Value::Object(g.extra.clone()).to_string(),
+        g.member_count,
+        g.version,
+        g.created_at,
+        g.updated_at,
+    ])
+}
+
+#[async_trait]
+impl Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.finish().await
+    }
+
+    async fn settings(&mut self) -> Result<Settings> {
+        let (scim_enabled, seats): (bool, i64) = self
+            .fetch_one("select scim_enabled, cast(seat_limit as bigint) from setting where setting_id = 1", &[])
+            .await?;
+        Ok(Settings { scim_enabled, seats: SeatLimit(seats) })
+    }
+
+    async fn set_scim_enabled(&mut self, on: bool) -> Result<()> {
+        self.execute("update setting set scim_enabled = $1 where setting_id = 1", &args![on]).await.map(|_| ())
+    }
+
+    async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()> {
+        self.execute("update setting set seat_limit = $1 where setting_id = 1", &args![seats.0]).await.map(|_| ())
+    }
+
+    async fn setup_token_hash(&mut self) -> Result<Option<String>> {
+        let (hash,): (Option<String>,) =
+            self.fetch_one("select setup_token_hash from setting where setting_id = 1", &[]).await?;
+        Ok(hash)
+    }
+
+    async fn set_setup_token_hash(&mut self, hash: Option<&str>) -> Result<()> {
+        self.execute("update setting set setup_token_hash = $1 where setting_id = 1", &args![hash]).await.map(|_| ())
+    }
+
+    async fn seat_usage(&mut self) -> Result<SeatUsage> {
+        // The running count (migration 0002), kept by the services in the same transaction as each user write, so a
+        // seat check is O(1) at any directory size.
+        let (used, limit): (i64, i64) = self
+            .fetch_one(
+                "select cast(active_users as bigint), cast(seat_limit as bigint) from setting where setting_id = 1",
+                &[],
+            )
+            .await?;
+        Ok(SeatUsage { used, limit })
+    }
+
+    async fn adjust_seats_used(&mut self, by: i64) -> Result<()> {
+        if by != 0 {
+            self.execute("update setting set active_users = active_users + $1 where setting_id = 1", &args![by])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn counts(&mut self) -> Result<Counts> {
+        let (users, groups): (i64, i64) = self
+            .fetch_one(
+                "select (select count(*) from app_user where deleted_at is null), (select count(*) from app_group)",
+                &[],
+            )
+            .await?;
+        Ok(Counts { users, groups })
+    }
+
+    async fn count_admins(&mut self) -> Result<i64> {
+        self.scalar("select count(*) from admin", &[]).await
+    }
+
+    async fn insert_admin(&mut self, email: &str, password_hash: &str, now: Millis) -> Result<Admin> {
+        self.unique_write(
+            "insert into admin (email, email_folded, password_hash, created_at, updated_at) values ($1, $2, $3, $4, $4)",
+            &args![email, fold(email), password_hash, now],
+            "admin email",
+            email,
+        )
+        .await?;
+        let row: AdminRecord = self
+            .fetch_one("select admin_id, email, created_at from admin where email_folded = $1", &args![fold(email)])
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn admin_credentials(&mut self, email_folded: &str) -> Result<Option<(Admin, String)>> {
+        let row: Option<(i64, String, i64, String)> = self
+            .fetch_optional(
+                "select admin_id, email, created_at, password_hash from admin where email_folded = $1",
+                &args![email_folded],
+            )
+            .await?;
+        Ok(row.map(|(id, email, created_at, hash)| (Admin { id: AdminId(id), email, created_at }, hash)))
+    }
+
+    async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            self.fetch_optional("select password_hash from admin where admin_id = $1", &args![id.0]).await?;
+        Ok(row.map(|(h,)| h))
+    }
+
+    async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>> {
+        let row: Option<AdminRecord> = self
+            .fetch_optional("select admin_id, email, created_at from admin where admin_id = $1", &args![id.0])
+            .await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_admins(&mut self) -> Result<Vec<Admin>> {
+        let rows: Vec<AdminRecord> =
+            self.fetch_all("select admin_id, email, created_at from admin order by email_folded", &[]).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()> {
+        self.execute(
+            "update admin set password_hash = $1, updated_at = $2 where admin_id = $3",
+            &args![password_hash, now, id.0],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn insert_token(&mut self, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
+        self.unique_write(
+            "insert into scim_token (name, name_folded, token_hash, created_at) values ($1, $2, $3, $4)",
+            &args![name, fold(name), token_hash, now],
+            "token name",
+            name,
+        )
+        .await?;
+        let row: TokenRecord = self
+            .fetch_one(
+                "select token_id, name, created_at, last_used_at, revoked_at from scim_token where token_hash = $1",
+                &args![token_hash],
+            )
+            .await?;
+        Ok(row.into())
+    }
+
+    async fn list_tokens(&mut self) -> Result<Vec<ScimToken>> {
+        let rows: Vec<TokenRecord> = self
+            .fetch_all(
+                "select token_id, name, created_at, last_used_at, revoked_at from scim_token \
+                 order by revoked_at is not null, created_at desc",
+                &[],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn revoke_token(&mut self, name_folded: &str, now: Millis) -> Result<bool> {
+        let sql = "update scim_token set revoked_at = $1 where name_folded = $2 and revoked_at is null";
+        Ok(self.execute(sql, &args![now, name_folded]).await? > 0)
+    }
+
+    async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>> {
+        let row: Option<(i64, String, i64, Option<i64>, bool)> = self
+            .fetch_optional(
+                "select t.token_id, t.name, t.created_at, t.last_used_at, s.scim_enabled from scim_token t, setting s \
+                 where t.token_hash = $1 and t.revoked_at is null and s.setting_id = 1",
+                &args![token_hash],
+            )
+            .await?;
+        Ok(row.map(|(id, name, created_at, last_used_at, enabled)| {
+            (ScimToken { id: TokenId(id), name, created_at, last_used_at, revoked_at: None }, enabled)
+        }))
+    }
+
+    async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()> {
+        self.execute("update scim_token set last_used_at = $1 where token_id = $2", &args![now, id.0]).await.map(|_| ())
+    }
+
+    async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
+        let sql = format!("select {USER_COLUMNS} from app_user where user_id = $1");
+        self.fetch_optional::<UserRecord>(&sql, &args![&id.0]).await?.map(User::try_from).transpose()
+    }
+
+    async fn user_by_name(&mut self, user_name_folded: &str) -> Result<Option<User>> {
+        let sql = format!("select {USER_COLUMNS} from app_user where user_name_folded = $1");
+        self.fetch_optional::<UserRecord>(&sql, &args![user_name_folded]).await?.map(User::try_from).transpose()
+    }
+
+    async fn insert_user(&mut self, u: &User) -> Result<()> {
+        self.unique_write(
+            "insert into app_user (user_id, user_name, user_name_folded, external_id, display_name, given_name, \
+             family_name, email, search_folded, active, inactive_reason, managed_by, managed_by_idp, deleted_at, \
+             attributes, version, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            &user_args(u),
+            "userName",
+            &u.user_name,
+        )
+        .await?;
+        self.index_emails(u).await
+    }
+
+    async fn update_user(&mut self, u: &User) -> Result<()> {
+        self.unique_write(
+            "update app_user set user_name = $2, user_name_folded = $3, external_id = $4, display_name = $5, \
+             given_name = $6, family_name = $7, email = $8, search_folded = $9, active = $10, inactive_reason = $11, \
+             managed_by = $12, managed_by_idp = $13, deleted_at = $14, attributes = $15, version = $16, \
+             created_at = $17, updated_at = $18 where user_id = $1",
+            &user_args(u),
+            "userName",
+            &u.user_name,
+        )
+        .await?;
+        self.execute("delete from user_email where user_id = $1", &args![&u.id.0]).await?;
+        self.index_emails(u).await
+    }
+
+    async fn list_users(&mut self, q: &UserQuery) -> Result<Page<User>> {
+        let page: Page<UserRecord> =
+            self.page(USER_COLUMNS, "app_user", user_where(q)?, &user_order(q), q.start_index, q.count).await?;
+        let items = page.items.into_iter().map(User::try_from).collect::<Result<_>>()?;
+        Ok(Page { items, total: page.total, start_index: page.start_index })
+    }
+
+    async fn groups_of_user(&mut self, id: &UserId) -> Result<Vec<GroupRef>> {
+        let rows: Vec<(String, String)> = self
+            .fetch_all(
+                "select g.group_id, g.display_name from group_member m join app_group g on g.group_id = m.group_id \
+                 where m.user_id = $1 order by g.display_name_folded",
+                &args![&id.0],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id, name)| GroupRef { id: GroupId(id), display_name: name }).collect())
+    }
+
+    async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
+        let rows: Vec<UserRecord> = self
+            .by_ids(ids, |list| format!("select {USER_COLUMNS} from app_user where user_id in ({list})"), &[])
+            .await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn inactive_users(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
+        let sql = |list: &str| {
+            format!(
+                "select {USER_COLUMNS} from app_user where app_user.active = $1 and app_user.deleted_at is null \
+                 and user_id in ({list})"
+            )
+        };
+        let rows: Vec<UserRecord> = self.by_ids(ids, sql, &args![false]).await?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    async fn live_user_ids(&mut self, ids: &[UserId]) -> Result<Vec<UserId>> {
+        let sql = |list: &str| format!("select user_id from app_user where deleted_at is null and user_id in ({list})");
+        let rows: Vec<(String,)> = self.by_ids(ids, sql, &[]).await?;
+        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
+    }
+
+    async fn group_counts(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, i64)>> {
+        let sql = |list: &str| {
+            format!("select user_id, count(*) from group_member where user_id in ({list}) group by user_id")
+        };
+        let rows: Vec<(String, i64)> = self.by_ids(ids, sql, &[]).await?;
+        Ok(rows.into_iter().map(|(id, n)| (UserId(id), n)).collect())
+    }
+
+    async fn group(&mut self, id: &GroupId) -> Result<Option<Group>> {
+        let sql = format!("select {GROUP_COLUMNS} from app_group where group_id = $1");
+        self.fetch_optional::<GroupRecord>(&sql, &args![&id.0]).await?.map(Group::try_from).transpose()
+    }
+
+    async fn group_by_name(&mut self, folded: &str) -> Result<Option<Group>> {
+        let sql = format!("select {GROUP_COLUMNS} from app_group where display_name_folded = $1");
+        self.fetch_optional::<GroupRecord>(&sql, &args![folded]).await?.map(Group::try_from).transpose()
+    }
+
+    async fn insert_group(&mut self, g: &Group) -> Result<()> {
+        self.unique_write(
+            "insert into app_group (group_id, display_name, display_name_folded, external_id, managed_by, \
+             managed_by_idp, extra, member_count, version, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &group_args(g),
+            "group name",
+            &g.display_name,
+        )
+        .await
+    }
+
+    async fn update_group(&mut self, g: &Group) -> Result<()> {
+        self.unique_write(
+            "update app_group set display_name = $2, display_name_folded = $3, external_id = $4, managed_by = $5, \
+             managed_by_idp = $6, extra = $7, member_count = $8, version = $9, created_at = $10, updated_at = $11 \
+             where group_id = $1",
+            &group_args(g),
+            "group name",
+            &g.display_name,
+        )
+        .await
+    }
+
+    async fn delete_group(&mut self, id: &GroupId) -> Result<()> {
+        self.execute("delete from app_group where group_id = $1", &args![&id.0]).await.map(|_| ())
+    }
+
+    async fn list_groups(&mut self, q: &GroupQuery) -> Result<Page<Group>> {
+        let page: Page<GroupRecord> =
+            self.page(GROUP_COLUMNS, "app_group", group_where(q)?, &group_order(q), q.start_index, q.count).await?;
+        let items = page.items.into_iter().map(Group::try_from).collect::<Result<_>>()?;
+        Ok(Page { items, total: page.total, start_index: page.start_index })
+    }
+
+    async fn members(&mut self, id: &GroupId, start_index: i64, count: i64) -> Result<Page<MemberRef>> {
+        let from = "group_member m join app_user u on u.user_id = m.user_id";
+        let mut w = Sql::default();
+        w.push(" where m.group_id = ").bind(id.0.clone()).push(" and u.deleted_at is null");
+        // count 0 means every member.
+        let (start, count) = if count <= 0 { (1, i64::MAX) } else { (start_index, count) };
+        let page: Page<(String, String, bool)> = self
+            .page("u.user_id, u.user_name, u.active", from, w, " order by u.user_name_folded", start, count)
+            .await?;
+        let items =
+            page.items.into_iter().map(|(id, user_name, active)| MemberRef { id: UserId(id), user_name, active });
+        Ok(Page { items: items.collect(), total: page.total, start_index: start_index.max(1) })
+    }
+
+    async fn members_of(&mut self, ids: &[GroupId]) -> Result<Vec<Vec<MemberRef>>> {
+        let mut by_group: HashMap<String, Vec<MemberRef>> = HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut s = Sql::default();
+            s.push(
+                "select m.group_id, u.user_id, u.user_name, u.active from group_member m \
+                 join app_user u on u.user_id = m.user_id where u.deleted_at is null and m.group_id in (",
+            );
+            s.bind_list(chunk.iter().map(|g| g.0.clone())).push(") order by u.user_name_folded");
+            let rows: Vec<(String, String, String, bool)> = self.fetch_all(&s.text, &s.args).await?;
+            for (group, id, user_name, active) in rows {
+                by_group.entry(group).or_default().push(MemberRef { id: UserId(id), user_name, active });
+            }
+        }
+        Ok(ids.iter().map(|g| by_group.remove(&g.0).unwrap_or_default()).collect())
+    }
+
+    async fn add_members(&mut self, id: &GroupId, users: &[UserId], now: Millis) -> Result<Vec<UserId>> {
+        let mut added = Vec::new();
+        for chunk in users.chunks(CHUNK) {
+            let mut s = Sql::default();
+            s.push("insert into group_member (group_id, user_id, added_at) values ");
+            let (group, at) = (s.args.len() + 1, s.args.len() + 2);
+            s.args.push(id.0.clone().into());
+            s.args.push(now.into());
+            for (i, u) in chunk.iter().enumerate() {
+                s.push(if i == 0 { "(" } else { ", (" }).push(&format!("${group}, ")).bind(u.0.clone());
+                s.push(&format!(", ${at})"));
+            }
+            s.push(" on conflict do nothing returning user_id");
+            let rows: Vec<(String,)> = self.fetch_all(&s.text, &s.args).await?;
+            added.extend(rows.into_iter().map(|(u,)| UserId(u)));
+        }
+        Ok(added)
+    }
+
+    async fn remove_members(&mut self, id: &GroupId, users: &[UserId]) -> Result<Vec<UserId>> {
+        let sql = |list: &str| {
+            format!("delete from group_member where group_id = $1 and user_id in ({list}) returning user_id")
+        };
+        let rows: Vec<(String,)> = self.by_ids(users, sql, &args![&id.0]).await?;
+        Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
+    }
+
+    async fn clear_members(&mut self, id: &GroupId) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> =
+            self.fetch_all("delete from group_member where group_id = $1 returning user_id", &args![&id.0]).await?;
+        Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
+    }
+
+    async fn member_ids(&mut self, id: &GroupId) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> =
+            self.fetch_all("select user_id from group_member where group_id = $1", &args![&id.0]).await?;
+        Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
+    }
+
+    async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
+        let (id,): (i64,) = self
+            .fetch_one(
+                "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
+                 target_name, diff, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning event_id",
+                &args![
+                    e.at,
+                    &e.actor,
+                    &e.method,
+                    &e.path,
+                    i64::from(e.status),
+                    e.outcome.as_str(),
+                    e.target.as_ref().map(|t| kind_str(t.kind)),
+                    e.target.as_ref().map(|t| t.id.as_str()),
+                    e.target.as_ref().map(|t| t.name.as_str()),
+                    &e.diff,
+                    &e.detail,
+                ],
+            )
+            .await?;
+        Ok(EventId(id))
+    }
+
+    async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>> {
+        let select =
+            "event_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, detail";
+        let page: Page<EventRecord> = self
+            .page(select, "provisioning_event", event_where(q), " order by event_id desc", q.start_index, q.count)
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(Into::into).collect(),
+            total: page.total,
+            start_index: page.start_index,
+        })
+    }
+
+    async fn event(&mut self, id: EventId) -> Result<Option<Event>> {
+        let row: Option<EventRecord> = self
+            .fetch_optional(
+                "select event_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, \
+                 detail from provisioning_event where event_id = $1",
+                &args![id.0],
+            )
+            .await?;
+        Ok(row.map(Into::into))
+    }
+}
