@@ -6,10 +6,8 @@ use anyhow::{Context, anyhow, bail};
 use roster::model::fold;
 use roster::service::Ctx;
 use serde_json::{Value, json};
-use server::config::Config;
-use server::startup::Application;
 use server::store::Db;
-use server::testing::{POSTGRES_ENV, TestDb};
+use server::testing::{POSTGRES_ENV, spawn_app};
 use std::fmt::Write as _;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -649,27 +647,17 @@ async fn run(args: Args) -> anyhow::Result<()> {
         format!("cargo run -p bench --release --{}", args.raw.iter().map(|a| format!(" {a}")).collect::<String>());
     println!("roster-bench: {} users, {} in one group, {}", args.users, args.members, args.backend.name());
 
-    let test_db = TestDb::fresh().await?;
-    if test_db.is_postgres() != (args.backend == Backend::Postgres) {
-        bail!("TestDb chose the wrong backend; check {POSTGRES_ENV}");
+    let app = spawn_app().await;
+    if app.db.is_postgres() != (args.backend == Backend::Postgres) {
+        bail!("the harness chose the wrong backend; check {POSTGRES_ENV}");
     }
-    let url = test_db.url.clone();
-    let config = Config {
-        database_url: url.clone(),
-        listen: "127.0.0.1:0".parse()?,
-        public_url: None,
-        site_root: "target/site".into(),
-    };
-    let app = Application::build(&config).await?;
-    let base = app.public_url().to_owned();
-    let scim = format!("{base}/scim/v2");
+    let url = app.db_url.clone();
+    let (base, scim, token) = (app.base.clone(), app.scim.clone(), app.token.clone());
     let services = app.services.clone();
-    let app_db = app.db.clone();
-    tokio::spawn(app.run_until_stopped());
+    // A second pool on the same database, for seeding and query plans only.
+    let app_db = Db::connect(&url).await?;
     let ctx = Ctx::cli("bench");
-    let (_, token) = services.tokens.create(&ctx, IDP).await?;
     services.settings.set_seats(&ctx, 1_000_000).await?;
-    services.settings.set_scim_enabled(&ctx, true).await?;
 
     let load = loadavg();
     print!("seeding {} users and a group of {} … ", args.users, args.members);
@@ -864,7 +852,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if let Db::Postgres(p) = &app_db {
         p.close().await;
     }
-    if test_db.is_postgres() {
+    if app.db.is_postgres() {
+        drop(app);
         drop_postgres(&url).await?;
     }
     Ok(())

@@ -4,9 +4,7 @@
 //! Each test runs roster in-process on port 0 with a fresh database and saves screenshots to docs/screenshots/.
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster::service::Ctx;
-use server::config::Config;
-use server::startup::Application;
-use server::testing::TestDb;
+use server::testing::{TestApp, spawn_app, spawn_bare};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -116,36 +114,10 @@ impl Browser {
     }
 }
 
-struct Running {
-    base: String,
-    setup_token: Option<String>,
-    services: roster::service::Services,
-    _db: TestDb,
-}
-
-async fn roster_app() -> Running {
-    let db = TestDb::fresh().await.expect("database");
-    let config = Config {
-        database_url: db.url.clone(),
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        public_url: None,
-        site_root: concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").into(),
-    };
-    let app = Application::build(&config).await.expect("app");
-    let r = Running {
-        base: app.public_url().to_owned(),
-        setup_token: app.setup_token().map(str::to_owned),
-        services: app.services.clone(),
-        _db: db,
-    };
-    tokio::spawn(app.run_until_stopped());
-    r
-}
-
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
-    let app = roster_app().await;
+    let app = spawn_bare().await;
     let b = browser().await;
     let token = app.setup_token.clone().expect("setup token");
     b.client.goto(&format!("{}/setup?token={token}", app.base)).await.expect("setup page");
@@ -178,59 +150,33 @@ async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
     b.close().await;
 }
 
-/// A running app with SCIM on, a token, an admin signed in through the real form, and a SCIM client.
-async fn signed_in() -> (Running, Browser, Scim) {
-    let app = roster_app().await;
-    let ctx = Ctx::cli("e2e");
-    app.services.admins.create(&ctx, "ada@example.com", "correct horse battery").await.expect("admin");
-    let (_, token) = app.services.tokens.create(&ctx, "Okta").await.expect("token");
-    app.services.settings.set_scim_enabled(&ctx, true).await.expect("scim on");
+/// A running app with SCIM on, an IdP token, and an admin signed in through the real form.
+async fn signed_in() -> (TestApp, Browser) {
+    let app = spawn_app().await;
+    app.services.admins.create(&Ctx::cli("e2e"), "ada@example.com", "correct horse battery").await.expect("admin");
     let b = browser().await;
     b.client.goto(&format!("{}/login", app.base)).await.expect("login page");
     b.fill("#email", "ada@example.com").await;
     b.fill("#password", "correct horse battery").await;
     b.click("button[type=submit]").await;
     b.wait_for_text("seats in use").await;
-    let scim = Scim { base: format!("{}/scim/v2", app.base), token, http: reqwest::Client::new() };
-    (app, b, scim)
+    (app, b)
 }
 
-struct Scim {
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Scim {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
-        }
-        let r = req.send().await.expect("scim request");
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(serde_json::Value::Null))
-    }
-
-    async fn user(&self, name: &str) -> String {
-        let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
-            "name": {"givenName": "Grace", "familyName": "Hopper"}, "emails": [{"value": name, "type": "work", "primary": true}], "active": true});
-        let (status, user) = self.send(reqwest::Method::POST, "/Users", Some(body)).await;
-        assert_eq!(status, 201, "{user}");
-        user["id"].as_str().expect("id").to_owned()
-    }
+/// Provisions a user from the IdP, named Grace Hopper, and returns its id.
+async fn idp_user(app: &TestApp, name: &str) -> String {
+    let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name,
+        "name": {"givenName": "Grace", "familyName": "Hopper"}, "emails": [{"value": name, "type": "work", "primary": true}], "active": true});
+    let r = app.post("/Users", body).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().expect("id").to_owned()
 }
 
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn an_idp_user_shows_the_badge_and_no_edit_controls_and_a_crafted_edit_is_refused() {
-    let (app, b, scim) = signed_in().await;
-    let id = scim.user("grace@example.com").await;
+    let (app, b) = signed_in().await;
+    let id = idp_user(&app, "grace@example.com").await;
     b.client.goto(&format!("{}/users", app.base)).await.expect("users");
     b.wait_for_text("grace@example.com").await;
     b.wait_for_text("Managed by Okta").await;
@@ -248,7 +194,7 @@ async fn an_idp_user_shows_the_badge_and_no_edit_controls_and_a_crafted_edit_is_
     );
     let status = b.client.execute(&script, vec![]).await.expect("fetch");
     assert_ne!(status.as_u64(), Some(200), "the crafted edit must fail");
-    let (_, user) = scim.send(reqwest::Method::GET, &format!("/Users/{id}"), None).await;
+    let user = app.fetch(&format!("/Users/{id}")).await;
     assert_eq!(user["active"], serde_json::json!(true), "and change nothing");
     b.close().await;
 }
@@ -256,18 +202,10 @@ async fn an_idp_user_shows_the_badge_and_no_edit_controls_and_a_crafted_edit_is_
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn with_scim_off_an_admin_adds_and_removes_a_group_member() {
-    let (app, b, scim) = signed_in().await;
-    let grace = scim.user("grace@example.com").await;
-    let _linus = scim.user("linus@example.com").await;
-    let (status, group) = scim
-        .send(
-            reqwest::Method::POST,
-            "/Groups",
-            Some(serde_json::json!({"displayName": "Engineering", "members": [{"value": grace}]})),
-        )
-        .await;
-    assert_eq!(status, 201);
-    let gid = group["id"].as_str().expect("id").to_owned();
+    let (app, b) = signed_in().await;
+    let grace = idp_user(&app, "grace@example.com").await;
+    let _linus = idp_user(&app, "linus@example.com").await;
+    let gid = app.group_id("Engineering", &[&grace]).await;
     app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
     b.client.goto(&format!("{}/groups", app.base)).await.expect("groups");
     b.wait_for_text("Engineering").await;
@@ -291,7 +229,7 @@ async fn with_scim_off_an_admin_adds_and_removes_a_group_member() {
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn a_token_is_created_shown_once_and_revoked() {
-    let (app, b, _scim) = signed_in().await;
+    let (app, b) = signed_in().await;
     b.client.goto(&format!("{}/scim", app.base)).await.expect("scim page");
     b.fill("#token-name", "Entra ID").await;
     b.click("form.row button[type=submit]").await;
@@ -324,7 +262,7 @@ async fn a_token_is_created_shown_once_and_revoked() {
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn the_seat_meter_and_the_no_seat_message_when_activating_a_local_user_at_the_limit() {
-    let (app, b, scim) = signed_in().await;
+    let (app, b) = signed_in().await;
     app.services.settings.set_seats(&Ctx::cli("e2e"), 1).await.expect("seats");
     b.client.goto(&format!("{}/users/new", app.base)).await.expect("new user");
     b.fill("#email", "local@example.com").await;
@@ -334,7 +272,7 @@ async fn the_seat_meter_and_the_no_seat_message_when_activating_a_local_user_at_
     b.wait_for_text("User local@example.com created.").await;
     b.click("button[data-testid=toggle-active]").await; // Deactivate
     b.wait_for_text("is now inactive").await;
-    scim.user("grace@example.com").await; // the IdP takes the only seat
+    idp_user(&app, "grace@example.com").await; // the IdP takes the only seat
     b.click("button[data-testid=toggle-active]").await; // Activate
     b.wait_for_text("No free seats: 1 of 1 in use.").await;
     b.screenshot("no-seats").await;
@@ -349,12 +287,12 @@ async fn the_seat_meter_and_the_no_seat_message_when_activating_a_local_user_at_
 #[tokio::test]
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn the_provisioning_log_finds_the_entry_of_a_failed_push() {
-    let (app, b, scim) = signed_in().await;
+    let (app, b) = signed_in().await;
     app.services.settings.set_seats(&Ctx::cli("e2e"), 0).await.expect("seats");
     let body = serde_json::json!({"userName": "nora@example.com", "active": true});
-    let (status, err) = scim.send(reqwest::Method::POST, "/Users", Some(body)).await;
-    assert_eq!(status, 403);
-    let detail = err["detail"].as_str().expect("detail").to_owned();
+    let r = app.post("/Users", body).await;
+    assert_eq!(r.status, 403);
+    let detail = r.detail();
     let n = detail.rsplit('#').next().expect("log id").trim_end_matches(')').to_owned();
     b.client.goto(&format!("{}/log", app.base)).await.expect("log");
     b.fill("#q", &format!("#{n}")).await;

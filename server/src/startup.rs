@@ -17,7 +17,6 @@ pub struct Application {
     public_url: String,
     setup_token: Option<String>,
     pub services: Services,
-    pub db: Db,
 }
 
 impl Application {
@@ -45,7 +44,7 @@ impl Application {
             .site_addr(addr)
             .build();
         let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
-        Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services, db })
+        Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

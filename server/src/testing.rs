@@ -1,5 +1,13 @@
-//! Fresh databases for tests and benchmarks: a temp SQLite file by default, or a new PostgreSQL database on the
-//! server named by `ROSTER_TEST_POSTGRES_URL` (for example `postgres://postgres@127.0.0.1:5432/postgres`).
+//! The one test harness, shared by the server's HTTP tests, the browser tests and the bench: a fresh database (a temp
+//! SQLite file, or a new PostgreSQL database on the server named by `ROSTER_TEST_POSTGRES_URL`), the real application
+//! on port 0, and a client that speaks SCIM and the panel's forms.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A harness fails loudly by design.
+use crate::config::Config;
+use crate::startup::Application;
+use reqwest::StatusCode;
+use roster::model::Actor;
+use roster::service::{Ctx, Services};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 
 /// Which backend the tests use.
@@ -44,4 +52,247 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.files.is_none()
     }
+}
+
+/// The built site of this checkout (`scripts/build-site.sh` writes it), whatever the working directory.
+pub fn site_root() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").to_owned()
+}
+
+/// A running app, its database, and clients for SCIM (with the token of an IdP named "Okta") and for the panel.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// `<base>/scim/v2`
+    pub scim: String,
+    /// A client with a cookie jar and no redirects, like a browser without JavaScript.
+    pub browser: reqwest::Client,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub setup_token: Option<String>,
+    pub services: Services,
+    pub db_url: String,
+    pub db: TestDb,
+}
+
+/// An HTTP answer: status, headers and the body as JSON (a string when it is not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn detail(&self) -> String {
+        self.body["detail"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+/// A running app with SCIM enabled and one token named "Okta".
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_bare().await;
+    app.set_scim(true).await;
+    app
+}
+
+/// A running app as a fresh install leaves it: SCIM off, no admin, but a token exists.
+pub async fn spawn_bare() -> TestApp {
+    let db = TestDb::fresh().await.expect("fresh database");
+    let config = Config {
+        database_url: db.url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        site_root: site_root(),
+    };
+    let app = Application::build(&config).await.expect("build app");
+    let base = app.public_url().to_owned();
+    let services = app.services.clone();
+    let setup_token = app.setup_token().map(str::to_owned);
+    tokio::spawn(app.run_until_stopped());
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let browser =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    TestApp {
+        scim: format!("{base}/scim/v2"),
+        base,
+        browser,
+        http: reqwest::Client::new(),
+        token,
+        setup_token,
+        services,
+        db_url: db.url.clone(),
+        db,
+    }
+}
+
+impl TestApp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let r = req.send().await.expect("request");
+        let status = r.status();
+        let headers = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Reply { status, headers, body }
+    }
+
+    /// A SCIM request as Okta sends it.
+    pub fn scim_req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.scim))
+            .bearer_auth(&self.token)
+            .header("Accept", "application/scim+json")
+            .header("User-Agent", "Okta SCIM Client 1.0.0")
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.scim_req(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, ops: Value) -> Reply {
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops});
+        self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.scim_req(reqwest::Method::DELETE, path)).await
+    }
+
+    async fn send_json(&self, method: reqwest::Method, path: &str, body: Value) -> Reply {
+        let req = self.scim_req(method, path).header("Content-Type", "application/scim+json; charset=utf-8");
+        self.send(req.body(body.to_string())).await
+    }
+
+    /// A raw request, for headers and bodies the helpers would not send.
+    pub async fn raw(&self, req: reqwest::RequestBuilder) -> Reply {
+        self.send(req).await
+    }
+
+    /// Okta's POST /Users body for `user_name`.
+    pub async fn create_user(&self, user_name: &str) -> Reply {
+        self.post("/Users", okta_user(user_name)).await
+    }
+
+    /// Creates a user and returns its id, asserting 201.
+    pub async fn user_id(&self, user_name: &str) -> String {
+        let r = self.create_user(user_name).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Pushes a group with these members and returns its id, asserting 201.
+    pub async fn group_id(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| json!({"value": m})).collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
+        let r = self.post("/Groups", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn set_seats(&self, n: i64) {
+        self.services.settings.set_seats(&Ctx::cli("test"), n).await.unwrap();
+    }
+
+    pub async fn set_scim(&self, on: bool) {
+        self.services.settings.set_scim_enabled(&Ctx::cli("test"), on).await.unwrap();
+    }
+
+    /// Creates an admin and signs the browser in through the real form endpoint.
+    pub async fn sign_in(&self) {
+        let (email, password) = ADMIN;
+        let _ = self.services.admins.create(&Ctx::cli("test"), email, password).await;
+        let r = self.form("/api/login", &[("email", email), ("password", password)], "/login").await;
+        assert_eq!(r.status(), StatusCode::FOUND, "sign-in should redirect");
+    }
+
+    /// Posts a form the way a browser without JavaScript does.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)], referer: &str) -> reqwest::Response {
+        self.browser
+            .post(format!("{}{path}", self.base))
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{referer}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.browser.get(format!("{}{path}", self.base)).send().await.expect("page");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    /// An admin that exists in the database, as the actor of panel actions (`Ctx::panel(app.admin().await, …)`).
+    pub async fn admin(&self) -> Actor {
+        let email = "panel-admin@example.com";
+        let admin = match self.services.admins.create(&Ctx::cli("test"), email, "correct horse battery").await {
+            Ok(a) => a,
+            Err(_) => self.services.admins.login(email, "correct horse battery").await.expect("admin exists"),
+        };
+        Actor::Admin { id: admin.id, email: admin.email }
+    }
+
+    /// GET /Users/{id} (or /Groups/{id}), asserting 200, and returns the body.
+    pub async fn fetch(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {:?}", r.body);
+        r.body
+    }
+
+    /// Whether the user is active, read over SCIM.
+    pub async fn is_active(&self, user_id: &str) -> bool {
+        self.fetch(&format!("/Users/{user_id}")).await["active"].as_bool().expect("active is a boolean")
+    }
+
+    /// The member ids of a group, read over SCIM, sorted.
+    pub async fn member_ids(&self, group_id: &str) -> Vec<String> {
+        let g = self.fetch(&format!("/Groups/{group_id}")).await;
+        let mut ids: Vec<String> = g["members"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m["value"].as_str().map(str::to_owned)).collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+
+    /// `totalResults` of a list request.
+    pub async fn total(&self, path: &str) -> i64 {
+        let r = self.get(path).await;
+        assert_eq!(r.status, StatusCode::OK, "GET {path}: {:?}", r.body);
+        r.body["totalResults"].as_i64().expect("totalResults is an integer")
+    }
+}
+
+/// The admin [`TestApp::sign_in`] creates: email and password.
+pub const ADMIN: (&str, &str) = ("admin@example.com", "correct horse battery");
+
+/// Okta's POST /Users body for `user_name`.
+pub fn okta_user(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": user_name,
+        "name": {"givenName": "Test", "familyName": "User"},
+        "emails": [{"primary": true, "value": user_name, "type": "work"}],
+        "displayName": "Test User",
+        "locale": "en-US",
+        "externalId": format!("00u{}", user_name.len()),
+        "groups": [],
+        "password": "1mz050nq",
+        "active": true
+    })
+}
+
+/// Sorted owned ids, to compare with [`TestApp::member_ids`].
+pub fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    v.sort();
+    v
 }

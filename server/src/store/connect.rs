@@ -64,16 +64,34 @@ impl Db {
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::new(self.clone())
     }
+
+    /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
+    /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
+    /// activations both pass a seat count).
+    pub async fn begin(&self, write: bool) -> Result<SqlTx> {
+        let internal = roster::Error::internal;
+        Ok(match self {
+            Db::Sqlite(p) if write => SqlTx::sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
+            Db::Sqlite(p) => SqlTx::sqlite(p.begin().await.map_err(internal)?),
+            Db::Postgres(p) => {
+                let mut tx = SqlTx::postgres(p.begin().await.map_err(internal)?);
+                if write {
+                    tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
+                }
+                tx
+            }
+        })
+    }
 }
 
 #[async_trait]
 impl Store for Db {
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(SqlTx::begin(self, false).await?))
+        Ok(Box::new(self.begin(false).await?))
     }
 
     async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
-        let mut tx = SqlTx::begin(self, true).await?;
+        let mut tx = self.begin(true).await?;
         // An error drops the transaction, which rolls back everything the job did.
         let out = job(&mut tx).await?;
         tx.finish().await?;

@@ -1,7 +1,7 @@
 //! SCIM filters (RFC 7644 §3.4.2.2) to SQL. The schema table decides which attributes a filter may name
 //! ([`schema::filter_attr`]); this maps each to its indexed column, so a filter always runs in SQL and never by loading
 //! rows. Case-insensitive matching uses folded columns or `lower()` on both sides, so SQLite and PostgreSQL agree.
-use super::query::{Arg, Sql, like_escape};
+use super::sql::{Arg, Sql, like_escape};
 use roster::model::{fold, parse_rfc3339};
 use roster::scim::filter::{AttrPath, CompValue, CompareOp, Filter};
 use roster::scim::schema::{self, FilterAttr, ResourceType};

@@ -2,7 +2,7 @@
 //! - [`connect`]: pools, migrations, and how a write job runs;
 //! - [`tx`]: one transaction type and the SQL of every `Tx` method, written once with `$n` placeholders;
 //! - [`rows`]: what the SELECTs return and its conversion to the model;
-//! - [`query`]: bound values, the SQL builder and the listing clauses; [`filter`]: SCIM filters to SQL.
+//! - [`sql`]: bound values and the SQL builder; [`query`]: the listing clauses; [`filter`]: SCIM filters to SQL.
 //!
 //! The contract suite in `tests.rs` runs on both databases. Sessions live in the same database ([`session`]).
 pub mod connect;
@@ -10,6 +10,7 @@ pub mod filter;
 pub mod query;
 pub mod rows;
 pub mod session;
+pub mod sql;
 #[cfg(test)]
 mod tests;
 pub mod tx;

@@ -76,7 +76,8 @@ pub struct GroupRecord {
 }
 
 pub const GROUP_COLUMNS: &str = "app_group.group_id, app_group.display_name, app_group.external_id, \
-    app_group.managed_by, app_group.managed_by_idp, app_group.extra, app_group.member_count, app_group.version, app_group.created_at, \
+    app_group.managed_by, app_group.managed_by_idp, app_group.extra, app_group.member_count, app_group.version, \
+    app_group.created_at, \
     app_group.updated_at";
 
 impl TryFrom<GroupRecord> for Group {

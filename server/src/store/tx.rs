@@ -1,9 +1,9 @@
 //! Transactions: one [`SqlTx`] over either database, and the [`Tx`] methods written once for both. The SQL uses `$n`
 //! placeholders and syntax both databases accept; the only per-database code is in the four execution functions,
 //! which bind the same [`Arg`]s onto a SQLite or a PostgreSQL query.
-use super::connect::Db;
-use super::query::{Arg, Sql, args, event_where, group_order, group_where, user_order, user_where};
+use super::query::{event_where, group_order, group_where, user_order, user_where};
 use super::rows::*;
+use super::sql::{Arg, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{NewEvent, Tx};
@@ -83,20 +83,12 @@ pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + 
 impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> AnyRow for T {}
 
 impl SqlTx {
-    /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
-    /// reads then writes can fail with SQLITE_BUSY), PostgreSQL the settings row (READ COMMITTED would let two
-    /// activations both pass a seat count).
-    pub async fn begin(db: &Db, write: bool) -> Result<SqlTx> {
-        let conn = match db {
-            Db::Sqlite(p) if write => Conn::Sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?),
-            Db::Sqlite(p) => Conn::Sqlite(p.begin().await.map_err(db_err)?),
-            Db::Postgres(p) => Conn::Postgres(p.begin().await.map_err(db_err)?),
-        };
-        let mut tx = SqlTx { conn };
-        if write && matches!(db, Db::Postgres(_)) {
-            tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
-        }
-        Ok(tx)
+    pub fn sqlite(tx: Transaction<'static, Sqlite>) -> SqlTx {
+        SqlTx { conn: Conn::Sqlite(tx) }
+    }
+
+    pub fn postgres(tx: Transaction<'static, Postgres>) -> SqlTx {
+        SqlTx { conn: Conn::Postgres(tx) }
     }
 
     pub async fn finish(self) -> Result<()> {
@@ -107,8 +99,20 @@ impl SqlTx {
         .map_err(db)
     }
 
-    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected())).map_err(db)
+    }
+
+    /// The plan the database chooses for `sql`, one line per step: for the contract tests and the bench.
+    pub async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<String> {
+        let lines: Vec<String> = if matches!(self.conn, Conn::Sqlite(_)) {
+            let rows: Vec<(i64, i64, i64, String)> = self.fetch_all(&format!("explain query plan {sql}"), args).await?;
+            rows.into_iter().map(|r| r.3).collect()
+        } else {
+            let rows: Vec<(String,)> = self.fetch_all(&format!("explain {sql}"), args).await?;
+            rows.into_iter().map(|r| r.0).collect()
+        };
+        Ok(lines.join("\n"))
     }
 
     async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
@@ -177,7 +181,7 @@ impl SqlTx {
         count: i64,
     ) -> Result<Page<R>> {
         let total = self.scalar(&format!("select count(*) from {from}{}", w.text), &w.args).await?;
-        let (limit, offset) = super::query::limit(start, count);
+        let (limit, offset) = limit(start, count);
         let mut items = Vec::new();
         if limit > 0 && offset < total {
             let mut q = w;
@@ -186,10 +190,6 @@ impl SqlTx {
         }
         Ok(Page { items, total, start_index: start.max(1) })
     }
-}
-
-fn db_err(e: sqlx::Error) -> Error {
-    db(e)
 }
 
 /// An owned copy of an argument, for a builder that outlives the borrowed one.

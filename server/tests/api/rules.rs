@@ -633,3 +633,39 @@ async fn concurrent_retries_of_one_create_make_one_user_and_conflicts_never_erro
     assert_eq!(groups.body["totalResults"], 1);
     assert_eq!(app.member_ids(groups.body["Resources"][0]["id"].as_str().unwrap()).await, sorted(&[&alice]));
 }
+
+/// Seats used is one running count, moved by every user write; after every kind of write it equals the number of
+/// users who take a seat.
+#[tokio::test]
+async fn seats_used_always_equals_the_users_who_take_a_seat() {
+    let app = spawn_app().await;
+    let a = app.user_id("a@okta.local").await;
+    let b = app.user_id("b@okta.local").await;
+    let c = app.user_id("c@okta.local").await;
+    assert_eq!(seats_used_matches(&app, "three creates").await, 3);
+    app.patch(&format!("/Users/{a}"), pathless(false)).await;
+    seats_used_matches(&app, "a deactivation").await;
+    app.delete(&format!("/Users/{b}")).await;
+    seats_used_matches(&app, "a delete").await;
+    app.create_user("b@okta.local").await;
+    seats_used_matches(&app, "a restore").await;
+    let g = app.group_id("Solo", &[&c]).await;
+    app.delete(&format!("/Groups/{g}")).await;
+    assert!(!app.is_active(&c).await, "last group removed");
+    seats_used_matches(&app, "a group delete").await;
+    app.group_id("Again", &[&c]).await;
+    assert!(app.is_active(&c).await, "reactivated by a group add");
+    let panel = Ctx::panel(app.admin().await, "create user");
+    app.services.users.create_local(&panel, "local@example.com", "L", "U").await.unwrap();
+    assert_eq!(seats_used_matches(&app, "a group add and a local user").await, 3);
+}
+
+/// Asserts the running count of seats used equals a count of active users, and returns it.
+async fn seats_used_matches(app: &TestApp, step: &str) -> i64 {
+    use roster::model::{UserQuery, UserStatus};
+    let q = UserQuery { status: Some(UserStatus::Active), start_index: 1, count: 0, ..Default::default() };
+    let active = app.services.users.list(&q).await.unwrap().total;
+    let used = app.services.settings.seats().await.unwrap().used;
+    assert_eq!(used, active, "after {step}");
+    used
+}

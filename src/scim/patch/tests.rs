@@ -397,7 +397,7 @@ fn user_patch_table() {
             Ok(vec![gone("/title")]),
         ),
         (
-            "emails.value without filter sets every element",
+            "ims.value without filter sets every element",
             json!([{"op": "replace", "path": "ims.value", "value": "aim1"}]),
             Ok(vec![at("/ims", json!([{"value": "aim1"}]))]),
         ),
