@@ -38,8 +38,8 @@ pub fn human_time(ms: Millis) -> String {
     }
 }
 
-/// Who owns a user or group. The brief: "when SCIM provisioning is enabled, the groups and users which are synced with
-/// Okta can no longer be edited" — ownership is recorded on the row, not inferred from the request path.
+/// Who owns a user or group. IdP-synced users and groups are read-only in the panel while SCIM is on, so ownership is
+/// recorded on the row, not inferred from the request path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ManagedBy {
     /// Created in roster by an admin.

@@ -1,5 +1,5 @@
-//! Membership effects. The brief: "A user account will be marked as Inactive … if the sole group that the user was
-//! associated with is removed", and a later push from the IdP brings them back.
+//! Membership effects: a user is marked Inactive when the IdP removes the only group they were in, and a later push
+//! from the IdP brings them back (README: "How provisioning behaves").
 use crate::model::{InactiveReason, Millis};
 
 /// What happens to a former member of a deleted group. `remaining_groups` counts the groups they are still in.

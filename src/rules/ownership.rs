@@ -1,5 +1,5 @@
-//! The read-only rule (the brief's FAQ: "when SCIM provisioning is enabled, the groups and users which are synced with
-//! Okta can no longer be edited"). It depends on who acts and who owns the object, never on the endpoint.
+//! The read-only rule: while SCIM provisioning is on, the users and groups an IdP syncs cannot be edited in roster
+//! (README: "How provisioning behaves"). It depends on who acts and who owns the object, never on the endpoint.
 use crate::model::{Actor, ManagedBy};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -21,8 +21,8 @@ impl Access {
     }
 }
 
-/// The access decision. An IdP may write anything it addresses (it adopts local objects it pushes, as the brief's
-/// same-name push requires); admins and the CLI may not touch IdP-managed objects while SCIM is on.
+/// The access decision. An IdP may write anything it addresses (it adopts local objects it pushes, as a same-name
+/// push requires); admins and the CLI may not touch IdP-managed objects while SCIM is on.
 pub fn access(actor: &Actor, managed_by: &ManagedBy, scim_enabled: bool) -> Access {
     match (actor, managed_by) {
         (Actor::Scim { .. }, _) | (_, ManagedBy::Local) => Access { can_edit: true, read_only_by: None },

@@ -1,6 +1,6 @@
 //! Small pieces used across pages: the source badge, the pager, status badges, query-string helpers.
 use leptos::prelude::*;
-use roster::model::ManagedBy;
+use roster::model::{Event, ManagedBy, human_time};
 
 /// "Managed by Okta" for IdP-managed objects, "Local" otherwise.
 #[component]
@@ -94,5 +94,26 @@ where
             .get()
             .and_then(|r| r.err())
             .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any())
+    }
+}
+
+/// Provisioning-log entries as a table, each time linking to the entry's page.
+#[component]
+pub fn EventsTable(events: Vec<Event>) -> impl IntoView {
+    view! {
+        <table>
+            <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"What changed"</th></tr></thead>
+            <tbody>
+                {events.into_iter().map(|e| view! {
+                    <tr>
+                        <td><a href=format!("/log/{}", e.id)>{human_time(e.at)}</a></td>
+                        <td>{e.actor}</td>
+                        <td><code>{e.method}" "{e.path}</code></td>
+                        <td>{e.status}</td>
+                        <td>{if e.detail.is_empty() { e.diff } else { e.detail }}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

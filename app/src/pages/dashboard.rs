@@ -2,6 +2,7 @@
 use crate::api::dashboard::get_dashboard;
 use crate::components::layout::Layout;
 use crate::components::seat_meter::SeatMeter;
+use crate::components::widgets::EventsTable;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster::model::{Dashboard, human_time};
@@ -59,22 +60,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             {if d.recent.is_empty() {
                 view! { <p class="empty">"Nothing yet. Connect Okta or Entra ID under SCIM settings, or add users by hand."</p> }.into_any()
             } else {
-                view! {
-                    <table>
-                        <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"What"</th></tr></thead>
-                        <tbody>
-                            {d.recent.into_iter().map(|e| view! {
-                                <tr>
-                                    <td>{human_time(e.at)}</td>
-                                    <td>{e.actor}</td>
-                                    <td><code>{e.method}" "{e.path}</code></td>
-                                    <td>{e.status}</td>
-                                    <td>{if e.detail.is_empty() { e.diff } else { e.detail }}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
+                view! { <EventsTable events=d.recent /> }.into_any()
             }}
         </section>
     }

@@ -1,4 +1,5 @@
-//! Microsoft Entra ID, replayed: the request shapes of reference §2.1 and the default-job quirks of §2.2
+//! Microsoft Entra ID, replayed: its request shapes and the quirks of its default jobs (README: "Connect Microsoft
+//! Entra ID")
 //! ("Replace", "False", dotted and URN-prefixed keys, remove-by-value arrays, groups created empty).
 use crate::helpers::{TestApp, sorted, spawn_app};
 use reqwest::StatusCode;

@@ -1,5 +1,5 @@
-//! Okta, replayed: every lifecycle event with the request bodies and query strings Okta really sends
-//! (reference §1.2), then the checks of Okta's SCIM 2.0 SPEC test (reference §1.4).
+//! Okta, replayed: every lifecycle event with the request bodies and query strings Okta really sends, then the checks
+//! of Okta's SCIM 2.0 SPEC test (README: "Connect Okta").
 use crate::helpers::{TestApp, sorted, spawn_app};
 use reqwest::StatusCode;
 use roster::service::Ctx;
@@ -431,7 +431,7 @@ async fn okta_push_refused_for_lack_of_seats_names_the_seats_and_the_fix_and_suc
     assert_eq!(retried.body["active"], true);
 }
 
-// ---- Okta's SCIM 2.0 SPEC test (Runscope), reference §1.4 ----
+// ---- Okta's SCIM 2.0 SPEC test (Runscope) ----
 
 /// A request as the SPEC test sends it: its own User-Agent, and `Content-Type: application/json` on POSTs.
 fn spec_request(app: &TestApp, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {

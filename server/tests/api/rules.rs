@@ -1,4 +1,4 @@
-//! The brief's rules, seen from outside: who may edit what, the SCIM switch, seats, If-Match, the provisioning log,
+//! The provisioning rules (README: "How provisioning behaves"), seen from outside: who may edit what, the SCIM switch, seats, If-Match, the provisioning log,
 //! passwords, and retries.
 use crate::helpers::{Reply, TestApp, okta_user, sorted, spawn_app};
 use reqwest::StatusCode;

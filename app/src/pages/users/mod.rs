@@ -2,7 +2,7 @@
 use super::{error_view, id_param, page_param, param};
 use crate::api::users::{CreateUser, PER_PAGE, SetUserActive, get_user, list_users};
 use crate::components::layout::Layout;
-use crate::components::widgets::{ManagedBadge, Pager, StatusBadge, action_error};
+use crate::components::widgets::{EventsTable, ManagedBadge, Pager, StatusBadge, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster::model::{UserDetail, human_time};
@@ -202,20 +202,7 @@ fn UserView(d: UserDetail) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Provisioning history"</h2>
-            <table>
-                <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"What changed"</th></tr></thead>
-                <tbody>
-                    {d.history.into_iter().map(|e| view! {
-                        <tr>
-                            <td><a href=format!("/log/{}", e.id)>{human_time(e.at)}</a></td>
-                            <td>{e.actor}</td>
-                            <td><code>{e.method}" "{e.path}</code></td>
-                            <td>{e.status}</td>
-                            <td>{if e.detail.is_empty() { e.diff } else { e.detail }}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <EventsTable events=d.history />
         </section>
     }
 }
