@@ -34,6 +34,12 @@ pub enum Error {
     /// The ownership rule: IdP-managed users and groups are read-only in roster while SCIM is on.
     #[error("{what} is managed by {by} and is read-only here while SCIM provisioning is on; change it in {by}")]
     ReadOnly { what: String, by: String },
+    /// One IdP per token name: an object another IdP manages is not this IdP's to change.
+    #[error(
+        "{what} is managed by {owner}, not {actor}. To hand it over, release {owner}'s objects in roster (SCIM page, \
+         or `roster scim release '{owner}'`); {actor}'s next push then adopts it"
+    )]
+    OtherIdp { what: String, owner: String, actor: String },
     #[error("No free seats: {used} of {limit} in use. Raise the licence seats in roster, then retry the task in Okta.")]
     NoFreeSeats { used: i64, limit: i64 },
     #[error(
@@ -61,8 +67,11 @@ pub enum Error {
     Unauthenticated,
     #[error("{0}")]
     Forbidden(String),
-    #[error("too many failed sign-in attempts; try again in a minute")]
-    Throttled,
+    #[error("too many failed sign-in attempts; try again in {minutes} minutes")]
+    Throttled { minutes: i64 },
+    /// The database cannot be reached, or roster is too busy to take the request now; a retry later succeeds.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -85,6 +94,7 @@ impl Error {
             Error::NotFound { .. } => (404, None),
             Error::Conflict { .. } => (409, Some("uniqueness")),
             Error::ReadOnly { .. } => (403, Some("mutability")),
+            Error::OtherIdp { .. } => (403, None),
             // A refusal Okta shows the admin verbatim, with the fix in the detail; a retry succeeds once seats are
             // raised.
             Error::NoFreeSeats { .. } => (403, None),
@@ -98,7 +108,8 @@ impl Error {
             Error::TooMany(_) => (400, Some("tooMany")),
             Error::PreconditionFailed { .. } => (412, None),
             Error::Unauthenticated => (401, None),
-            Error::Forbidden(_) | Error::Throttled => (403, None),
+            Error::Forbidden(_) | Error::Throttled { .. } => (403, None),
+            Error::Unavailable(_) => (503, None),
             Error::Internal(_) => (500, None),
         }
     }

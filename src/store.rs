@@ -86,7 +86,13 @@ pub trait Tx: Send {
     async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>>;
     async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>>;
     async fn list_admins(&mut self) -> Result<Vec<Admin>>;
+    /// Sets the password and ends the admin's sessions signed in before `now`.
     async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()>;
+    async fn delete_admin(&mut self, id: AdminId) -> Result<()>;
+    /// Counts one sign-in attempt for `key` and returns the attempts in its window and when the window began. A
+    /// window that began before `window_floor` starts over.
+    async fn count_sign_in_attempt(&mut self, key: &str, now: Millis, window_floor: Millis) -> Result<(i64, Millis)>;
+    async fn clear_sign_in_attempts(&mut self, keys: &[String]) -> Result<()>;
 
     // SCIM tokens.
     /// `Error::Conflict` when an unrevoked token has this name (folded).
@@ -137,8 +143,16 @@ pub trait Tx: Send {
     async fn clear_members(&mut self, id: &GroupId) -> Result<Vec<UserId>>;
     async fn member_ids(&mut self, id: &GroupId) -> Result<Vec<UserId>>;
 
+    /// Each IdP that manages at least one user or group: its label, and how many users and groups it manages.
+    async fn idp_counts(&mut self) -> Result<Vec<IdpObjects>>;
+    /// Makes every user and group managed by the IdP labelled `label` local; returns how many users and groups.
+    async fn release_idp(&mut self, label: &str) -> Result<(i64, i64)>;
+
     // The provisioning log.
     async fn insert_event(&mut self, event: &NewEvent) -> Result<EventId>;
     async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>>;
     async fn event(&mut self, id: EventId) -> Result<Option<Event>>;
+    /// Deletes up to `limit` of the oldest log entries from before `before`, and sign-in attempt windows that ended
+    /// before it; returns how many log entries went.
+    async fn prune(&mut self, before: Millis, limit: i64) -> Result<u64>;
 }

@@ -39,10 +39,29 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The Content Security Policy of a panel page, with this response's nonce: scripts only from roster itself and the
+/// inline hydration scripts leptos marks with the nonce; `wasm-unsafe-eval` because hydration compiles WebAssembly;
+/// no inline styles, no framing, and forms that post only to roster.
+#[component]
+fn ContentSecurityPolicy() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let policy = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+             frame-ancestors 'none'"
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&policy) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
+        <ContentSecurityPolicy />
         <Stylesheet id="roster" href="/pkg/roster.css" />
         <Title formatter=|t: String| if t.is_empty() { "roster".to_owned() } else { format!("{t} · roster") } />
         <Router>

@@ -25,6 +25,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Admin {} created. Sign in at {}/login", admin.email, config.public_url(config.listen));
             Ok(())
         }
+        Command::Admin(AdminCommand::Remove { email }) => {
+            let admin = services(&config).await?.admins.remove(&Ctx::cli("admin remove"), &email).await?;
+            println!("Admin {} removed; their sessions have ended.", admin.email);
+            Ok(())
+        }
+        Command::Admin(AdminCommand::List) => {
+            let admins = services(&config).await?.admins.list().await?;
+            println!("{:<40} SINCE", "EMAIL");
+            for a in admins {
+                println!("{:<40} {}", a.email, human_time(a.created_at));
+            }
+            Ok(())
+        }
         Command::Scim(cmd) => scim(&config, cmd).await,
         Command::Seats(SeatsCommand::Set { seats }) => {
             let s = services(&config).await?.settings.set_seats(&Ctx::cli("seats set"), seats).await?;
@@ -90,6 +103,13 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
             let on = matches!(cmd, ScimCommand::Enable);
             services.settings.set_scim_enabled(&Ctx::cli(if on { "scim enable" } else { "scim disable" }), on).await?;
             println!("SCIM provisioning is {}.", if on { "enabled" } else { "disabled" });
+        }
+        ScimCommand::Release { name } => {
+            let r = services.settings.release_idp(&Ctx::cli("scim release"), &name).await?;
+            println!(
+                "Released {} users and {} groups from {}: they are local now. An IdP's next push adopts them.",
+                r.users, r.groups, r.idp
+            );
         }
         ScimCommand::Status => {
             let s = services.settings.get().await?;

@@ -36,6 +36,45 @@ pub struct Config {
     /// Folder with the built browser assets (pkg/roster.js, pkg/roster_bg.wasm, pkg/roster.css).
     #[arg(long, env = "ROSTER_SITE_ROOT", default_value = "target/site", global = true)]
     pub site_root: String,
+
+    /// The header a reverse proxy in front of roster puts the client's address in, such as X-Forwarded-For (the last
+    /// address in it is used) or X-Real-IP. Only set it when every request comes through that proxy: the sign-in
+    /// throttle counts attempts per address. Unset: the address of the connecting peer.
+    #[arg(long, env = "ROSTER_TRUSTED_PROXY_HEADER", global = true)]
+    pub trusted_proxy_header: Option<String>,
+
+    /// Hours a panel session lasts without a request.
+    #[arg(long, env = "ROSTER_SESSION_IDLE_HOURS", default_value_t = 8, global = true)]
+    pub session_idle_hours: u32,
+
+    /// Hours a panel session lasts after sign-in, however active.
+    #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS", default_value_t = 24, global = true)]
+    pub session_lifetime_hours: u32,
+
+    /// Days the provisioning log keeps entries; older ones are pruned in small batches every hour.
+    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 400, global = true)]
+    pub log_retention_days: u32,
+
+    /// Seconds a request may take, from its first byte to its response, before it gets 503.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    /// The defaults above, for tests and tools that build a `Config` in code.
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://roster.db".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            site_root: "target/site".into(),
+            trusted_proxy_header: None,
+            session_idle_hours: 8,
+            session_lifetime_hours: 24,
+            log_retention_days: 400,
+            request_timeout_secs: 60,
+        }
+    }
 }
 
 impl Config {
@@ -69,6 +108,13 @@ pub enum AdminCommand {
         #[arg(long)]
         email: String,
     },
+    /// Remove an admin; their sessions end at once. The last admin cannot be removed.
+    Remove {
+        #[arg(long)]
+        email: String,
+    },
+    /// List admins.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +128,9 @@ pub enum ScimCommand {
     Disable,
     /// Show whether SCIM is on, the base URL and the tokens.
     Status,
+    /// Make every user and group the IdP with this token name manages local: editable in roster, and adopted by the
+    /// next IdP that pushes them.
+    Release { name: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,7 +2,9 @@
 //! PostgreSQL stores.
 pub mod cli;
 pub mod config;
+pub mod guard;
 pub mod scim;
+pub mod serve;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,6 +1,7 @@
 //! Building and running the application. Tests build it on port 0 with a fresh database; `roster serve` builds it
 //! from the command line.
 use crate::config::Config;
+use crate::guard::Guards;
 use crate::store::Db;
 use crate::store::session::Sessions;
 use crate::web::{AppState, router};
@@ -8,6 +9,8 @@ use anyhow::Context;
 use leptos::prelude::LeptosOptions;
 use roster::service::Services;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
@@ -31,12 +34,21 @@ impl Application {
                 tracing::warn!(error = %e, "expired-session cleanup stopped");
             }
         });
-        let services = Services::new(db.store());
+        let hours = |h: u32| Duration::from_secs(u64::from(h) * 3600);
+        let mut services = Services::new(db.store());
+        services.admins =
+            services.admins.with_session_lifetime(hours(config.session_lifetime_hours).as_millis() as i64);
         let setup_token = services.admins.issue_setup_token().await?;
+        spawn_log_pruning(services.clone(), config.log_retention_days);
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let public_url = config.public_url(addr);
+        let guards = Guards::new(
+            &public_url,
+            config.trusted_proxy_header.as_deref(),
+            Duration::from_secs(config.request_timeout_secs.max(1)),
+        )?;
         let leptos = LeptosOptions::builder()
             .output_name("roster")
             .site_root(config.site_root.as_str())
@@ -44,7 +56,8 @@ impl Application {
             .site_addr(addr)
             .build();
         let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
-        Ok(Application { listener, router: router(state, sessions), public_url, setup_token, services })
+        let router = router(state, sessions, Arc::new(guards), hours(config.session_idle_hours));
+        Ok(Application { listener, router, public_url, setup_token, services })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -66,8 +79,24 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown()).await
+        crate::serve::serve(self.listener, self.router, shutdown()).await
     }
+}
+
+/// Prunes the provisioning log every hour, starting a minute after start, keeping `days` days.
+fn spawn_log_pruning(services: Services, days: u32) {
+    let retention = i64::from(days) * 24 * 3600 * 1000;
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        loop {
+            match services.settings.prune_log(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, days, "pruned the provisioning log"),
+                Err(e) => tracing::warn!(error = %e, "could not prune the provisioning log"),
+            }
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+    });
 }
 
 async fn shutdown() {

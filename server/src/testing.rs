@@ -101,8 +101,8 @@ pub async fn spawn_bare() -> TestApp {
     let config = Config {
         database_url: db.url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
         site_root: site_root(),
+        ..Config::default()
     };
     let app = Application::build(&config).await.expect("build app");
     let base = app.public_url().to_owned();
@@ -235,7 +235,7 @@ impl TestApp {
         let email = "panel-admin@example.com";
         let admin = match self.services.admins.create(&Ctx::cli("test"), email, "correct horse battery").await {
             Ok(a) => a,
-            Err(_) => self.services.admins.login(email, "correct horse battery").await.expect("admin exists"),
+            Err(_) => self.services.admins.login(email, "correct horse battery", "test").await.expect("admin exists"),
         };
         Actor::Admin { id: admin.id, email: admin.email }
     }

@@ -1,15 +1,20 @@
 //! The axum application: the panel (leptos, with sessions), the SCIM endpoint, health checks and static assets.
+use crate::guard::{self, Guards};
 use crate::scim::ScimState;
 use crate::store::session::Sessions;
 use app::{App, Panel, shell};
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
+use axum::routing::any;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use roster::service::Services;
+use std::sync::Arc;
+use std::time::Duration;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -29,34 +34,43 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-pub fn router(state: AppState, sessions: Sessions) -> Router {
+/// The whole application. `idle` is how long a panel session lasts without a request.
+pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Duration) -> Router {
     let panel = Panel { services: state.services.clone(), public_url: state.public_url.clone() };
     let routes = generate_route_list(App);
     let opts = state.leptos.clone();
-    let secure = state.public_url.starts_with("https://");
+    let idle = tower_sessions::cookie::time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
     let session_layer = SessionManagerLayer::new(sessions)
         .with_name("roster_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(secure)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(7)));
+        .with_secure(guards.https)
+        .with_expiry(Expiry::OnInactivity(idle));
     let panel_router = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::from_fn(require_admin))
-        .layer(session_layer);
+        .layer(from_fn_with_state(state.clone(), require_admin))
+        .layer(session_layer)
+        .layer(from_fn_with_state(guards.clone(), guard::same_origin));
+    let scim = crate::scim::router(ScimState::new(state.services.clone(), &state.public_url));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/scim/v2", crate::scim::router(ScimState::new(state.services.clone(), &state.public_url)))
+        .nest("/scim/v2", scim)
+        // The nested router does not see its own root with a trailing slash; it is a SCIM path all the same.
+        .route("/scim/v2/", any(crate::scim::not_found))
         .merge(panel_router)
+        .layer(from_fn_with_state(guards.clone(), guard::security_headers))
+        .layer(from_fn_with_state(guards.clone(), guard::timeout))
+        .layer(from_fn_with_state(guards, guard::client_addr))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-/// Pages behind sign-in redirect to /login without a session, before any rendering. Server functions check the
+/// Pages behind sign-in redirect to /login without a valid session, before any rendering. Server functions check the
 /// session themselves (and answer `Unauthenticated`), so this guards pages, not data.
 async fn require_admin(
+    State(s): State<AppState>,
     session: tower_sessions::Session,
     req: axum::extract::Request,
     next: axum::middleware::Next,
@@ -67,11 +81,11 @@ async fn require_admin(
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path == "/favicon.ico";
-    if !public && req.method() == axum::http::Method::GET {
-        let signed_in = matches!(session.get::<i64>(app::api::ctx::ADMIN_ID).await, Ok(Some(_)));
-        if !signed_in {
-            return axum::response::Redirect::to("/login").into_response();
-        }
+    if !public
+        && req.method() == axum::http::Method::GET
+        && app::api::ctx::current_admin(&session, &s.services).await.is_none()
+    {
+        return axum::response::Redirect::to("/login").into_response();
     }
     next.run(req).await
 }

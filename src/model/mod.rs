@@ -117,6 +117,9 @@ pub struct Admin {
     pub id: AdminId,
     pub email: String,
     pub created_at: Millis,
+    /// Sessions signed in before this moment are over (set when the password changes).
+    #[serde(default)]
+    pub sessions_valid_from: Millis,
 }
 
 /// A named SCIM bearer token. Only its SHA-256 is stored.

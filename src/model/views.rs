@@ -81,4 +81,17 @@ pub struct ScimSettings {
     /// `<public URL>/scim/v2`: what to paste into Okta or Entra.
     pub base_url: String,
     pub tokens: Vec<ScimToken>,
+    /// The IdPs that manage objects, for "release".
+    pub idps: Vec<IdpObjects>,
+    /// A token created by the request that led here, shown this once.
+    pub new_token: Option<String>,
+}
+
+/// What one IdP manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdpObjects {
+    /// The token name the objects are managed by ("Okta").
+    pub idp: String,
+    pub users: i64,
+    pub groups: i64,
 }

@@ -35,7 +35,8 @@ impl ListParams {
                 .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
                 .unwrap_or_default()
         };
-        let filter = match get("filter").filter(|f| !f.is_empty()) {
+        // An empty `filter=` is a filter that says nothing: invalidFilter, as RFC 7644 §3.4.2.2 gives no empty form.
+        let filter = match get("filter") {
             Some(f) => {
                 let f = filter::parse(f).map_err(|e| Error::InvalidFilter(e.0))?;
                 check_filter(resource, &f)?;
@@ -94,8 +95,20 @@ fn check_filter(resource: ResourceType, f: &Filter) -> Result<()> {
             check_filter(resource, b)
         }
         Filter::Not(a) => check_filter(resource, a),
-        Filter::Present(p) | Filter::Compare { path: p, .. } => schema::filter_attr(resource, p).map(|_| ()),
+        Filter::Present(p) => schema::filter_attr(resource, p).map(|_| ()),
+        Filter::Compare { path: p, value, .. } => {
+            check_literal(value)?;
+            schema::filter_attr(resource, p).map(|_| ())
+        }
         Filter::ValuePath { attr, filter } => check_element(resource, attr, filter),
+    }
+}
+
+/// A literal with a control character (a NUL, say) can match nothing roster stores: `invalidValue`.
+fn check_literal(value: &filter::CompValue) -> Result<()> {
+    match value {
+        filter::CompValue::Str(s) => super::check_str("a filter value", s, true),
+        _ => Ok(()),
     }
 }
 
@@ -106,7 +119,9 @@ fn check_element(resource: ResourceType, parent: &filter::AttrPath, f: &Filter) 
             check_element(resource, parent, b)
         }
         Filter::Not(a) => check_element(resource, parent, a),
-        Filter::Present(p) | Filter::Compare { path: p, .. } => {
+        Filter::Present(p) => schema::element_filter_attr(resource, parent, p).map(|_| ()),
+        Filter::Compare { path: p, value, .. } => {
+            check_literal(value)?;
             schema::element_filter_attr(resource, parent, p).map(|_| ())
         }
         Filter::ValuePath { attr, .. } => schema::filter_attr(resource, attr)
@@ -130,5 +145,7 @@ mod tests {
         assert!(matches!(parse(&[("filter", "nickName eq \"x\"")]), Err(Error::InvalidFilter(_))));
         assert!(matches!(parse(&[("filter", "emails[display eq \"x\"]")]), Err(Error::InvalidFilter(_))));
         assert!(parse(&[("filter", "emails[type eq \"work\"].value eq \"a@b\"")]).is_ok());
+        assert!(matches!(parse(&[("filter", "")]), Err(Error::InvalidFilter(_))), "an empty filter");
+        assert!(matches!(parse(&[("filter", "userName eq \"a\\u0000b\"")]), Err(Error::InvalidValue(_))));
     }
 }

@@ -24,8 +24,15 @@ pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const MAX_PAGE: i64 = 500;
 /// The page size when a client sends no `count` (RFC 7644 §3.4.2.4 leaves it to the server).
 pub const DEFAULT_PAGE: i64 = 100;
-/// The largest request body, advertised as `bulk.maxPayloadSize`; larger bodies get 413.
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// The largest request body to `/Users` and everything but `/Groups`; larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest request body to `/Groups`, where a Push now carries the whole membership (50,000 members with their
+/// display names are about 4 MiB). Advertised as `bulk.maxPayloadSize`, the only field SCIM has for a size.
+pub const MAX_GROUP_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The most members one request may name (POST, PUT, or all the operations of a PATCH together).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 100_000;
+/// The most values one multi-valued User attribute may hold (emails, phoneNumbers, …).
+pub const MAX_MULTI_VALUES: usize = 100;
 /// The longest value, in characters, of an attribute roster indexes (the filterable strings of the schema table).
 /// PostgreSQL refuses a B-tree entry over 2,704 bytes, so without this cap a long value was a 500 on PostgreSQL and
 /// fine on SQLite; now it is the same 400 `invalidValue` on both.
@@ -44,6 +51,45 @@ pub fn coerce_bool(v: &Value) -> Option<bool> {
         Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
         _ => None,
+    }
+}
+
+/// Refuses control characters in the strings of a request, keys included: NUL (which PostgreSQL cannot store) and
+/// every other control character (C0, DEL, C1) except tab, line feed and carriage return. The attributes roster indexes and shows as
+/// one line (userName, displayName, externalId, names, emails, ids, members) refuse tab and line breaks too.
+pub fn check_text(body: &Value) -> crate::Result<()> {
+    fn walk(v: &Value, path: &str, strict: bool) -> crate::Result<()> {
+        match v {
+            Value::String(s) => check_str(path, s, strict),
+            Value::Array(items) => items.iter().try_for_each(|i| walk(i, path, strict)),
+            Value::Object(m) => m.iter().try_for_each(|(k, v)| {
+                let inner = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                check_str(&inner, k, true)?;
+                walk(v, &inner, strict || one_line(k))
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(body, "", false)
+}
+
+/// Attribute names whose values are single-line identifiers or names.
+fn one_line(key: &str) -> bool {
+    ["userName", "displayName", "externalId", "givenName", "familyName", "value", "id", "display", "type"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// See [`check_text`]: `strict` also refuses tab and line breaks.
+pub fn check_str(what: &str, s: &str, strict: bool) -> crate::Result<()> {
+    let bad = s.chars().find(|c| c.is_control() && (strict || !matches!(c, '\t' | '\n' | '\r')));
+    match bad {
+        None => Ok(()),
+        Some(c) => Err(crate::Error::InvalidValue(format!(
+            "{} contains the control character U+{:04X}; remove it",
+            if what.is_empty() { "the request" } else { what },
+            c as u32
+        ))),
     }
 }
 

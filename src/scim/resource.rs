@@ -18,6 +18,7 @@ pub struct UserBody {
 /// Validates and normalises a User document (POST, PUT, or the result of a PATCH). Known attributes are stored under
 /// the schema's spelling, so `username` from a sloppy client is stored as `userName`.
 pub fn parse_user(body: Value) -> Result<UserBody> {
+    check_text(&body)?;
     let Value::Object(input) = body else {
         return Err(Error::InvalidSyntax("the request body must be a JSON object".into()));
     };
@@ -69,6 +70,9 @@ fn check_value(a: &Attribute, v: &Value) -> Result<()> {
         let Some(list) = v.as_array() else {
             return bad("an array");
         };
+        if list.len() > MAX_MULTI_VALUES {
+            return bad(&format!("an array of at most {MAX_MULTI_VALUES} values, not {}", list.len()));
+        }
         for sub in a.sub_attributes.iter().filter(|s| s.required) {
             let has = |e: &Value| e.as_object().and_then(|m| get_ci(m, sub.name)).is_some_and(Value::is_string);
             if !list.iter().all(has) {
@@ -183,6 +187,7 @@ pub struct GroupBody {
 }
 
 pub fn parse_group(body: Value) -> Result<GroupBody> {
+    check_text(&body)?;
     let Value::Object(input) = body else {
         return Err(Error::InvalidSyntax("the request body must be a JSON object".into()));
     };
@@ -229,6 +234,9 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>> {
             return Err(Error::InvalidValue("members must be a list of {\"value\": \"<user id>\"} objects".into()));
         }
     };
+    if items.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(too_many_members(items.len()));
+    }
     items
         .iter()
         .map(|item| match item.as_object().and_then(|m| get_ci(m, "value")) {
@@ -236,6 +244,14 @@ pub fn member_ids(value: &Value) -> Result<Vec<String>> {
             _ => Err(Error::InvalidValue("each member needs a string \"value\" (the user id)".into())),
         })
         .collect()
+}
+
+/// The error for a request naming more than [`MAX_MEMBERS_PER_REQUEST`] members.
+pub fn too_many_members(n: usize) -> Error {
+    Error::InvalidValue(format!(
+        "the request names {n} members; roster takes at most {MAX_MEMBERS_PER_REQUEST} per request, so send the rest \
+         in further PATCH requests"
+    ))
 }
 
 /// The Group as SCIM shows it; `members` only when loaded (`excludedAttributes=members` never loads them).

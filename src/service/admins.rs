@@ -1,20 +1,28 @@
-//! Admins: first-run setup, sign-in with throttling, adding admins and changing passwords.
-use super::secret::{hash_password, random_token, sha256_hex, verify_password};
-use super::{Ctx, now};
-use crate::model::{Admin, AdminId, fold};
+//! Admins: first-run setup, sign-in (throttled per account and per client address), sessions, adding and removing
+//! admins, and passwords. Every argon2 run waits for a permit from [`Hasher`], so hashing can never take all memory
+//! or CPU, and an unauthenticated request reaches argon2 only after the cheap checks pass.
+use super::secret::{Hasher, random_token, sha256_hex};
+use super::{Ctx, now, target};
+use crate::Kind;
+use crate::model::{Admin, AdminId, Millis, fold};
 use crate::store::Store;
 use crate::{Error, Result};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-/// Failed sign-ins allowed per email per window before it is throttled.
-const MAX_FAILURES: u32 = 5;
-const WINDOW_MS: i64 = 60_000;
+/// Sign-in attempts allowed in one window, per account (email) and per client address. An attempt counts before its
+/// password is checked, so parallel guesses each take one; a successful sign-in clears both counts.
+pub const SIGN_IN_PER_ACCOUNT: i64 = 5;
+pub const SIGN_IN_PER_ADDRESS: i64 = 30;
+pub const SIGN_IN_WINDOW_MS: Millis = 15 * 60_000;
+
+/// How long a session lasts after sign-in, however active it is (the idle timeout is the cookie's own).
+pub const DEFAULT_SESSION_LIFETIME_MS: Millis = 24 * 3600 * 1000;
 
 #[derive(Clone)]
 pub struct AdminService {
     store: Arc<dyn Store>,
-    failures: Arc<Mutex<HashMap<String, (u32, i64)>>>,
+    hasher: Hasher,
+    session_lifetime: Millis,
 }
 
 /// An email an admin signs in with: trimmed, with an `@`, at most 254 characters.
@@ -22,8 +30,13 @@ pub fn parse_email(email: &str) -> Result<String> {
     let e = email.trim();
     let ok = e.len() <= 254
         && !e.contains(char::is_whitespace)
+        && !e.contains(char::is_control)
         && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && !d.is_empty());
-    if ok { Ok(e.to_owned()) } else { Err(Error::InvalidValue(format!("'{e}' is not an email address"))) }
+    if ok {
+        Ok(e.to_owned())
+    } else {
+        Err(Error::InvalidValue(format!("'{}' is not an email address", e.escape_debug())))
+    }
 }
 
 /// Passwords of at least 10 characters; there is no upper limit beyond sanity.
@@ -37,7 +50,17 @@ pub fn check_password(p: &str) -> Result<()> {
 
 impl AdminService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AdminService { store, failures: Arc::default() }
+        AdminService { store, hasher: Hasher::default(), session_lifetime: DEFAULT_SESSION_LIFETIME_MS }
+    }
+
+    /// Sets the absolute session lifetime.
+    pub fn with_session_lifetime(mut self, ms: Millis) -> Self {
+        self.session_lifetime = ms;
+        self
+    }
+
+    pub fn session_lifetime(&self) -> Millis {
+        self.session_lifetime
     }
 
     pub async fn count(&self) -> Result<i64> {
@@ -67,20 +90,23 @@ impl AdminService {
         Ok(hash.is_some_and(|h| h == sha256_hex(token)))
     }
 
-    /// Creates the first admin with the one-time link; the token stops working in the same transaction.
+    /// Creates the first admin with the one-time link; the token stops working in the same transaction. The token is
+    /// checked before the password is hashed, so a request without it costs no argon2 run.
     pub async fn complete_setup(&self, token: &str, email: &str, password: &str) -> Result<Admin> {
+        let used = || Error::Forbidden("this setup link has already been used or has expired; sign in instead".into());
+        if !self.setup_token_valid(token).await? {
+            return Err(used());
+        }
         let email = parse_email(email)?;
         check_password(password)?;
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = self.hasher.hash(password.to_owned()).await?;
         let token_hash = sha256_hex(token);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     let live = tx.setup_token_hash().await?;
                     if live.is_none_or(|h| h != token_hash) || tx.count_admins().await? > 0 {
-                        return Err(Error::Forbidden(
-                            "this setup link has already been used or has expired; sign in instead".into(),
-                        ));
+                        return Err(used());
                     }
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
                     tx.set_setup_token_hash(None).await?;
@@ -94,42 +120,88 @@ impl AdminService {
     pub async fn create(&self, ctx: &Ctx, email: &str, password: &str) -> Result<Admin> {
         let email = parse_email(email)?;
         check_password(password)?;
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = self.hasher.hash(password.to_owned()).await?;
         let ctx = ctx.clone();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
                     tx.set_setup_token_hash(None).await?;
-                    tx.insert_event(&ctx.event(201, None, format!("admin {email} added"))).await?;
+                    let t = target(Kind::Admin, &admin.id.to_string(), &email);
+                    tx.insert_event(&ctx.event(201, t, format!("admin {email} added"))).await?;
                     Ok(admin)
                 })
             })
             .await
     }
 
-    /// Signs in. Every failure says the same thing; repeated failures for one email are throttled for a minute.
-    pub async fn login(&self, email: &str, password: &str) -> Result<Admin> {
-        let key = fold(email.trim());
-        if self.throttled(&key) {
-            return Err(Error::Throttled);
-        }
-        let found = self.store.begin_read().await?.admin_credentials(&key).await?;
+    /// Removes an admin: their sessions end at once. The last admin cannot be removed, so roster always has one.
+    pub async fn remove(&self, ctx: &Ctx, email: &str) -> Result<Admin> {
+        let (ctx, email) = (ctx.clone(), email.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let Some((admin, _)) = tx.admin_credentials(&fold(&email)).await? else {
+                        return Err(Error::not_found(Kind::Admin, format!("'{}'", email.escape_debug())));
+                    };
+                    if tx.count_admins().await? <= 1 {
+                        return Err(Error::InvalidValue(format!(
+                            "{} is the only admin; add another admin before removing this one",
+                            admin.email
+                        )));
+                    }
+                    tx.delete_admin(admin.id).await?;
+                    let t = target(Kind::Admin, &admin.id.to_string(), &admin.email);
+                    tx.insert_event(&ctx.event(200, t, format!("admin {} removed", admin.email))).await?;
+                    Ok(admin)
+                })
+            })
+            .await
+    }
+
+    /// Signs in. Every failure says the same thing. The attempt is counted against the account and the client
+    /// address, in one write, before the password is checked; over either limit the answer is `Throttled` and no
+    /// argon2 run happens.
+    pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Admin> {
+        let email = fold(email.trim());
+        let keys = [
+            (format!("account:{email}"), SIGN_IN_PER_ACCOUNT),
+            (format!("address:{}", client.chars().take(64).collect::<String>()), SIGN_IN_PER_ADDRESS),
+        ];
+        let counted = keys.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let at = now();
+                    for (key, limit) in &counted {
+                        let (attempts, since) = tx.count_sign_in_attempt(key, at, at - SIGN_IN_WINDOW_MS).await?;
+                        if attempts > *limit {
+                            let minutes = (since + SIGN_IN_WINDOW_MS - at).max(0) / 60_000 + 1;
+                            return Err(Error::Throttled { minutes });
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+        let found = self.store.begin_read().await?.admin_credentials(&email).await?;
         let (admin, hash) = match found {
             Some((a, h)) => (Some(a), Some(h)),
             None => (None, None),
         };
-        let ok = verify_password(password.to_owned(), hash).await?;
-        match admin.filter(|_| ok) {
-            Some(a) => {
-                self.lock().remove(&key);
-                Ok(a)
-            }
-            None => {
-                self.note_failure(key);
-                Err(Error::Unauthenticated)
-            }
-        }
+        let ok = self.hasher.verify(password.to_owned(), hash).await?;
+        let admin = admin.filter(|_| ok).ok_or(Error::Unauthenticated)?;
+        let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
+        self.store.write(move |tx| Box::pin(async move { tx.clear_sign_in_attempts(&keys).await })).await?;
+        Ok(admin)
+    }
+
+    /// The admin of a session signed in at `signed_in_at`, while the session is still valid: the admin exists, has not
+    /// changed their password since, and the absolute lifetime has not run out.
+    pub async fn session(&self, id: AdminId, signed_in_at: Millis) -> Result<Admin> {
+        let admin = self.store.begin_read().await?.admin(id).await?.ok_or(Error::Unauthenticated)?;
+        let fresh = now() - signed_in_at < self.session_lifetime;
+        if signed_in_at >= admin.sessions_valid_from && fresh { Ok(admin) } else { Err(Error::Unauthenticated) }
     }
 
     pub async fn get(&self, id: AdminId) -> Result<Option<Admin>> {
@@ -140,34 +212,26 @@ impl AdminService {
         self.store.begin_read().await?.list_admins().await
     }
 
-    pub async fn change_password(&self, id: AdminId, current: &str, new: &str) -> Result<()> {
+    /// Changes a password and ends every session of this admin signed in before now. Returns the moment from which
+    /// sessions are valid, so the caller can keep its own session.
+    pub async fn change_password(&self, ctx: &Ctx, id: AdminId, current: &str, new: &str) -> Result<Millis> {
         check_password(new)?;
         let hash = self.store.begin_read().await?.admin_password_hash(id).await?;
-        if !verify_password(current.to_owned(), hash).await? {
+        if !self.hasher.verify(current.to_owned(), hash).await? {
             return Err(Error::InvalidValue("the current password is not right".into()));
         }
-        let new_hash = hash_password(new.to_owned()).await?;
-        self.store.write(move |tx| Box::pin(async move { tx.set_admin_password(id, &new_hash, now()).await })).await
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, i64)>> {
-        self.failures.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn throttled(&self, key: &str) -> bool {
-        self.lock().get(key).is_some_and(|(n, since)| *n >= MAX_FAILURES && now() - since < WINDOW_MS)
-    }
-
-    fn note_failure(&self, key: String) {
-        let mut map = self.lock();
-        let t = now();
-        if map.len() > 10_000 {
-            map.retain(|_, (_, since)| t - *since < WINDOW_MS);
-        }
-        let entry = map.entry(key).or_insert((0, t));
-        if t - entry.1 >= WINDOW_MS {
-            *entry = (0, t);
-        }
-        entry.0 += 1;
+        let new_hash = self.hasher.hash(new.to_owned()).await?;
+        let ctx = ctx.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let at = now();
+                    tx.set_admin_password(id, &new_hash, at).await?;
+                    let t = target(Kind::Admin, &id.to_string(), &ctx.actor.name());
+                    tx.insert_event(&ctx.event(200, t, "password changed; other sessions ended".into())).await?;
+                    Ok(at)
+                })
+            })
+            .await
     }
 }

@@ -1,7 +1,9 @@
 //! SCIM on/off, the licence, and the dashboard's figures.
 use super::{Activity, Ctx, now};
 use crate::Kind;
-use crate::model::{Dashboard, Event, EventId, EventQuery, Outcome, Page, SeatLimit, SeatUsage, Settings};
+use crate::model::{
+    Dashboard, Event, EventId, EventQuery, IdpObjects, Outcome, Page, SeatLimit, SeatUsage, Settings, fold,
+};
 use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -67,6 +69,40 @@ impl SettingsService {
             .await
     }
 
+    /// The IdPs that manage objects, and how many each manages.
+    pub async fn idps(&self) -> Result<Vec<IdpObjects>> {
+        self.store.begin_read().await?.idp_counts().await
+    }
+
+    /// Releases every user and group one IdP manages to local (`roster scim release NAME`, the SCIM page): they become
+    /// editable here, and any IdP's next push may adopt them. Ownership follows the token name, compared without regard
+    /// to case. Nothing an IdP sees over SCIM changes, so versions and seats stay as they are; one log entry records it.
+    pub async fn release_idp(&self, ctx: &Ctx, name: &str) -> Result<IdpObjects> {
+        let (ctx, name) = (ctx.clone(), name.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let wanted = fold(&name);
+                    let mut released = IdpObjects { idp: name.clone(), users: 0, groups: 0 };
+                    for idp in tx.idp_counts().await?.into_iter().filter(|i| fold(&i.idp) == wanted) {
+                        let (users, groups) = tx.release_idp(&idp.idp).await?;
+                        released.users += users;
+                        released.groups += groups;
+                    }
+                    if released.users + released.groups == 0 {
+                        return Err(Error::not_found(Kind::Token, format!("'{name}' managing any user or group")));
+                    }
+                    let what = format!(
+                        "released {} users and {} groups from {name}: they are local now, and an IdP's next push may adopt them",
+                        released.users, released.groups
+                    );
+                    tx.insert_event(&ctx.event(200, None, what)).await?;
+                    Ok(released)
+                })
+            })
+            .await
+    }
+
     pub async fn dashboard(&self) -> Result<Dashboard> {
         let since = now() - 24 * 3600 * 1000;
         let mut tx = self.store.begin_read().await?;
@@ -93,6 +129,22 @@ impl SettingsService {
             reads: self.activity.reads.load(Ordering::Relaxed),
             recent: recent.items,
         })
+    }
+
+    /// Deletes log entries older than `retention`, a batch at a time, each batch its own short write, so pruning a
+    /// large log never holds the write lock for long. Returns how many went.
+    pub async fn prune_log(&self, retention: crate::model::Millis) -> Result<u64> {
+        const BATCH: i64 = 2_000;
+        let before = now() - retention;
+        let mut total = 0;
+        loop {
+            let n = self.store.write(move |tx| Box::pin(async move { tx.prune(before, BATCH).await })).await?;
+            total += n;
+            if n < BATCH as u64 {
+                return Ok(total);
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     pub async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {

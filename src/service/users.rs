@@ -51,6 +51,13 @@ impl UserService {
                         Some(_) => return Err(Error::Conflict { what: "userName", value: body.user_name }),
                         None => None,
                     };
+                    if let Some(t) = &tombstone {
+                        // Restoring is a write to the tombstone: the same ownership rule as any other write.
+                        let scim_enabled = tx.settings().await?.scim_enabled;
+                        ownership::check_write(&ctx.actor, &t.managed_by, scim_enabled, || {
+                            format!("User '{}' (deleted, kept with their history)", t.user_name)
+                        })?;
+                    }
                     let active = body.active.unwrap_or(true);
                     let (before, mut after) = match tombstone {
                         Some(t) => (Some(t.clone()), t),

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use roster::model::Admin;
 #[cfg(feature = "ssr")]
 use {
-    super::ctx::{admin, done},
+    super::ctx::{AdminSession, admin, done},
     roster::model::Actor,
     roster::service::Ctx,
 };
@@ -19,7 +19,7 @@ pub async fn list_admins() -> Result<Vec<Admin>, UiError> {
 pub async fn add_admin(email: String, password: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let a = panel.services.admins.create(&Ctx::panel(actor, "add admin"), &email, &password).await?;
-    done("/admins", format!("{} can now sign in.", a.email), None).await
+    done("/admins", format!("{} can now sign in.", a.email)).await
 }
 
 #[server(prefix = "/api", endpoint = "password")]
@@ -28,7 +28,20 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
         return Err(UiError::Message("The two new passwords differ.".into()));
     }
     let (panel, actor) = admin().await?;
-    let Actor::Admin { id, .. } = actor else { return Err(UiError::Unauthenticated) };
-    panel.services.admins.change_password(id, &current, &new).await?;
-    done("/admins", "Your password has been changed.", None).await
+    let Actor::Admin { id, .. } = actor.clone() else { return Err(UiError::Unauthenticated) };
+    let from = panel.services.admins.change_password(&Ctx::panel(actor, "change password"), id, &current, &new).await?;
+    // Every other session of this admin has ended; this one stays signed in.
+    AdminSession::get().await?.stamp(id, from).await?;
+    done("/admins", "Your password has been changed, and your other sessions have ended.").await
+}
+
+/// Removes an admin (never the last one). Needs the confirmation box ticked.
+#[server(prefix = "/api", endpoint = "admin_remove")]
+pub async fn remove_admin(email: String, confirm: Option<String>) -> Result<(), UiError> {
+    if confirm.is_none() {
+        return Err(UiError::Message("Tick the box to confirm the removal.".into()));
+    }
+    let (panel, actor) = admin().await?;
+    let a = panel.services.admins.remove(&Ctx::panel(actor, "remove admin"), &email).await?;
+    done("/admins", format!("{} can no longer sign in.", a.email)).await
 }

@@ -2,11 +2,29 @@
 use crate::Panel;
 use crate::error::UiError;
 use leptos::prelude::*;
-use roster::model::{Actor, Admin, AdminId};
+use roster::model::{Actor, Admin, AdminId, Millis};
+use roster::service::Services;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-/// The session key holding the signed-in admin's id.
-pub const ADMIN_ID: &str = "admin_id";
+/// The session key holding who signed in, and when.
+const SIGNED_IN: &str = "signed_in";
+
+/// What a signed-in session holds. The admin's sessions end when their password changes or they are removed, and
+/// every session ends [the absolute lifetime](roster::service::AdminService::session) after sign-in.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SignedIn {
+    admin: i64,
+    at: Millis,
+}
+
+/// The client's address as the server determined it (the peer, or the trusted proxy's header), for the sign-in
+/// throttle. The server puts it in every request's extensions.
+#[derive(Debug, Clone)]
+pub struct ClientAddr(pub String);
+
+/// The name of the cookie that carries a new SCIM token to the page that shows it once. It never reaches the database.
+pub const NEW_TOKEN_COOKIE: &str = "roster_new_token";
 
 pub struct AdminSession(pub Session);
 
@@ -16,18 +34,31 @@ impl AdminSession {
         Ok(AdminSession(s))
     }
 
-    /// Signs in: a new session id (so a fixated id is worthless), then the admin's id.
+    /// Signs in: a new session id (so a fixated id is worthless), then who and when.
     pub async fn sign_in(&self, admin: &Admin) -> Result<(), UiError> {
         self.0.cycle_id().await.map_err(internal)?;
-        self.0.insert(ADMIN_ID, admin.id.0).await.map_err(internal)
+        self.stamp(admin.id, roster::service::now()).await
+    }
+
+    /// Records the sign-in time again (after a password change, which ends the sessions signed in before it).
+    pub async fn stamp(&self, admin: AdminId, at: Millis) -> Result<(), UiError> {
+        self.0.insert(SIGNED_IN, SignedIn { admin: admin.0, at }).await.map_err(internal)
     }
 
     pub async fn sign_out(&self) -> Result<(), UiError> {
         self.0.flush().await.map_err(internal)
     }
+}
 
-    async fn admin_id(&self) -> Result<Option<AdminId>, UiError> {
-        Ok(self.0.get::<i64>(ADMIN_ID).await.map_err(internal)?.map(AdminId))
+/// The admin of `session` while the session is valid; an expired or revoked session is ended here.
+pub async fn current_admin(session: &Session, services: &Services) -> Option<Admin> {
+    let signed_in = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten()?;
+    match services.admins.session(AdminId(signed_in.admin), signed_in.at).await {
+        Ok(admin) => Some(admin),
+        Err(_) => {
+            let _ = session.flush().await;
+            None
+        }
     }
 }
 
@@ -43,18 +74,26 @@ pub fn panel() -> Result<Panel, UiError> {
 /// The services and the signed-in admin as an [`Actor`], or `Unauthenticated`.
 pub async fn admin() -> Result<(Panel, Actor), UiError> {
     let panel = panel()?;
-    let id = AdminSession::get().await?.admin_id().await?.ok_or(UiError::Unauthenticated)?;
-    let admin = panel.services.admins.get(id).await?.ok_or(UiError::Unauthenticated)?;
+    let session = AdminSession::get().await?;
+    let admin = current_admin(&session.0, &panel.services).await.ok_or(UiError::Unauthenticated)?;
     Ok((panel, Actor::Admin { id: admin.id, email: admin.email }))
+}
+
+/// The client address the server attached to this request.
+pub fn client_addr() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<ClientAddr>().cloned())
+        .map(|c| c.0)
+        .unwrap_or_else(|| "unknown".into())
 }
 
 const FLASH: &str = "flash";
 
 /// Leaves a message for the next page and sends the browser there. Works with and without JavaScript: a plain form
 /// post gets a 302, a hydrated one navigates.
-pub async fn done(to: &str, message: impl Into<String>, secret: Option<String>) -> Result<(), UiError> {
+pub async fn done(to: &str, message: impl Into<String>) -> Result<(), UiError> {
     let s = AdminSession::get().await?;
-    s.0.insert(FLASH, crate::api::Flash { message: message.into(), secret }).await.map_err(internal)?;
+    s.0.insert(FLASH, crate::api::Flash { message: message.into() }).await.map_err(internal)?;
     leptos_axum::redirect(to);
     Ok(())
 }
@@ -63,4 +102,24 @@ pub async fn done(to: &str, message: impl Into<String>, secret: Option<String>) 
 pub async fn take_flash() -> Result<Option<crate::api::Flash>, UiError> {
     let s = AdminSession::get().await?;
     s.0.remove::<crate::api::Flash>(FLASH).await.map_err(internal)
+}
+
+/// Sets a cookie on the response: HttpOnly, SameSite=Strict, `Secure` when the public URL is https.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) {
+    let secure = panel().is_ok_and(|p| p.public_url.starts_with("https://"));
+    let cookie = format!(
+        "{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    );
+    if let (Some(res), Ok(v)) = (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(&cookie)) {
+        res.append_header(http::header::SET_COOKIE, v);
+    }
+}
+
+/// A cookie of this request.
+pub fn cookie(name: &str) -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    parts.headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|header| {
+        header.split(';').find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_owned))
+    })
 }

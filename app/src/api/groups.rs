@@ -41,14 +41,14 @@ pub async fn get_group(id: String, page: i64, find: String) -> Result<(GroupDeta
 pub async fn create_group(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let g = panel.services.groups.create_local(&Ctx::panel(actor, "create group"), &name).await?;
-    done(&format!("/groups/{}", g.id), format!("Group '{}' created.", g.display_name), None).await
+    done(&format!("/groups/{}", g.id), format!("Group '{}' created.", g.display_name)).await
 }
 
 #[server(prefix = "/api", endpoint = "group_rename")]
 pub async fn rename_group(id: String, name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let g = panel.services.groups.rename(&Ctx::panel(actor, "rename group"), &GroupId(id), &name).await?;
-    done(&format!("/groups/{}", g.id), format!("Renamed to '{}'.", g.display_name), None).await
+    done(&format!("/groups/{}", g.id), format!("Renamed to '{}'.", g.display_name)).await
 }
 
 /// Deleting needs the confirmation box ticked: the page says what it does.
@@ -59,14 +59,14 @@ pub async fn delete_group(id: String, confirm: Option<String>) -> Result<(), UiE
     }
     let (panel, actor) = admin().await?;
     panel.services.groups.delete(&Ctx::panel(actor, "delete group"), &GroupId(id), None).await?;
-    done("/groups", "Group deleted.", None).await
+    done("/groups", "Group deleted.").await
 }
 
 #[server(prefix = "/api", endpoint = "group_add_member")]
 pub async fn add_member(id: String, user_id: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let g = panel.services.groups.add_members(&Ctx::panel(actor, "add member"), &GroupId(id), vec![user_id]).await?;
-    done(&format!("/groups/{}", g.id), "Member added.", None).await
+    done(&format!("/groups/{}", g.id), "Member added.").await
 }
 
 #[server(prefix = "/api", endpoint = "group_remove_member")]
@@ -74,5 +74,5 @@ pub async fn remove_member(id: String, user_id: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let g =
         panel.services.groups.remove_members(&Ctx::panel(actor, "remove member"), &GroupId(id), vec![user_id]).await?;
-    done(&format!("/groups/{}", g.id), "Member removed.", None).await
+    done(&format!("/groups/{}", g.id), "Member removed.").await
 }

@@ -11,9 +11,8 @@ pub mod users;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 
-/// A message to show once on the next page (and, for a new SCIM token, the token itself).
+/// A message to show once on the next page. It never carries a secret: the session lives in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Flash {
     pub message: String,
-    pub secret: Option<String>,
 }

@@ -16,7 +16,8 @@ pub async fn whoami() -> Result<Option<String>, UiError> {
 
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), UiError> {
-    let admin = panel()?.services.admins.login(&email, &password).await.map_err(|e| match e {
+    let client = super::ctx::client_addr();
+    let admin = panel()?.services.admins.login(&email, &password, &client).await.map_err(|e| match e {
         roster::Error::Unauthenticated => UiError::Message("That email and password do not match an admin.".into()),
         other => other.into(),
     })?;

@@ -61,7 +61,7 @@ pub async fn create_user(email: String, given_name: String, family_name: String)
     let (panel, actor) = admin().await?;
     let u =
         panel.services.users.create_local(&Ctx::panel(actor, "create user"), &email, &given_name, &family_name).await?;
-    done(&format!("/users/{}", u.id), format!("User {} created.", u.user_name), None).await
+    done(&format!("/users/{}", u.id), format!("User {} created.", u.user_name)).await
 }
 
 /// Activates or deactivates. The service refuses IdP-managed users while SCIM is on, and applies the seat rule.
@@ -71,5 +71,5 @@ pub async fn set_user_active(id: String, active: bool) -> Result<(), UiError> {
     let what = if active { "activate user" } else { "deactivate user" };
     let u = panel.services.users.set_active(&Ctx::panel(actor, what), &UserId(id), active).await?;
     let msg = format!("{} is now {}.", u.user_name, if u.active { "active" } else { "inactive" });
-    done(&format!("/users/{}", u.id), msg, None).await
+    done(&format!("/users/{}", u.id), msg).await
 }

@@ -53,14 +53,6 @@ pub fn Layout(children: Children) -> impl IntoView {
                     flash.await.ok().flatten().map(|f| view! {
                         <div class="notice" role="status">
                             <p>{f.message}</p>
-                            {f.secret.map(|s| view! {
-                                <p class="secret"><code id="new-token">{s}</code>" "
-                                    <button type="button" class="copy"
-                                        onclick="navigator.clipboard.writeText(document.getElementById('new-token').textContent);this.textContent='Copied'">
-                                        "Copy"
-                                    </button>
-                                </p>
-                            })}
                         </div>
                     })
                 })}

@@ -1,6 +1,6 @@
 //! SCIM settings: the switch (with what it changes), the values to paste into Okta, and tokens.
 use super::error_view;
-use crate::api::scim::{CreateToken, RevokeToken, SetScim, get_scim_settings};
+use crate::api::scim::{CreateToken, ReleaseIdp, RevokeToken, SetScim, get_scim_settings};
 use crate::components::layout::Layout;
 use crate::components::widgets::action_error;
 use leptos::prelude::*;
@@ -31,6 +31,8 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
     let (switch, create, revoke) =
         (ServerAction::<SetScim>::new(), ServerAction::<CreateToken>::new(), ServerAction::<RevokeToken>::new());
     let (switch_err, create_err, revoke_err) = (action_error(switch), action_error(create), action_error(revoke));
+    let release = ServerAction::<ReleaseIdp>::new();
+    let release_err = action_error(release);
     let on = s.enabled;
     let consequence = if on {
         "Turning SCIM off: every request from Okta or Entra gets 403 and changes nothing, and admins can edit every \
@@ -65,6 +67,7 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                 <p class="muted">"Entra ID: Tenant URL "<code>{s.base_url}</code>", Secret Token: a token below."</p>
             </article>
         </section>
+        {s.new_token.clone().map(|token| view! { <NewToken token /> })}
         <section class="card">
             <h2>"Tokens"</h2>
             <ActionForm action=create attr:class="row">
@@ -104,6 +107,63 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
+        </section>
+        <section class="card">
+            <h2>"Objects managed by an IdP"</h2>
+            <p class="muted">"Each IdP owns the users and groups it created or adopted, by the name of its token; another \
+               IdP's writes to them get 403. Releasing makes an IdP's objects local: editable here, and adopted by the \
+               next IdP that pushes them."</p>
+            {release_err}
+            {if s.idps.is_empty() {
+                view! { <p class="empty">"No IdP manages any user or group yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <thead><tr><th scope="col">"IdP"</th><th scope="col">"Users"</th><th scope="col">"Groups"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                        <tbody>
+                            {s.idps.into_iter().map(|i| view! {
+                                <tr>
+                                    <td>{i.idp.clone()}</td>
+                                    <td>{i.users}</td>
+                                    <td>{i.groups}</td>
+                                    <td>
+                                        <ActionForm action=release attr:class="inline">
+                                            <input type="hidden" name="name" value=i.idp.clone() />
+                                            <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Make local"</label>
+                                            <button type="submit" class="danger" aria-label=format!("Release the objects of {}", i.idp)>"Release"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// A token just created: shown this once, with a button that copies it once the page has hydrated.
+#[component]
+fn NewToken(token: String) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let value = token.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = leptos::prelude::window().navigator().clipboard().write_text(&value);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &value;
+        set_copied.set(true);
+    };
+    view! {
+        <section class="card notice" aria-labelledby="new-token-heading">
+            <h2 id="new-token-heading">"Your new token"</h2>
+            <p>"Paste it into your IdP now. roster keeps only its hash, so it cannot show it again."</p>
+            <p class="secret"><code id="new-token">{token}</code>" "
+                <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            </p>
         </section>
     }
 }

@@ -41,6 +41,9 @@ impl ScimError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"roster SCIM\""));
         }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         r
     }
 }
@@ -96,6 +99,8 @@ mod tests {
             (Error::PreconditionFailed { current: "W/\"2\"".into() }, 412, None),
             (Error::Unauthenticated, 401, None),
             (Error::internal("secret db detail"), 500, None),
+            (Error::Unavailable("down".into()), 503, None),
+            (Error::OtherIdp { what: "User 'a'".into(), owner: "Okta".into(), actor: "Entra".into() }, 403, None),
         ];
         for (e, status, t) in cases {
             let s = ScimError::from(e);

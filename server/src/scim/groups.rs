@@ -1,9 +1,9 @@
 //! /Groups handlers. `excludedAttributes=members` (Entra sends it on every lookup) never loads members.
 use super::ScimState;
 use super::error::ScimError;
-use super::json::{GroupParams, IfMatch, PatchBody, ScimJson, ScimResponse};
+use super::json::{GroupParams, IfMatch, PatchBody, ResourceId, ScimJson, ScimResponse};
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use roster::model::GroupId;
 use roster::scim::resource::{group_json, list_response, project, wants_members};
 use roster::service::Ctx;
@@ -19,7 +19,7 @@ pub async fn list(State(s): State<ScimState>, GroupParams(p): GroupParams) -> Re
     Ok(ScimResponse::ok(list_response(items.collect(), page.total, page.start_index)))
 }
 
-pub async fn get(State(s): State<ScimState>, Path(id): Path<String>, GroupParams(p): GroupParams) -> Res {
+pub async fn get(State(s): State<ScimState>, ResourceId(id): ResourceId, GroupParams(p): GroupParams) -> Res {
     let id = GroupId(id);
     let body = if wants_members(&p.attributes, &p.excluded) {
         let (g, m) = s.services.groups.get_with_members(&id).await?;
@@ -38,7 +38,7 @@ pub async fn create(State(s): State<ScimState>, Extension(ctx): Extension<Ctx>, 
 pub async fn replace(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
     ScimJson(body): ScimJson,
 ) -> Res {
@@ -50,7 +50,7 @@ pub async fn replace(
 pub async fn patch(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
     PatchBody(req): PatchBody,
 ) -> Res {
@@ -61,7 +61,7 @@ pub async fn patch(
 pub async fn delete(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
 ) -> Res {
     s.services.groups.delete(&ctx, &GroupId(id), if_match.as_deref()).await?;

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use roster::scim::list::ListParams;
 use roster::scim::patch::PatchRequest;
 use roster::scim::schema::ResourceType;
-use roster::scim::{CONTENT_TYPE, MAX_BODY_BYTES};
+use roster::scim::{CONTENT_TYPE, MAX_BODY_BYTES, MAX_GROUP_BODY_BYTES};
 use serde_json::Value;
 
 pub struct ScimJson(pub Value);
@@ -19,12 +19,13 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
     type Rejection = ScimError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let limit = if req.uri().path().contains("/Groups") { MAX_GROUP_BODY_BYTES } else { MAX_BODY_BYTES };
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ScimError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     None, // RFC 7644 §3.12 defines no scimType for 413.
-                    format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+                    format!("the request body is larger than {limit} bytes, the most roster takes here"),
                 )
             } else {
                 ScimError::new(
@@ -56,6 +57,22 @@ impl<S: Send + Sync> FromRequest<S> for PatchBody {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let ScimJson(body) = ScimJson::from_request(req, state).await?;
         Ok(PatchBody(PatchRequest::parse(body)?))
+    }
+}
+
+/// A resource id from the path. Any id that names nothing is 404, but one with a control character in it (a NUL, say)
+/// is malformed: 400 `invalidValue`, the same on both databases.
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(id) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ScimError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), format!("bad id: {e}")))?;
+        roster::scim::check_str("the id", &id, true)?;
+        Ok(ResourceId(id))
     }
 }
 

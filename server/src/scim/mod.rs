@@ -15,7 +15,7 @@ use axum::routing::{MethodRouter, get};
 use error::ScimError;
 use roster::Kind;
 use roster::model::{Outcome, Target};
-use roster::scim::MAX_BODY_BYTES;
+use roster::scim::{MAX_BODY_BYTES, MAX_GROUP_BODY_BYTES};
 use roster::service::{Ctx, Services};
 use roster::store::NewEvent;
 use std::sync::Arc;
@@ -51,10 +51,12 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ScimState) -> Router<S> {
             "/Users/{id}",
             not_allowed(get(users::get).put(users::replace).patch(users::patch).delete(users::delete)),
         )
-        .route("/Groups", not_allowed(get(groups::list).post(groups::create)))
+        // A Push now carries a whole membership, so /Groups takes larger bodies than the rest (still bounded).
+        .route("/Groups", not_allowed(get(groups::list).post(groups::create)).layer(group_limit()))
         .route(
             "/Groups/{id}",
-            not_allowed(get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete)),
+            not_allowed(get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
+                .layer(group_limit()),
         )
         .route("/ServiceProviderConfig", not_allowed(get(discovery::service_provider_config)))
         .route("/ResourceTypes", not_allowed(get(discovery::resource_types)))
@@ -67,12 +69,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ScimState) -> Router<S> {
         .with_state(state)
 }
 
+fn group_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_GROUP_BODY_BYTES)
+}
+
 /// Decided from the method alone, before any body is read (Okta's SPEC test POSTs a non-JSON body here).
 async fn method_not_allowed() -> ScimError {
     ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "this method is not supported on this endpoint")
 }
 
-async fn not_found() -> ScimError {
+pub async fn not_found() -> ScimError {
     ScimError::new(StatusCode::NOT_FOUND, None, "no such SCIM endpoint; the base URL ends in /scim/v2")
 }
 
@@ -81,12 +87,7 @@ async fn not_found() -> ScimError {
 async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::to_owned);
+    let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     let actor = match s.services.tokens.authenticate(bearer.as_deref()).await {
         Ok(actor) => actor,
         Err(e) => {
@@ -102,6 +103,8 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
                     }
                 }
             }
+            // Anyone can send these: their entries are capped in size, like their rate.
+            let path: String = path.chars().take(UNAUTHENTICATED_PATH_CHARS).collect();
             return log_failure(&s, who, &method, &path, err).await;
         }
     };
@@ -116,7 +119,17 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
     log_failure(&s, &who, &method, &path, err).await
 }
 
+/// The token of an `Authorization: Bearer <token>` header; the scheme is matched without regard to case (RFC 7235
+/// §2.1).
+fn bearer_token(header: &str) -> Option<String> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
 async fn log_failure(s: &ScimState, who: &str, method: &Method, path: &str, err: ScimError) -> Response {
+    if err.status == StatusCode::SERVICE_UNAVAILABLE {
+        return err.render(None); // The log is in the database that is unavailable.
+    }
     let event = NewEvent {
         at: roster::service::now(),
         actor: who.to_owned(),
@@ -136,6 +149,9 @@ async fn log_failure(s: &ScimState, who: &str, method: &Method, path: &str, err:
         }
     }
 }
+
+/// The longest path an unauthenticated request's log entry keeps.
+const UNAUTHENTICATED_PATH_CHARS: usize = 256;
 
 /// Logs unauthenticated requests at most once a second per instance, counting the rest.
 #[derive(Debug, Default)]

@@ -1,9 +1,9 @@
 //! /Users handlers (RFC 7644 §3.3–3.6). Each is one expression over `UserService`.
 use super::ScimState;
 use super::error::ScimError;
-use super::json::{IfMatch, PatchBody, ScimJson, ScimResponse, UserParams};
+use super::json::{IfMatch, PatchBody, ResourceId, ScimJson, ScimResponse, UserParams};
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use roster::model::UserId;
 use roster::scim::resource::{list_response, project, user_json};
 use roster::service::Ctx;
@@ -16,7 +16,7 @@ pub async fn list(State(s): State<ScimState>, UserParams(p): UserParams) -> Res 
     Ok(ScimResponse::ok(list_response(items.collect(), page.total, page.start_index)))
 }
 
-pub async fn get(State(s): State<ScimState>, Path(id): Path<String>, UserParams(p): UserParams) -> Res {
+pub async fn get(State(s): State<ScimState>, ResourceId(id): ResourceId, UserParams(p): UserParams) -> Res {
     let (user, groups) = s.services.users.get_with_groups(&UserId(id)).await?;
     Ok(ScimResponse::ok(project(user_json(&user, Some(&groups), &s.base), &p.attributes, &p.excluded)))
 }
@@ -29,7 +29,7 @@ pub async fn create(State(s): State<ScimState>, Extension(ctx): Extension<Ctx>, 
 pub async fn replace(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
     ScimJson(body): ScimJson,
 ) -> Res {
@@ -40,7 +40,7 @@ pub async fn replace(
 pub async fn patch(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
     PatchBody(req): PatchBody,
 ) -> Res {
@@ -51,7 +51,7 @@ pub async fn patch(
 pub async fn delete(
     State(s): State<ScimState>,
     Extension(ctx): Extension<Ctx>,
-    Path(id): Path<String>,
+    ResourceId(id): ResourceId,
     IfMatch(if_match): IfMatch,
 ) -> Res {
     s.services.users.delete(&ctx, &UserId(id), if_match.as_deref()).await?;

@@ -42,7 +42,8 @@ impl Db {
             let opts = PgConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("bad PostgreSQL URL: {e}"))?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                // Long enough for a burst to queue, short enough that a lost database is a prompt 503, not a hang.
+                .acquire_timeout(Duration::from_secs(5))
                 .connect_with(opts)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
@@ -69,7 +70,7 @@ impl Db {
     /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
     /// activations both pass a seat count).
     pub async fn begin(&self, write: bool) -> Result<SqlTx> {
-        let internal = roster::Error::internal;
+        let internal = super::tx::db;
         Ok(match self {
             Db::Sqlite(p) if write => SqlTx::sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
             Db::Sqlite(p) => SqlTx::sqlite(p.begin().await.map_err(internal)?),
@@ -103,6 +104,6 @@ impl Store for Db {
             Db::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
             Db::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
         }
-        .map_err(roster::Error::internal)
+        .map_err(super::tx::db)
     }
 }

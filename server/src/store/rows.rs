@@ -102,11 +102,19 @@ pub struct AdminRecord {
     admin_id: i64,
     email: String,
     created_at: i64,
+    sessions_valid_from: i64,
 }
+
+pub const ADMIN_COLUMNS: &str = "admin_id, email, created_at, sessions_valid_from";
 
 impl From<AdminRecord> for Admin {
     fn from(r: AdminRecord) -> Admin {
-        Admin { id: AdminId(r.admin_id), email: r.email, created_at: r.created_at }
+        Admin {
+            id: AdminId(r.admin_id),
+            email: r.email,
+            created_at: r.created_at,
+            sessions_valid_from: r.sessions_valid_from,
+        }
     }
 }
 

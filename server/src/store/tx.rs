@@ -26,8 +26,55 @@ pub struct SqlTx {
     conn: Conn,
 }
 
-fn db(e: sqlx::Error) -> Error {
-    Error::internal(e)
+/// A database error as the domain sees it: `Unavailable` (503, retry) when the database cannot be reached or is
+/// shutting down, `Internal` for everything else.
+pub fn db(e: sqlx::Error) -> Error {
+    let unreachable = match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL: connection exceptions (08…) and operator intervention (57P01 admin shutdown and the like).
+        sqlx::Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    };
+    if unreachable {
+        tracing::warn!(error = %e, "the database is unreachable");
+        Error::Unavailable(
+            "the database is unreachable; roster will answer again once it is back, so retry shortly".into(),
+        )
+    } else {
+        Error::internal(e)
+    }
+}
+
+/// Neither database stores a NUL in text (PostgreSQL refuses it), so one never reaches a query: the request that
+/// carried it gets `invalidValue` on both.
+fn check_args(args: &[Arg<'_>]) -> Result<()> {
+    let nul = args.iter().any(|a| match a {
+        Arg::Text(s) | Arg::OptText(Some(s)) => s.contains('\0'),
+        _ => false,
+    });
+    if nul { Err(Error::InvalidValue("text with a NUL character cannot be stored".into())) } else { Ok(()) }
+}
+
+/// Log text as stored: control characters other than line breaks shown escaped, and at most `max` characters, so any
+/// request, however hostile, can be logged.
+fn log_text(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max));
+    for (i, c) in s.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if c.is_control() && c != '\n' {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Maps a unique-constraint violation to the domain conflict the caller names; anything else is internal.
@@ -100,6 +147,7 @@ impl SqlTx {
     }
 
     pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected())).map_err(db)
     }
 
@@ -116,14 +164,17 @@ impl SqlTx {
     }
 
     async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await).map_err(db)
     }
 
     async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
+        check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await).map_err(db)
     }
 
     async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await).map_err(db)
     }
 
@@ -316,20 +367,18 @@ impl Tx for SqlTx {
             email,
         )
         .await?;
-        let row: AdminRecord = self
-            .fetch_one("select admin_id, email, created_at from admin where email_folded = $1", &args![fold(email)])
-            .await?;
+        let sql = format!("select {ADMIN_COLUMNS} from admin where email_folded = $1");
+        let row: AdminRecord = self.fetch_one(&sql, &args![fold(email)]).await?;
         Ok(row.into())
     }
 
     async fn admin_credentials(&mut self, email_folded: &str) -> Result<Option<(Admin, String)>> {
-        let row: Option<(i64, String, i64, String)> = self
-            .fetch_optional(
-                "select admin_id, email, created_at, password_hash from admin where email_folded = $1",
-                &args![email_folded],
-            )
+        let row: Option<AdminRecord> = self
+            .fetch_optional(&format!("select {ADMIN_COLUMNS} from admin where email_folded = $1"), &args![email_folded])
             .await?;
-        Ok(row.map(|(id, email, created_at, hash)| (Admin { id: AdminId(id), email, created_at }, hash)))
+        let Some(row) = row else { return Ok(None) };
+        let admin = Admin::from(row);
+        Ok(self.admin_password_hash(admin.id).await?.map(|hash| (admin, hash)))
     }
 
     async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>> {
@@ -339,25 +388,48 @@ impl Tx for SqlTx {
     }
 
     async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>> {
-        let row: Option<AdminRecord> = self
-            .fetch_optional("select admin_id, email, created_at from admin where admin_id = $1", &args![id.0])
-            .await?;
+        let sql = format!("select {ADMIN_COLUMNS} from admin where admin_id = $1");
+        let row: Option<AdminRecord> = self.fetch_optional(&sql, &args![id.0]).await?;
         Ok(row.map(Into::into))
     }
 
     async fn list_admins(&mut self) -> Result<Vec<Admin>> {
         let rows: Vec<AdminRecord> =
-            self.fetch_all("select admin_id, email, created_at from admin order by email_folded", &[]).await?;
+            self.fetch_all(&format!("select {ADMIN_COLUMNS} from admin order by email_folded"), &[]).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
     async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()> {
         self.execute(
-            "update admin set password_hash = $1, updated_at = $2 where admin_id = $3",
+            "update admin set password_hash = $1, updated_at = $2, sessions_valid_from = $2 where admin_id = $3",
             &args![password_hash, now, id.0],
         )
         .await
         .map(|_| ())
+    }
+
+    async fn delete_admin(&mut self, id: AdminId) -> Result<()> {
+        self.execute("delete from admin where admin_id = $1", &args![id.0]).await.map(|_| ())
+    }
+
+    async fn count_sign_in_attempt(&mut self, key: &str, now: Millis, window_floor: Millis) -> Result<(i64, Millis)> {
+        // One statement, so the count and the check cannot be split by another attempt.
+        self.fetch_one(
+            "insert into sign_in_attempt (attempt_key, window_start, attempts) values ($1, $2, 1) \
+             on conflict (attempt_key) do update set \
+             attempts = case when sign_in_attempt.window_start < $3 then 1 else sign_in_attempt.attempts + 1 end, \
+             window_start = case when sign_in_attempt.window_start < $3 then $2 else sign_in_attempt.window_start end \
+             returning attempts, window_start",
+            &args![key, now, window_floor],
+        )
+        .await
+    }
+
+    async fn clear_sign_in_attempts(&mut self, keys: &[String]) -> Result<()> {
+        for key in keys {
+            self.execute("delete from sign_in_attempt where attempt_key = $1", &args![key]).await?;
+        }
+        Ok(())
     }
 
     async fn insert_token(&mut self, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
@@ -614,6 +686,31 @@ impl Tx for SqlTx {
         Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
     }
 
+    async fn idp_counts(&mut self) -> Result<Vec<IdpObjects>> {
+        let mut by_idp: std::collections::BTreeMap<String, IdpObjects> = Default::default();
+        for (i, table) in ["app_user", "app_group"].into_iter().enumerate() {
+            let sql = format!("select managed_by, count(*) from {table} where managed_by_idp = $1 group by managed_by");
+            let rows: Vec<(String, i64)> = self.fetch_all(&sql, &args![true]).await?;
+            for (idp, n) in rows {
+                let e = by_idp.entry(idp.clone()).or_insert(IdpObjects { idp, users: 0, groups: 0 });
+                if i == 0 { e.users = n } else { e.groups = n }
+            }
+        }
+        Ok(by_idp.into_values().collect())
+    }
+
+    async fn release_idp(&mut self, label: &str) -> Result<(i64, i64)> {
+        let local = ManagedBy::Local;
+        let mut counts = [0i64; 2];
+        for (n, table) in counts.iter_mut().zip(["app_user", "app_group"]) {
+            let sql = format!(
+                "update {table} set managed_by = $1, managed_by_idp = $2 where managed_by_idp = $3 and managed_by = $4"
+            );
+            *n = self.execute(&sql, &args![local.label(), false, true, label]).await? as i64;
+        }
+        Ok((counts[0], counts[1]))
+    }
+
     async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
         let (id,): (i64,) = self
             .fetch_one(
@@ -621,16 +718,16 @@ impl Tx for SqlTx {
                  target_name, diff, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning event_id",
                 &args![
                     e.at,
-                    &e.actor,
-                    &e.method,
-                    &e.path,
+                    log_text(&e.actor, 256),
+                    log_text(&e.method, 16),
+                    log_text(&e.path, 2048),
                     i64::from(e.status),
                     e.outcome.as_str(),
                     e.target.as_ref().map(|t| kind_str(t.kind)),
-                    e.target.as_ref().map(|t| t.id.as_str()),
-                    e.target.as_ref().map(|t| t.name.as_str()),
-                    &e.diff,
-                    &e.detail,
+                    e.target.as_ref().map(|t| log_text(&t.id, roster::scim::MAX_INDEXED_CHARS)),
+                    e.target.as_ref().map(|t| log_text(&t.name, 512)),
+                    log_text(&e.diff, 4096),
+                    log_text(&e.detail, 4096),
                 ],
             )
             .await?;
@@ -648,6 +745,17 @@ impl Tx for SqlTx {
             total: page.total,
             start_index: page.start_index,
         })
+    }
+
+    async fn prune(&mut self, before: Millis, limit: i64) -> Result<u64> {
+        self.execute("delete from sign_in_attempt where window_start < $1", &args![before]).await?;
+        // The oldest entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
+        self.execute(
+            "delete from provisioning_event where event_id in \
+             (select event_id from provisioning_event where at < $1 order by event_id limit $2)",
+            &args![before, limit],
+        )
+        .await
     }
 
     async fn event(&mut self, id: EventId) -> Result<Option<Event>> {

@@ -200,7 +200,7 @@ async fn admins_add_an_admin_and_change_their_own_password() {
     )
     .await;
     assert!(html.contains("password has been changed"));
-    assert!(app.services.admins.login("admin@example.com", "a brand new passphrase").await.is_ok());
+    assert!(app.services.admins.login("admin@example.com", "a brand new passphrase", "test").await.is_ok());
 }
 
 #[tokio::test]

@@ -100,8 +100,8 @@ async fn bad_credentials_get_one_generic_message_and_are_throttled() {
     for _ in 0..5 {
         app.form("/api/login", &[("email", "a@example.com"), ("password", "wrong password!")], "/login").await;
     }
-    let err = app.services.admins.login("a@example.com", "correct horse battery").await.unwrap_err();
-    assert!(matches!(err, roster::Error::Throttled), "{err}");
+    let err = app.services.admins.login("a@example.com", "correct horse battery", "test").await.unwrap_err();
+    assert!(matches!(err, roster::Error::Throttled { .. }), "{err}");
 }
 
 #[tokio::test]
@@ -115,8 +115,7 @@ async fn sessions_live_in_the_database_and_work_on_another_instance() {
     let config = server::config::Config {
         database_url: app.db_url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        site_root: "target/site".into(),
+        ..Default::default()
     };
     let other = server::startup::Application::build(&config).await.unwrap();
     let other_base = other.public_url().to_owned();
@@ -197,7 +196,7 @@ async fn cli_commands_work_on_the_running_servers_database() {
         roster(db, &["admin", "create", "--email", "cli@example.com"], Some("a long enough passphrase\n"));
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("cli@example.com"));
-    assert!(app.services.admins.login("cli@example.com", "a long enough passphrase").await.is_ok());
+    assert!(app.services.admins.login("cli@example.com", "a long enough passphrase", "test").await.is_ok());
     let (code, _, err) = roster(db, &["admin", "create", "--email", "short@example.com"], Some("short\n"));
     assert_ne!(code, 0);
     assert!(err.contains("at least 10"), "{err}");

@@ -123,18 +123,29 @@ async fn malformed_json_is_400_invalid_syntax() {
 }
 
 #[tokio::test]
-async fn a_body_over_2_mib_is_413_with_a_scim_error_body() {
+async fn bodies_over_the_limits_are_413_with_a_scim_error_body() {
+    use roster::scim::{MAX_BODY_BYTES, MAX_GROUP_BODY_BYTES};
     let app = spawn_app().await;
-    let padding = "a".repeat(2 * 1024 * 1024);
+    let padding = "a".repeat(MAX_BODY_BYTES);
     let body = json!({"userName": "big@example.com", "displayName": padding}).to_string();
-    assert!(body.len() > 2 * 1024 * 1024);
     let r = post_raw(&app, "/Users", "application/scim+json", body).await;
     assert_scim_error(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
+    assert!(r.detail().contains(&MAX_BODY_BYTES.to_string()), "the detail names the limit: {}", r.detail());
     assert_eq!(app.total("/Users").await, 0);
 
     let ext = "urn:example:params:scim:schemas:extension:acme:2.0:User";
-    let just_under = json!({"userName": "fits@example.com", ext: {"blob": "a".repeat(1024 * 1024)}}).to_string();
+    let just_under =
+        json!({"userName": "fits@example.com", ext: {"blob": "a".repeat(MAX_BODY_BYTES - 200)}}).to_string();
     assert_eq!(post_raw(&app, "/Users", "application/scim+json", just_under).await.status, StatusCode::CREATED);
+
+    // /Groups takes the larger Push-now bodies, and no more.
+    let group = |n: usize| json!({"displayName": "Big", "urn:example:acme:Group": {"blob": "a".repeat(n)}}).to_string();
+    let r = post_raw(&app, "/Groups", "application/scim+json", group(MAX_GROUP_BODY_BYTES)).await;
+    assert_scim_error(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
+    let r = post_raw(&app, "/Groups", "application/scim+json", group(2 * MAX_BODY_BYTES)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.detail());
+    let config = app.get("/ServiceProviderConfig").await;
+    assert_eq!(config.body["bulk"]["maxPayloadSize"], json!(MAX_GROUP_BODY_BYTES), "advertised");
 }
 
 // ---- Authentication ----

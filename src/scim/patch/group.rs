@@ -25,6 +25,20 @@ pub enum MemberOp {
     Replace(Vec<String>),
 }
 
+impl MemberOp {
+    /// How many member ids the operation names.
+    pub fn len(&self) -> usize {
+        match self {
+            MemberOp::Add(ids) | MemberOp::Remove(ids) | MemberOp::Replace(ids) => ids.len(),
+            MemberOp::RemoveAll => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Turns group ops into a delta so that a membership change costs O(changed members), never loading the group. Op
 /// order is kept (`[remove X, add Y]` → `[Remove([X]), Add([Y])]`); consecutive ops of the same kind are merged.
 pub fn group_patch(group_id: &str, ops: &[PatchOp]) -> Result<GroupPatch> {
@@ -43,6 +57,10 @@ pub fn group_patch(group_id: &str, ops: &[PatchOp]) -> Result<GroupPatch> {
                 group_op(&mut patch, &mut members, group_id, op.op, raw, &path, op.value.as_ref(), false)?;
             }
         }
+    }
+    let named: usize = members.ops.iter().map(MemberOp::len).sum();
+    if named > crate::scim::MAX_MEMBERS_PER_REQUEST {
+        return Err(crate::scim::resource::too_many_members(named));
     }
     patch.members = members.ops;
     Ok(patch)
