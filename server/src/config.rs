@@ -58,6 +58,10 @@ pub struct Config {
     /// Seconds a request may take, from its first byte to its response, before it gets 503.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true)]
     pub request_timeout_secs: u64,
+
+    /// Seconds a client may take to send a request's headers before the connection is closed.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    pub header_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -73,6 +77,7 @@ impl Default for Config {
             session_lifetime_hours: 24,
             log_retention_days: 400,
             request_timeout_secs: 60,
+            header_timeout_secs: 10,
         }
     }
 }

@@ -20,6 +20,7 @@ pub struct Application {
     public_url: String,
     setup_token: Option<String>,
     pub services: Services,
+    header_timeout: Duration,
 }
 
 impl Application {
@@ -57,7 +58,8 @@ impl Application {
             .build();
         let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
         let router = router(state, sessions, Arc::new(guards), hours(config.session_idle_hours));
-        Ok(Application { listener, router, public_url, setup_token, services })
+        let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
+        Ok(Application { listener, router, public_url, setup_token, services, header_timeout })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -79,7 +81,7 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        crate::serve::serve(self.listener, self.router, shutdown()).await
+        crate::serve::serve(self.listener, self.router, self.header_timeout, shutdown()).await
     }
 }
 

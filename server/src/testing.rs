@@ -97,15 +97,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// A running app as a fresh install leaves it: SCIM off, no admin, but a token exists.
 pub async fn spawn_bare() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// [`spawn_bare`] with a configuration of the test's own (a public URL, timeouts, …); the database and the listening
+/// address are the harness's.
+pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::fresh().await.expect("fresh database");
-    let config = Config {
-        database_url: db.url.clone(),
-        listen: "127.0.0.1:0".parse().unwrap(),
-        site_root: site_root(),
-        ..Config::default()
-    };
+    let mut config = Config { site_root: site_root(), ..Config::default() };
+    configure(&mut config);
+    config.database_url = db.url.clone();
+    config.listen = "127.0.0.1:0".parse().unwrap();
     let app = Application::build(&config).await.expect("build app");
-    let base = app.public_url().to_owned();
+    // Requests go to the address the app listens on, whatever public URL it was given.
+    let base = format!("http://{}", app.local_addr());
     let services = app.services.clone();
     let setup_token = app.setup_token().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());

@@ -1,6 +1,6 @@
 //! Admins: the list, adding one, changing your own password.
 use super::error_view;
-use crate::api::admins::{AddAdmin, ChangePassword, list_admins};
+use crate::api::admins::{AddAdmin, ChangePassword, RemoveAdmin, list_admins};
 use crate::components::layout::Layout;
 use crate::components::widgets::action_error;
 use leptos::prelude::*;
@@ -10,8 +10,9 @@ use roster::model::human_time;
 #[component]
 pub fn AdminsPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| list_admins());
-    let (add, pw) = (ServerAction::<AddAdmin>::new(), ServerAction::<ChangePassword>::new());
-    let (add_err, pw_err) = (action_error(add), action_error(pw));
+    let (add, pw, remove) =
+        (ServerAction::<AddAdmin>::new(), ServerAction::<ChangePassword>::new(), ServerAction::<RemoveAdmin>::new());
+    let (add_err, pw_err, remove_err) = (action_error(add), action_error(pw), action_error(remove));
     view! {
         <Title text="Admins" />
         <Layout>
@@ -20,10 +21,26 @@ pub fn AdminsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(list) => view! {
-                            <div class="card"><table>
-                                <thead><tr><th scope="col">"Email"</th><th scope="col">"Since"</th></tr></thead>
-                                <tbody>{list.into_iter().map(|a| view! { <tr><td>{a.email}</td><td>{human_time(a.created_at)}</td></tr> }).collect_view()}</tbody>
-                            </table></div>
+                            <div class="card">
+                                {remove_err}
+                                <table>
+                                    <thead><tr><th scope="col">"Email"</th><th scope="col">"Since"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                                    <tbody>{list.into_iter().map(|a| view! {
+                                        <tr>
+                                            <td>{a.email.clone()}</td>
+                                            <td>{human_time(a.created_at)}</td>
+                                            <td>
+                                                <ActionForm action=remove attr:class="inline">
+                                                    <input type="hidden" name="email" value=a.email.clone() />
+                                                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Remove"</label>
+                                                    <button type="submit" class="danger" aria-label=format!("Remove {}", a.email)>"Remove"</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}</tbody>
+                                </table>
+                                <p class="muted">"A removed admin's sessions end at once. roster always keeps at least one admin."</p>
+                            </div>
                         }.into_any(),
                         Err(e) => error_view(e),
                     }
