@@ -24,8 +24,8 @@ fn as_token(
     req
 }
 
-fn admin_count_after(app: &TestApp) -> impl std::future::Future<Output = i64> + '_ {
-    async move { app.services.admins.count().await.unwrap() }
+async fn admin_count_after(app: &TestApp) -> i64 {
+    app.services.admins.count().await.unwrap()
 }
 
 // ---- CSRF: changes come only from roster's own pages ----
