@@ -1,6 +1,7 @@
 //! Black-box HTTP tests: each spawns the real app on port 0 with a fresh database. One binary for all of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 mod entra;
+mod faults;
 mod hardening;
 mod helpers;
 mod okta;
