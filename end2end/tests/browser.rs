@@ -307,3 +307,38 @@ async fn the_provisioning_log_finds_the_entry_of_a_failed_push() {
     b.screenshot("admins").await;
     b.close().await;
 }
+
+/// A page on another origin (another port of the same host, so the same *site* to SameSite cookies) posts a form to the
+/// panel while the admin is signed in. roster refuses it with a page that says why, and nothing changes.
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn a_form_on_another_origin_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (app, b) = signed_in().await;
+    let before = app.services.admins.count().await.expect("count");
+    let evil = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let evil_addr = evil.local_addr().expect("addr");
+    let page = format!(
+        "<!DOCTYPE html><html><body><form id=f method=post action=\"{}/api/admin_add\">\
+         <input name=email value=mallory@evil.example.com><input name=password value=\"correct horse battery\">\
+         <button id=go type=submit>Win a prize</button></form></body></html>",
+        app.base
+    );
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = evil.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+                page.len()
+            );
+            let _ = s.write_all(reply.as_bytes()).await;
+        }
+    });
+    b.client.goto(&format!("http://{evil_addr}/")).await.expect("the other page");
+    b.click("#go").await;
+    b.wait_for_text("Request refused").await;
+    b.wait_for_text("not from roster's own pages").await;
+    assert_eq!(app.services.admins.count().await.expect("count"), before, "no admin was added");
+    b.close().await;
+}
