@@ -42,6 +42,7 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
          manages become read-only here. No data changes; run Okta's \"Push now\" afterwards to overwrite groups with the IdP's data."
     };
     view! {
+        {s.new_token.clone().map(|token| view! { <NewToken token /> })}
         <section class="grid">
             <article class="card">
                 <h2>"Status"</h2>
@@ -67,7 +68,6 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                 <p class="muted">"Entra ID: Tenant URL "<code>{s.base_url}</code>", Secret Token: a token below."</p>
             </article>
         </section>
-        {s.new_token.clone().map(|token| view! { <NewToken token /> })}
         <section class="card">
             <h2>"Tokens"</h2>
             <ActionForm action=create attr:class="row">

@@ -32,7 +32,8 @@ async fn parallel_requests_end_in_a_serial_state() {
     let mut requests: Vec<(Method, String, Value)> = Vec::new();
     for round in 0..4 {
         for id in &added {
-            let body = json!({"Operations": [{"op": "add", "path": "members", "value": members(std::slice::from_ref(id))}]});
+            let body =
+                json!({"Operations": [{"op": "add", "path": "members", "value": members(std::slice::from_ref(id))}]});
             requests.push((Method::PATCH, format!("/Groups/{group}"), body));
         }
         for id in &removed {
@@ -48,7 +49,11 @@ async fn parallel_requests_end_in_a_serial_state() {
             requests.push((Method::PATCH, format!("/Users/{id}"), body));
         }
         requests.push((Method::POST, "/Users".into(), okta_user("twin@example.com")));
-        requests.push((Method::POST, "/Groups".into(), json!({"displayName": "Sales", "members": members(&ids[20..22])})));
+        requests.push((
+            Method::POST,
+            "/Groups".into(),
+            json!({"displayName": "Sales", "members": members(&ids[20..22])}),
+        ));
     }
     let replies = futures_like_join(&app, requests).await;
     for (status, what) in &replies {
