@@ -23,7 +23,7 @@ fn free_port() -> u16 {
 
 impl Roster {
     async fn start(db: &TestDb, port: u16) -> Roster {
-        let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
             .args(["serve", "--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -37,6 +37,8 @@ impl Roster {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("roster did not start");
     }
 
