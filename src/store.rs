@@ -152,7 +152,8 @@ pub trait Tx: Send {
     async fn insert_event(&mut self, event: &NewEvent) -> Result<EventId>;
     async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>>;
     async fn event(&mut self, id: EventId) -> Result<Option<Event>>;
-    /// Deletes up to `limit` of the oldest log entries from before `before`, and sign-in attempt windows that ended
-    /// before it; returns how many log entries went.
-    async fn prune(&mut self, before: Millis, limit: i64) -> Result<u64>;
+    /// Deletes up to `limit` of the oldest log entries from before `before`; returns how many went.
+    async fn prune_events(&mut self, before: Millis, limit: i64) -> Result<u64>;
+    /// Deletes sign-in attempt windows that began before `before`.
+    async fn prune_sign_in_attempts(&mut self, before: Millis) -> Result<u64>;
 }

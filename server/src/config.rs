@@ -44,23 +44,23 @@ pub struct Config {
     pub trusted_proxy_header: Option<String>,
 
     /// Hours a panel session lasts without a request.
-    #[arg(long, env = "ROSTER_SESSION_IDLE_HOURS", default_value_t = 8, global = true)]
+    #[arg(long, env = "ROSTER_SESSION_IDLE_HOURS", default_value_t = 8, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_idle_hours: u32,
 
     /// Hours a panel session lasts after sign-in, however active.
-    #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS", default_value_t = 24, global = true)]
+    #[arg(long, env = "ROSTER_SESSION_LIFETIME_HOURS", default_value_t = 24, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_hours: u32,
 
     /// Days the provisioning log keeps entries; older ones are pruned in small batches every hour.
-    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 400, global = true)]
+    #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 400, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub log_retention_days: u32,
 
     /// Seconds a request may take, from its first byte to its response, before it gets 503.
-    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
 
     /// Seconds a client may take to send a request's headers before the connection is closed.
-    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true)]
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT_SECS", default_value_t = 10, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_secs: u64,
 }
 

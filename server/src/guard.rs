@@ -12,8 +12,9 @@ use std::time::Duration;
 /// What the guards need to know about this installation.
 #[derive(Clone)]
 pub struct Guards {
-    /// `https://roster.example.com`: the only origin the panel accepts changes from.
-    pub origin: String,
+    /// `https://roster.example.com`: the only origin the panel accepts changes from. `None` when no public URL was
+    /// configured: then a request must come from the origin it was sent to (`http://` and its `Host`).
+    pub origin: Option<String>,
     pub https: bool,
     /// The header a trusted reverse proxy puts the client address in.
     pub proxy_header: Option<HeaderName>,
@@ -21,13 +22,20 @@ pub struct Guards {
 }
 
 impl Guards {
-    pub fn new(public_url: &str, proxy_header: Option<&str>, request_timeout: Duration) -> anyhow::Result<Guards> {
-        let origin = origin_of(public_url)
-            .ok_or_else(|| anyhow::anyhow!("the public URL '{public_url}' is not an absolute http(s) URL"))?;
+    /// `public_url` is the configured one, if any.
+    pub fn new(
+        public_url: Option<&str>,
+        proxy_header: Option<&str>,
+        request_timeout: Duration,
+    ) -> anyhow::Result<Guards> {
+        let origin = public_url
+            .map(|u| origin_of(u).ok_or_else(|| anyhow::anyhow!("the public URL '{u}' is not an absolute http(s) URL")))
+            .transpose()?;
         let proxy_header = proxy_header
             .map(|h| HeaderName::try_from(h).map_err(|_| anyhow::anyhow!("'{h}' is not a header name")))
             .transpose()?;
-        Ok(Guards { https: origin.starts_with("https://"), origin, proxy_header, request_timeout })
+        let https = origin.as_deref().is_some_and(|o| o.starts_with("https://"));
+        Ok(Guards { https, origin, proxy_header, request_timeout })
     }
 }
 
@@ -46,13 +54,17 @@ pub fn origin_of(url: &str) -> Option<String> {
 /// Puts the client's address in the request's extensions: the trusted proxy's header when one is configured (the
 /// last address, the one the proxy added), else the connecting peer.
 pub async fn client_addr(State(g): State<Arc<Guards>>, mut req: Request, next: Next) -> Response {
-    let from_proxy = g.proxy_header.as_ref().and_then(|h| req.headers().get(h)).and_then(|v| v.to_str().ok());
-    let addr = from_proxy
+    // The last address of the last line: what the trusted proxy itself added, whatever the client sent before it.
+    let from_proxy = g
+        .proxy_header
+        .as_ref()
+        .and_then(|h| req.headers().get_all(h).iter().next_back())
+        .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-        .map(str::to_owned)
-        .or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()))
+        .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok());
+    let addr = from_proxy
+        .or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()))
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into());
     req.extensions_mut().insert(ClientAddr(addr));
     next.run(req).await
@@ -80,15 +92,20 @@ pub async fn same_origin(State(g): State<Arc<Guards>>, req: Request, next: Next)
         return next.run(req).await;
     }
     let sent = sender_origin(req.headers());
-    if sent.as_deref() == Some(g.origin.as_str()) {
+    // Without a configured public URL, a page of roster's is one served at the address this request was sent to.
+    let own = g.origin.clone().or_else(|| {
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok())?;
+        origin_of(&format!("http://{host}"))
+    });
+    if sent.is_some() && sent == own {
         return next.run(req).await;
     }
+    let own = own.unwrap_or_else(|| "roster's own address".into());
     let from = sent.unwrap_or_else(|| "an unknown page (no Origin or Referer header)".into());
     tracing::warn!(from = %from, path = %req.uri().path(), "refused a cross-origin request to the panel");
     let message = format!(
-        "roster refused this change: it was sent from {from}, not from roster's own pages at {}. If you opened roster \
-         at another address, use {} or set ROSTER_PUBLIC_URL to the address you use.",
-        g.origin, g.origin
+        "roster refused this change: it was sent from {from}, not from roster's own pages at {own}. If you opened \
+         roster at another address, use {own} or set ROSTER_PUBLIC_URL to the address you use."
     );
     let wants_html =
         req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"));

@@ -46,7 +46,7 @@ impl Application {
         let addr = listener.local_addr()?;
         let public_url = config.public_url(addr);
         let guards = Guards::new(
-            &public_url,
+            config.public_url.as_deref(),
             config.trusted_proxy_header.as_deref(),
             Duration::from_secs(config.request_timeout_secs.max(1)),
         )?;

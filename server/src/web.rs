@@ -45,7 +45,9 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(guards.https)
-        .with_expiry(Expiry::OnInactivity(idle));
+        .with_expiry(Expiry::OnInactivity(idle))
+        // Every request moves the idle expiry, not only those that change the session.
+        .with_always_save(true);
     let panel_router = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
@@ -81,11 +83,17 @@ async fn require_admin(
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
         || path == "/favicon.ico";
-    if !public
-        && req.method() == axum::http::Method::GET
-        && app::api::ctx::current_admin(&session, &s.services).await.is_none()
-    {
-        return axum::response::Redirect::to("/login").into_response();
+    if !public && req.method() == axum::http::Method::GET {
+        match app::api::ctx::current_admin(&session, &s.services).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return axum::response::Redirect::to("/login").into_response(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the session");
+                let msg = "roster cannot reach its database just now; reload the page in a moment.";
+                return (StatusCode::SERVICE_UNAVAILABLE, [(axum::http::header::RETRY_AFTER, "5")], msg)
+                    .into_response();
+            }
+        }
     }
     next.run(req).await
 }

@@ -10,8 +10,10 @@ pub fn service_provider_config(scim_base: &str, docs: &str) -> Value {
         "schemas": [SCHEMA_SERVICE_PROVIDER_CONFIG],
         "documentationUri": docs,
         "patch": { "supported": true },
-        // Bulk is unsupported; the limits are still given because Okta's SPEC test wants them non-empty.
-        "bulk": { "supported": false, "maxOperations": 1, "maxPayloadSize": MAX_GROUP_BODY_BYTES },
+        // Bulk is unsupported; the limits are still given because Okta's SPEC test wants them non-empty. The payload size
+        // is the one every endpoint takes, so a client that keeps to it never gets 413 (`/Groups` takes up to
+        // MAX_GROUP_BODY_BYTES, for a Push now of a large group).
+        "bulk": { "supported": false, "maxOperations": 1, "maxPayloadSize": MAX_BODY_BYTES },
         "filter": { "supported": true, "maxResults": MAX_PAGE },
         "changePassword": { "supported": false },
         "sort": { "supported": true },
@@ -125,6 +127,6 @@ mod tests {
         );
         assert_eq!(resource_types("b").len(), 2);
         assert!(find_by_id(all, "nope").is_none());
-        assert_eq!(service_provider_config("b", "d")["bulk"]["maxPayloadSize"], json!(MAX_GROUP_BODY_BYTES));
+        assert_eq!(service_provider_config("b", "d")["bulk"]["maxPayloadSize"], json!(MAX_BODY_BYTES));
     }
 }

@@ -24,10 +24,11 @@ pub const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub const MAX_PAGE: i64 = 500;
 /// The page size when a client sends no `count` (RFC 7644 §3.4.2.4 leaves it to the server).
 pub const DEFAULT_PAGE: i64 = 100;
-/// The largest request body to `/Users` and everything but `/Groups`; larger bodies get 413.
+/// The largest request body to `/Users` and everything but `/Groups`; larger bodies get 413. Advertised as
+/// `bulk.maxPayloadSize`, the only field SCIM has for a size: a client that keeps to it never gets 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The largest request body to `/Groups`, where a Push now carries the whole membership (50,000 members with their
-/// display names are about 4 MiB). Advertised as `bulk.maxPayloadSize`, the only field SCIM has for a size.
+/// display names are about 4 MiB). Documented in the README and SECURITY.md.
 pub const MAX_GROUP_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The most members one request may name (POST, PUT, or all the operations of a PATCH together).
 pub const MAX_MEMBERS_PER_REQUEST: usize = 100_000;
@@ -58,6 +59,33 @@ pub fn coerce_bool(v: &Value) -> Option<bool> {
 /// every other control character (C0, DEL, C1) except tab, line feed and carriage return. The attributes roster indexes and shows as
 /// one line (userName, displayName, externalId, names, emails, ids, members) refuse tab and line breaks too.
 pub fn check_text(body: &Value) -> crate::Result<()> {
+    walk_text(body, "", false)
+}
+
+/// [`check_text`] for a PatchOp message: `op` and `path` are single-line, and each operation's `value` is checked as a
+/// body of its own, so a multi-line address is fine while a userName with a line break inside the value is not.
+pub fn check_patch_text(body: &Value) -> crate::Result<()> {
+    let Value::Object(m) = body else { return walk_text(body, "", false) };
+    for (k, v) in m {
+        check_str(k, k, true)?;
+        match (k.eq_ignore_ascii_case("Operations"), v) {
+            (true, Value::Array(ops)) => {
+                for op in ops {
+                    let Value::Object(op) = op else { continue };
+                    for (ok, ov) in op {
+                        check_str(ok, ok, true)?;
+                        let strict = !ok.eq_ignore_ascii_case("value");
+                        walk_text(ov, ok, strict)?;
+                    }
+                }
+            }
+            _ => walk_text(v, k, true)?,
+        }
+    }
+    Ok(())
+}
+
+fn walk_text(v: &Value, path: &str, strict: bool) -> crate::Result<()> {
     fn walk(v: &Value, path: &str, strict: bool) -> crate::Result<()> {
         match v {
             Value::String(s) => check_str(path, s, strict),
@@ -70,7 +98,7 @@ pub fn check_text(body: &Value) -> crate::Result<()> {
             _ => Ok(()),
         }
     }
-    walk(body, "", false)
+    walk(v, path, strict)
 }
 
 /// Attribute names whose values are single-line identifiers or names.

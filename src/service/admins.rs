@@ -9,20 +9,29 @@ use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
 
-/// Sign-in attempts allowed in one window, per account (email) and per client address. An attempt counts before its
-/// password is checked, so parallel guesses each take one; a successful sign-in clears both counts.
-pub const SIGN_IN_PER_ACCOUNT: i64 = 5;
+/// Sign-in attempts allowed in one window: for one account from one client address, for one account from anywhere,
+/// and from one client address to any account. An attempt counts before its password is checked, so parallel guesses
+/// each take one; a successful sign-in clears its counts. The strict limit is per account *and* address, so an
+/// attacker elsewhere cannot lock an admin out; the per-account limit is high, and stops guessing spread over many
+/// addresses; the per-address limit stops one address trying many accounts.
+pub const SIGN_IN_PER_ACCOUNT_AND_ADDRESS: i64 = 5;
+pub const SIGN_IN_PER_ACCOUNT: i64 = 100;
 pub const SIGN_IN_PER_ADDRESS: i64 = 30;
 pub const SIGN_IN_WINDOW_MS: Millis = 15 * 60_000;
 
 /// How long a session lasts after sign-in, however active it is (the idle timeout is the cookie's own).
 pub const DEFAULT_SESSION_LIFETIME_MS: Millis = 24 * 3600 * 1000;
 
+/// A first, in-memory limit on sign-in attempts per client address: a burst of 10, then one every two seconds. Over
+/// it, an attempt is refused without touching the database, so a flood of sign-ins cannot become a flood of writes.
+type AddressLimiter = governor::DefaultKeyedRateLimiter<String>;
+
 #[derive(Clone)]
 pub struct AdminService {
     store: Arc<dyn Store>,
     hasher: Hasher,
     session_lifetime: Millis,
+    addresses: Arc<AddressLimiter>,
 }
 
 /// An email an admin signs in with: trimmed, with an `@`, at most 254 characters.
@@ -50,7 +59,15 @@ pub fn check_password(p: &str) -> Result<()> {
 
 impl AdminService {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AdminService { store, hasher: Hasher::default(), session_lifetime: DEFAULT_SESSION_LIFETIME_MS }
+        let quota = governor::Quota::with_period(std::time::Duration::from_secs(2))
+            .map(|q| q.allow_burst(std::num::NonZeroU32::MIN.saturating_add(9)))
+            .unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN));
+        AdminService {
+            store,
+            hasher: Hasher::default(),
+            session_lifetime: DEFAULT_SESSION_LIFETIME_MS,
+            addresses: Arc::new(governor::RateLimiter::keyed(quota)),
+        }
     }
 
     /// Sets the absolute session lifetime.
@@ -159,15 +176,23 @@ impl AdminService {
             .await
     }
 
-    /// Signs in. Every failure says the same thing. The attempt is counted against the account and the client
-    /// address, in one write, before the password is checked; over either limit the answer is `Throttled` and no
-    /// argon2 run happens.
+    /// Signs in. Every failure says the same thing. The attempt is counted, in one write, before the password is
+    /// checked (see [`SIGN_IN_PER_ACCOUNT_AND_ADDRESS`]); over a limit the answer is `Throttled` and no argon2 run
+    /// happens. Keys are stored hashed, so their size is bounded whatever a client sends.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Admin> {
-        let email = fold(email.trim());
-        let keys = [
-            (format!("account:{email}"), SIGN_IN_PER_ACCOUNT),
-            (format!("address:{}", client.chars().take(64).collect::<String>()), SIGN_IN_PER_ADDRESS),
-        ];
+        if self.addresses.check_key(&client.to_owned()).is_err() {
+            return Err(Error::Throttled { minutes: 1 });
+        }
+        if self.addresses.len() > 10_000 {
+            self.addresses.retain_recent();
+        }
+        let email = parse_email(email).map(|e| fold(&e));
+        let address = sha256_hex(&format!("address:{client}"));
+        let mut keys = vec![(address, SIGN_IN_PER_ADDRESS)];
+        if let Ok(email) = &email {
+            keys.push((sha256_hex(&format!("account:{email}")), SIGN_IN_PER_ACCOUNT));
+            keys.push((sha256_hex(&format!("pair:{email}\n{client}")), SIGN_IN_PER_ACCOUNT_AND_ADDRESS));
+        }
         let counted = keys.clone();
         self.store
             .write(move |tx| {
@@ -184,6 +209,8 @@ impl AdminService {
                 })
             })
             .await?;
+        // A malformed email cannot be an admin's: refused as any wrong password is, after the address was counted.
+        let email = email.map_err(|_| Error::Unauthenticated)?;
         let found = self.store.begin_read().await?.admin_credentials(&email).await?;
         let (admin, hash) = match found {
             Some((a, h)) => (Some(a), Some(h)),

@@ -156,6 +156,10 @@ impl GroupService {
                         let alone: Vec<UserId> =
                             former.iter().filter(|u| !remaining.contains_key(*u)).cloned().collect();
                         for u in tx.users_by_ids(&alone).await? {
+                            // One IdP per token name: never a user another IdP manages.
+                            if !ownership::access(&ctx.actor, &u.managed_by, true).can_edit {
+                                continue;
+                            }
                             let left = remaining.get(&u.id).copied().unwrap_or(0);
                             let Some(reason) =
                                 membership::after_group_deleted(u.active, left, &g.display_name, &idp, at)
@@ -303,6 +307,7 @@ async fn rename(tx: &mut dyn Tx, g: &mut Group, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::InvalidValue("displayName must not be empty".into()));
     }
+    crate::scim::check_str("displayName", name, true)?;
     if let Some(msg) = crate::scim::too_long("displayName", name) {
         return Err(Error::InvalidValue(msg)); // The panel's rename; SCIM bodies are checked when parsed.
     }
@@ -357,7 +362,8 @@ async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, ids: &[UserId]) -> Result<i6
     let added = tx.add_members(&g.id, ids, now()).await?;
     if ctx.idp().is_some() && !added.is_empty() {
         for u in tx.inactive_users(&added).await? {
-            if !membership::reactivates_on_group_add(u.active, u.inactive_reason.as_ref()) {
+            let writable = ownership::access(&ctx.actor, &u.managed_by, true).can_edit;
+            if !writable || !membership::reactivates_on_group_add(u.active, u.inactive_reason.as_ref()) {
                 continue;
             }
             let mut after = u.clone();

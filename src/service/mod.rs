@@ -8,7 +8,9 @@ mod settings;
 mod tokens;
 mod users;
 
-pub use admins::{AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS};
+pub use admins::{
+    AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ACCOUNT_AND_ADDRESS, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS,
+};
 pub use groups::GroupService;
 pub use settings::SettingsService;
 pub use tokens::TokenService;

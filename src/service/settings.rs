@@ -135,10 +135,11 @@ impl SettingsService {
     /// large log never holds the write lock for long. Returns how many went.
     pub async fn prune_log(&self, retention: crate::model::Millis) -> Result<u64> {
         const BATCH: i64 = 2_000;
-        let before = now() - retention;
+        let (before, windows) = (now() - retention, now() - super::SIGN_IN_WINDOW_MS);
+        self.store.write(move |tx| Box::pin(async move { tx.prune_sign_in_attempts(windows).await })).await?;
         let mut total = 0;
         loop {
-            let n = self.store.write(move |tx| Box::pin(async move { tx.prune(before, BATCH).await })).await?;
+            let n = self.store.write(move |tx| Box::pin(async move { tx.prune_events(before, BATCH).await })).await?;
             total += n;
             if n < BATCH as u64 {
                 return Ok(total);

@@ -21,6 +21,7 @@ pub fn parse_token_name(name: &str) -> Result<String> {
     if n.is_empty() || n.chars().count() > 64 {
         return Err(Error::InvalidValue("a token name must be 1 to 64 characters".into()));
     }
+    crate::scim::check_str("the token name", n, true)?;
     Ok(n.to_owned())
 }
 

@@ -50,15 +50,18 @@ impl AdminSession {
     }
 }
 
-/// The admin of `session` while the session is valid; an expired or revoked session is ended here.
-pub async fn current_admin(session: &Session, services: &Services) -> Option<Admin> {
-    let signed_in = session.get::<SignedIn>(SIGNED_IN).await.ok().flatten()?;
+/// The admin of `session` while the session is valid; an expired or revoked session is ended here. An error reaching
+/// the database is passed on, and ends nothing.
+pub async fn current_admin(session: &Session, services: &Services) -> roster::Result<Option<Admin>> {
+    let signed_in = session.get::<SignedIn>(SIGNED_IN).await.map_err(roster::Error::internal)?;
+    let Some(signed_in) = signed_in else { return Ok(None) };
     match services.admins.session(AdminId(signed_in.admin), signed_in.at).await {
-        Ok(admin) => Some(admin),
-        Err(_) => {
+        Ok(admin) => Ok(Some(admin)),
+        Err(roster::Error::Unauthenticated) => {
             let _ = session.flush().await;
-            None
+            Ok(None)
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -75,7 +78,7 @@ pub fn panel() -> Result<Panel, UiError> {
 pub async fn admin() -> Result<(Panel, Actor), UiError> {
     let panel = panel()?;
     let session = AdminSession::get().await?;
-    let admin = current_admin(&session.0, &panel.services).await.ok_or(UiError::Unauthenticated)?;
+    let admin = current_admin(&session.0, &panel.services).await?.ok_or(UiError::Unauthenticated)?;
     Ok((panel, Actor::Admin { id: admin.id, email: admin.email }))
 }
 

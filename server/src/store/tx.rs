@@ -747,8 +747,11 @@ impl Tx for SqlTx {
         })
     }
 
-    async fn prune(&mut self, before: Millis, limit: i64) -> Result<u64> {
-        self.execute("delete from sign_in_attempt where window_start < $1", &args![before]).await?;
+    async fn prune_sign_in_attempts(&mut self, before: Millis) -> Result<u64> {
+        self.execute("delete from sign_in_attempt where window_start < $1", &args![before]).await
+    }
+
+    async fn prune_events(&mut self, before: Millis, limit: i64) -> Result<u64> {
         // The oldest entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
         self.execute(
             "delete from provisioning_event where event_id in \

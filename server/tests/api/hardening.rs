@@ -285,6 +285,7 @@ async fn the_log_is_pruned_after_its_retention() {
     };
     assert!(all(&app).await > 0);
     assert_eq!(app.services.settings.prune_log(3_600_000).await.unwrap(), 0, "an hour's retention keeps today's");
+    app.services.admins.login("nobody@example.com", "wrong password!", "10.1.1.1").await.unwrap_err();
     let pruned = app.services.settings.prune_log(-1).await.unwrap();
     assert!(pruned > 0);
     assert_eq!(all(&app).await, 0);
@@ -318,22 +319,66 @@ async fn parallel_guesses_are_each_counted() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(checked, roster::service::SIGN_IN_PER_ACCOUNT, "only the allowed attempts reached the password check");
-    let err = app.services.admins.login("a@example.com", "correct horse battery", "10.0.0.2").await.unwrap_err();
-    assert!(matches!(err, Error::Throttled { .. }), "the account stays throttled, from any address");
+    assert_eq!(
+        checked,
+        roster::service::SIGN_IN_PER_ACCOUNT_AND_ADDRESS,
+        "only the allowed attempts reached the password check"
+    );
+    let err = app.services.admins.login("a@example.com", "correct horse battery", "10.0.0.1").await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "the account stays throttled from that address");
+    // An attacker's guesses from elsewhere do not lock the admin out.
+    assert!(app.services.admins.login("a@example.com", "correct horse battery", "10.0.0.2").await.is_ok());
 }
 
 #[tokio::test]
 async fn spraying_many_accounts_from_one_address_is_throttled() {
     let app = spawn_app().await;
     app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
-    for i in 0..roster::service::SIGN_IN_PER_ADDRESS {
-        let err = app.services.admins.login(&format!("guess{i}@example.com"), "password1234", "10.0.0.9").await;
-        assert!(matches!(err, Err(Error::Unauthenticated)), "{i}: {err:?}");
+    let mut refused = None;
+    for i in 0..=roster::service::SIGN_IN_PER_ADDRESS {
+        match app.services.admins.login(&format!("guess{i}@example.com"), "password1234", "10.0.0.9").await {
+            Err(Error::Unauthenticated) => {}
+            Err(Error::Throttled { .. }) => {
+                refused = Some(i);
+                break;
+            }
+            other => panic!("{i}: {other:?}"),
+        }
     }
+    assert!(refused.is_some(), "a spray from one address is stopped within the per-address limit");
     let err = app.services.admins.login("a@example.com", "correct horse battery", "10.0.0.9").await.unwrap_err();
     assert!(matches!(err, Error::Throttled { .. }), "{err}");
     assert!(app.services.admins.login("a@example.com", "correct horse battery", "10.0.0.10").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_header_names_the_client() {
+    let app = spawn_with(|c| c.trusted_proxy_header = Some("X-Forwarded-For".into())).await;
+    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    let attempt = |lines: &'static [&'static str]| {
+        let mut req = app
+            .http
+            .post(format!("{}/api/login", app.base))
+            .header("Origin", &app.base)
+            .header("Accept", "text/html")
+            .form(&[("email", "a@example.com"), ("password", "wrong password!")]);
+        for l in lines {
+            req = req.header("X-Forwarded-For", *l);
+        }
+        req.send()
+    };
+    // The client forges the first line; the proxy's own last line names it. Six attempts from 203.0.113.7 lock that
+    // account there, and the forged addresses do not spread the attempts out.
+    for i in 0..6 {
+        let forged: &'static [&'static str] = match i % 2 {
+            0 => &["10.9.9.9", "198.51.100.1, 203.0.113.7"],
+            _ => &["10.8.8.8, 203.0.113.7"],
+        };
+        attempt(forged).await.unwrap();
+    }
+    let err = app.services.admins.login("a@example.com", "correct horse battery", "203.0.113.7").await.unwrap_err();
+    assert!(matches!(err, Error::Throttled { .. }), "{err}");
+    assert!(app.services.admins.login("a@example.com", "correct horse battery", "10.9.9.9").await.is_ok());
 }
 
 // ---- Sessions and admins ----
@@ -421,7 +466,7 @@ async fn a_new_token_is_shown_once_and_never_stored_in_clear() {
     assert!(!database_contains(&app, &token).await, "the token is stored only as a hash");
 }
 
-/// Whether any text in the session or token tables contains `needle`.
+/// Whether any text in the session, token or log tables contains `needle`.
 async fn database_contains(app: &TestApp, needle: &str) -> bool {
     use server::store::Db;
     let like = format!("%{needle}%");
@@ -429,7 +474,8 @@ async fn database_contains(app: &TestApp, needle: &str) -> bool {
         Db::Sqlite(p) => {
             let n: i64 = sqlx::query_scalar(
                 "select (select count(*) from tower_sessions where cast(data as text) like $1) + \
-                 (select count(*) from scim_token where token_hash like $1)",
+                 (select count(*) from scim_token where token_hash like $1 or name like $1) + \
+                 (select count(*) from provisioning_event where diff like $1 or detail like $1 or path like $1)",
             )
             .bind(&like)
             .fetch_one(&p)
@@ -440,7 +486,8 @@ async fn database_contains(app: &TestApp, needle: &str) -> bool {
         Db::Postgres(p) => {
             let n: i64 = sqlx::query_scalar(
                 "select (select count(*) from tower_sessions.session where encode(data, 'escape') like $1) + \
-                 (select count(*) from scim_token where token_hash like $1)",
+                 (select count(*) from scim_token where token_hash like $1 or name like $1) + \
+                 (select count(*) from provisioning_event where diff like $1 or detail like $1 or path like $1)",
             )
             .bind(&like)
             .fetch_one(&p)
@@ -497,6 +544,41 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
     let r =
         app.raw(as_token(&app, &okta2, M::PATCH, &format!("/Groups/{group}"), Some(json!({"Operations": []})))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "now Entra's");
+}
+
+#[tokio::test]
+async fn group_rules_never_touch_another_idps_users() {
+    let app = spawn_app().await;
+    let (_, entra) = app.services.tokens.create(&Ctx::cli("test"), "Entra ID").await.unwrap();
+    let post =
+        |body: Value, path: &'static str| app.raw(as_token(&app, &entra, reqwest::Method::POST, path, Some(body)));
+    let oktas = app.user_id("alice@okta.local").await;
+    let r = post(okta_user("bob@entra.local"), "/Users").await;
+    let entras = r.body["id"].as_str().unwrap().to_owned();
+    // Entra pushes a group with Okta's user and its own, then deletes it: only Entra's user loses their last group.
+    let r =
+        post(json!({"displayName": "Entra group", "members": [{"value": oktas}, {"value": entras}]}), "/Groups").await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let g = r.body["id"].as_str().unwrap().to_owned();
+    let r = app.raw(as_token(&app, &entra, reqwest::Method::DELETE, &format!("/Groups/{g}"), None)).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(app.is_active(&oktas).await, "Okta's user is not Entra's to deactivate");
+    assert!(!app.is_active(&entras).await, "Entra's own user lost their only group");
+}
+
+#[tokio::test]
+async fn patch_values_may_span_lines_but_names_may_not() {
+    let app = spawn_app().await;
+    let id = app.user_id("ada@example.com").await;
+    let address =
+        json!([{"op": "add", "path": "addresses", "value": [{"formatted": "1 Main St\nSpringfield", "type": "work"}]}]);
+    let r = app.patch(&format!("/Users/{id}"), address).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let title = json!([{"op": "replace", "path": "title", "value": "Head\tof things"}]);
+    assert_eq!(app.patch(&format!("/Users/{id}"), title).await.status, StatusCode::OK);
+    let name = json!([{"op": "replace", "value": {"userName": "ada\n@example.com"}}]);
+    let r = app.patch(&format!("/Users/{id}"), name).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (StatusCode::BAD_REQUEST, Some("invalidValue")));
 }
 
 #[tokio::test]

@@ -136,6 +136,7 @@ fn group_op(
             match required(value, "displayName")? {
                 Value::String(s) if !s.trim().is_empty() => {
                     check_length(attr, s)?;
+                    crate::scim::check_str("displayName", s, true)?;
                     patch.display_name = Some(s.clone());
                     Ok(())
                 }
@@ -147,6 +148,7 @@ fn group_op(
                 (OpKind::Remove, _) | (_, Some(Value::Null)) => None,
                 (_, Some(Value::String(s))) => {
                     check_length(attr, s)?;
+                    crate::scim::check_str("externalId", s, true)?;
                     Some(s.clone())
                 }
                 _ => return Err(Error::InvalidValue("externalId must be a string".into())),

@@ -33,7 +33,7 @@ pub struct PatchRequest {
 impl PatchRequest {
     /// A PatchOp message from a request body, with its operation count capped at [`MAX_PATCH_OPS`].
     pub fn parse(body: Value) -> Result<PatchRequest> {
-        super::check_text(&body)?;
+        super::check_patch_text(&body)?;
         let req: PatchRequest = serde_json::from_value(body)
             .map_err(|e| Error::InvalidSyntax(format!("not a valid PatchOp request: {e}")))?;
         if req.operations.len() > MAX_PATCH_OPS {
