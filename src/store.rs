@@ -109,16 +109,14 @@ pub trait Tx: Send {
     async fn user_by_name(&mut self, user_name_folded: &str) -> Result<Option<User>>;
     /// `Error::Conflict` when the folded userName is taken.
     async fn insert_user(&mut self, user: &User) -> Result<()>;
-    /// Writes every field and re-indexes emails. `Error::Conflict` on a userName clash.
-    async fn update_user(&mut self, user: &User) -> Result<()>;
+    /// Writes every field, and re-indexes the emails when `emails_changed`. `Error::Conflict` on a userName clash.
+    async fn update_user(&mut self, user: &User, emails_changed: bool) -> Result<()>;
     async fn list_users(&mut self, q: &UserQuery) -> Result<Page<User>>;
     async fn groups_of_user(&mut self, id: &UserId) -> Result<Vec<GroupRef>>;
     /// The users among `ids` that exist (tombstones included), in no particular order.
     async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>>;
-    /// The users among `ids` that exist, are not tombstones and are inactive.
-    async fn inactive_users(&mut self, ids: &[UserId]) -> Result<Vec<User>>;
-    /// The ids among `ids` of users that exist and are not tombstones.
-    async fn live_user_ids(&mut self, ids: &[UserId]) -> Result<Vec<UserId>>;
+    /// The users among `ids` that exist and are not tombstones, each with whether it is active.
+    async fn live_users(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, bool)>>;
     /// How many groups each of `ids` is in now; users in none are left out.
     async fn group_counts(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, i64)>>;
 
@@ -149,7 +147,10 @@ pub trait Tx: Send {
     async fn release_idp(&mut self, label: &str) -> Result<(i64, i64)>;
 
     // The provisioning log.
+    /// Writes a log entry now and returns its id (for a failure's detail, which quotes it).
     async fn insert_event(&mut self, event: &NewEvent) -> Result<EventId>;
+    /// Records a log entry of this transaction: written when it commits, or never if it does not.
+    async fn log_event(&mut self, event: &NewEvent) -> Result<()>;
     async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>>;
     async fn event(&mut self, id: EventId) -> Result<Option<Event>>;
     /// Deletes up to `limit` of the oldest log entries from before `before`; returns how many went.

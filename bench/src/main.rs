@@ -110,20 +110,27 @@ struct Roster {
 }
 
 impl Roster {
+    /// Starts `ROSTER_BENCH_BINARY` if set (to measure another build, say an earlier commit's), else builds and starts
+    /// the roster binary of this checkout, in the bench's own profile.
     async fn start(url: &str) -> anyhow::Result<Roster> {
-        let exe = std::env::current_exe()?;
-        let dir = exe.parent().ok_or_else(|| anyhow!("no directory for {}", exe.display()))?;
-        let release = dir.ends_with("release");
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "server", "--bin", "roster"]);
-        if release {
-            build.arg("--release");
-        }
-        if !build.status()?.success() {
-            bail!("could not build the roster binary");
-        }
+        let binary = match std::env::var_os("ROSTER_BENCH_BINARY") {
+            Some(path) => std::path::PathBuf::from(path),
+            None => {
+                let exe = std::env::current_exe()?;
+                let dir = exe.parent().ok_or_else(|| anyhow!("no directory for {}", exe.display()))?;
+                let mut build = Command::new(env!("CARGO"));
+                build.args(["build", "-p", "server", "--bin", "roster"]);
+                if dir.ends_with("release") {
+                    build.arg("--release");
+                }
+                if !build.status()?.success() {
+                    bail!("could not build the roster binary");
+                }
+                dir.join("roster")
+            }
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new(dir.join("roster"))
+        let child = Command::new(&binary)
             .args(["serve", "--database-url", url, "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -356,7 +363,7 @@ request = function()
   n = n + 1
   local i = (tid * 20000 + n) % {half} + 1
   return wrk.format("PATCH", "/scim/v2/Groups/{big_id}", nil,
-    '{{"Operations":[{{"op":"remove","path":"members[value eq \"' .. ids[i] .. '\"]"}}]}}')
+    '{{"Operations":[{{"op":"remove","path":"members[value eq \\\"' .. ids[i] .. '\\\"]"}}]}}')
 end"#)),
         ("PATCH deactivate `active: false`".into(), r#"
 request = function()
@@ -544,7 +551,7 @@ async fn plans(db: &Db, users: usize) -> anyhow::Result<Vec<(String, String)>> {
     let mut tx = db.begin(false).await?;
     let mut out = Vec::new();
     for (what, q) in cases {
-        let w = user_where(&q)?;
+        let w = user_where(&q, tx.dialect())?;
         out.push((
             what.to_owned(),
             tx.explain(&format!("select app_user.user_id from app_user{}", w.text), &w.args).await?,

@@ -145,7 +145,7 @@ impl AdminService {
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
                     tx.set_setup_token_hash(None).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &email);
-                    tx.insert_event(&ctx.event(201, t, format!("admin {email} added"))).await?;
+                    tx.log_event(&ctx.event(201, t, format!("admin {email} added"))).await?;
                     Ok(admin)
                 })
             })
@@ -169,7 +169,7 @@ impl AdminService {
                     }
                     tx.delete_admin(admin.id).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &admin.email);
-                    tx.insert_event(&ctx.event(200, t, format!("admin {} removed", admin.email))).await?;
+                    tx.log_event(&ctx.event(200, t, format!("admin {} removed", admin.email))).await?;
                     Ok(admin)
                 })
             })
@@ -255,7 +255,7 @@ impl AdminService {
                     let at = now();
                     tx.set_admin_password(id, &new_hash, at).await?;
                     let t = target(Kind::Admin, &id.to_string(), &ctx.actor.name());
-                    tx.insert_event(&ctx.event(200, t, "password changed; other sessions ended".into())).await?;
+                    tx.log_event(&ctx.event(200, t, "password changed; other sessions ended".into())).await?;
                     Ok(at)
                 })
             })

@@ -342,9 +342,9 @@ async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp
         MemberOp::Replace(ids) => {
             let wanted = resolve_members(tx, &ids).await?;
             let current: HashSet<UserId> = tx.member_ids(&g.id).await?.into_iter().collect();
-            let wanted_set: HashSet<&UserId> = wanted.iter().collect();
+            let wanted_set: HashSet<&UserId> = wanted.iter().map(|(id, _)| id).collect();
             let gone: Vec<UserId> = current.iter().filter(|u| !wanted_set.contains(u)).cloned().collect();
-            let new: Vec<UserId> = wanted.into_iter().filter(|u| !current.contains(u)).collect();
+            let new: Vec<Member> = wanted.into_iter().filter(|(u, _)| !current.contains(u)).collect();
             let removed = tx.remove_members(&g.id, &gone).await?.len() as i64;
             let added = add(tx, ctx, g, &new).await?;
             g.member_count += added - removed;
@@ -353,15 +353,22 @@ async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp
     })
 }
 
-/// Adds members and, for an IdP's push, reactivates those who were inactive only because they lost their last
-/// group, seats permitting.
-async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, ids: &[UserId]) -> Result<i64> {
-    if ids.is_empty() {
+/// A member to be: a live user, and whether they are active.
+type Member = (UserId, bool);
+
+/// Adds members and, for an IdP's push, reactivates those who were inactive only because they lost their last group,
+/// seats permitting.
+async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, members: &[Member]) -> Result<i64> {
+    if members.is_empty() {
         return Ok(0);
     }
-    let added = tx.add_members(&g.id, ids, now()).await?;
-    if ctx.idp().is_some() && !added.is_empty() {
-        for u in tx.inactive_users(&added).await? {
+    let ids: Vec<UserId> = members.iter().map(|(id, _)| id.clone()).collect();
+    let added: HashSet<UserId> = tx.add_members(&g.id, &ids, now()).await?.into_iter().collect();
+    if ctx.idp().is_some() {
+        // Only an inactive user can be revived; the active ones (nearly all) are not even loaded.
+        let inactive: Vec<UserId> =
+            members.iter().filter(|(id, active)| !active && added.contains(id)).map(|(id, _)| id.clone()).collect();
+        for u in tx.users_by_ids(&inactive).await? {
             let writable = ownership::access(&ctx.actor, &u.managed_by, true).can_edit;
             if !writable || !membership::reactivates_on_group_add(u.active, u.inactive_reason.as_ref()) {
                 continue;
@@ -381,23 +388,30 @@ async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, ids: &[UserId]) -> Result<i6
     Ok(added.len() as i64)
 }
 
-/// Checks member ids name live users (RFC 7644 §3.5.2: an unknown member is `invalidValue`), de-duplicated.
-async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<UserId>> {
+/// Checks member ids name live users (RFC 7644 §3.5.2: an unknown member is `invalidValue`), de-duplicated, in the
+/// order sent.
+async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<Member>> {
     let mut seen = HashSet::new();
     let ids: Vec<UserId> = ids.iter().filter(|i| seen.insert(i.as_str())).map(|i| UserId(i.clone())).collect();
     if ids.is_empty() {
-        return Ok(ids);
+        return Ok(Vec::new());
     }
-    let found: HashSet<UserId> = tx.live_user_ids(&ids).await?.into_iter().collect();
-    if let Some(missing) = ids.iter().find(|i| !found.contains(*i)) {
+    let found: HashMap<UserId, bool> = tx.live_users(&ids).await?.into_iter().collect();
+    if let Some(missing) = ids.iter().find(|i| !found.contains_key(*i)) {
         return Err(Error::InvalidValue(format!(
             "member '{missing}' is not a user in roster; provision the user first"
         )));
     }
-    Ok(ids)
+    Ok(ids
+        .into_iter()
+        .map(|id| {
+            let active = found.get(&id).copied().unwrap_or(false);
+            (id, active)
+        })
+        .collect())
 }
 
 async fn log(tx: &mut dyn Tx, ctx: &Ctx, status: u16, g: &Group, summary: String) -> Result<()> {
     let t = target(Kind::Group, g.id.as_str(), &g.display_name);
-    tx.insert_event(&ctx.event(status, t, summary)).await.map(|_| ())
+    tx.log_event(&ctx.event(status, t, summary)).await.map(|_| ())
 }

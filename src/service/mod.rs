@@ -38,12 +38,13 @@ pub struct Services {
 impl Services {
     pub fn new(store: Arc<dyn Store>) -> Self {
         let activity = Arc::new(Activity::default());
+        let auth = tokens::AuthCache::default();
         Services {
             users: UserService { store: store.clone() },
             groups: GroupService { store: store.clone() },
-            tokens: TokenService { store: store.clone() },
+            tokens: TokenService { store: store.clone(), cache: auth.clone() },
             admins: AdminService::new(store.clone()),
-            settings: SettingsService { store: store.clone(), activity: activity.clone() },
+            settings: SettingsService { store: store.clone(), activity: activity.clone(), auth },
             activity,
             store,
         }

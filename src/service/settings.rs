@@ -13,6 +13,8 @@ use std::sync::atomic::Ordering;
 pub struct SettingsService {
     pub(super) store: Arc<dyn Store>,
     pub(super) activity: Arc<Activity>,
+    /// Remembered authentications, which carry the SCIM switch: forgotten when it turns.
+    pub(super) auth: super::tokens::AuthCache,
 }
 
 impl SettingsService {
@@ -28,19 +30,22 @@ impl SettingsService {
     /// Turning SCIM on or off changes no user or group; it only changes who may edit IdP-managed ones.
     pub async fn set_scim_enabled(&self, ctx: &Ctx, on: bool) -> Result<Settings> {
         let ctx = ctx.clone();
-        self.store
+        let settings = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     let before = tx.settings().await?;
                     if before.scim_enabled != on {
                         tx.set_scim_enabled(on).await?;
                         let what = if on { "SCIM provisioning enabled" } else { "SCIM provisioning disabled" };
-                        tx.insert_event(&ctx.event(200, None, what.into())).await?;
+                        tx.log_event(&ctx.event(200, None, what.into())).await?;
                     }
                     Ok(Settings { scim_enabled: on, ..before })
                 })
             })
-            .await
+            .await?;
+        self.auth.clear();
+        Ok(settings)
     }
 
     /// Sets the licence. Lowering it below the seats in use is refused: deactivate users first.
@@ -61,7 +66,7 @@ impl SettingsService {
                     }
                     if before.limit != seats {
                         tx.set_seat_limit(SeatLimit(seats)).await?;
-                        tx.insert_event(&ctx.event(200, None, format!("seats: {} → {seats}", before.limit))).await?;
+                        tx.log_event(&ctx.event(200, None, format!("seats: {} → {seats}", before.limit))).await?;
                     }
                     Ok(SeatUsage { used, limit: seats })
                 })
@@ -96,7 +101,7 @@ impl SettingsService {
                         "released {} users and {} groups from {name}: they are local now, and an IdP's next push may adopt them",
                         released.users, released.groups
                     );
-                    tx.insert_event(&ctx.event(200, None, what)).await?;
+                    tx.log_event(&ctx.event(200, None, what)).await?;
                     Ok(released)
                 })
             })

@@ -9,10 +9,40 @@ use std::sync::Arc;
 
 /// Last-used times are written at most once a minute per token, so SCIM traffic does not become write traffic.
 const TOUCH_EVERY_MS: i64 = 60_000;
+/// How long an authentication is remembered: a SCIM request costs no database read, and revoking a token or turning
+/// SCIM off takes effect within this on every instance (at once on the instance that did it).
+pub const AUTH_CACHE_MS: i64 = 1_000;
+/// Entries the cache holds before it starts over, so random tokens cannot grow it without bound.
+const AUTH_CACHE_ENTRIES: usize = 10_000;
 
 #[derive(Clone)]
 pub struct TokenService {
     pub(super) store: Arc<dyn Store>,
+    pub(super) cache: AuthCache,
+}
+
+/// Recent authentications by token hash: when looked up, and what was found (the token and whether SCIM is on).
+#[derive(Clone, Default)]
+pub struct AuthCache(Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Option<(ScimToken, bool)>)>>>);
+
+impl AuthCache {
+    fn get(&self, hash: &str, now: i64) -> Option<Option<(ScimToken, bool)>> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(hash).filter(|(at, _)| now - at < AUTH_CACHE_MS).map(|(_, found)| found.clone())
+    }
+
+    fn put(&self, hash: String, now: i64, found: Option<(ScimToken, bool)>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= AUTH_CACHE_ENTRIES {
+            map.clear();
+        }
+        map.insert(hash, (now, found));
+    }
+
+    /// Forgets everything: after a revocation or the SCIM switch on this instance.
+    pub fn clear(&self) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
 }
 
 /// A token name: what the admin will recognise in the log and the "Managed by" badge ("Okta", "Entra ID").
@@ -38,7 +68,7 @@ impl TokenService {
                 Box::pin(async move {
                     let token = tx.insert_token(&name, &hash, now()).await?;
                     let t = target(Kind::Token, &token.id.to_string(), &name);
-                    tx.insert_event(&ctx.event(201, t, format!("token '{name}' created"))).await?;
+                    tx.log_event(&ctx.event(201, t, format!("token '{name}' created"))).await?;
                     Ok(token)
                 })
             })
@@ -59,11 +89,13 @@ impl TokenService {
                         return Err(Error::not_found(Kind::Token, format!("'{name}'")));
                     }
                     let t = target(Kind::Token, &name, &name);
-                    tx.insert_event(&ctx.event(200, t, format!("token '{name}' revoked"))).await?;
+                    tx.log_event(&ctx.event(200, t, format!("token '{name}' revoked"))).await?;
                     Ok(())
                 })
             })
-            .await
+            .await?;
+        self.cache.clear();
+        Ok(())
     }
 
     /// Checks a bearer token: 401 for a missing, wrong or revoked one, then 403 while SCIM is disabled.
@@ -72,7 +104,15 @@ impl TokenService {
             return Err(Error::Unauthenticated);
         };
         let hash = sha256_hex(bearer);
-        let found = self.store.begin_read().await?.authenticate_token(&hash).await?;
+        let at = now();
+        let found = match self.cache.get(&hash, at) {
+            Some(found) => found,
+            None => {
+                let found = self.store.begin_read().await?.authenticate_token(&hash).await?;
+                self.cache.put(hash, at, found.clone());
+                found
+            }
+        };
         let Some((token, enabled)) = found else {
             return Err(Error::Unauthenticated);
         };

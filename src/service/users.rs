@@ -197,13 +197,13 @@ pub(super) async fn save(
         Some(b) => {
             after.version = b.version + 1;
             after.updated_at = now();
-            tx.update_user(&after).await?;
+            tx.update_user(&after, b.emails() != after.emails()).await?;
         }
         None => tx.insert_user(&after).await?,
     }
     tx.adjust_seats_used(seats_delta).await?;
     let diff = why.describe(before, &after);
-    tx.insert_event(&ctx.event(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
+    tx.log_event(&ctx.event(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
     Ok(after)
 }
 

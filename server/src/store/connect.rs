@@ -1,5 +1,6 @@
 //! Connecting: the two databases, their pools and migrations, and how a write transaction takes the write lock.
 use super::tx::SqlTx;
+use super::writer::Writer;
 use async_trait::async_trait;
 use roster::Result;
 use roster::store::{Store, Tx, WriteJob};
@@ -29,7 +30,9 @@ impl Db {
                 .map_err(|e| anyhow::anyhow!("bad SQLite URL '{url}': {e}"))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                // An acknowledged write survives a power loss too: every commit is synced. The writer commits many
+                // writes at once, so this costs one fsync per batch, not per write.
+                .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
             let pool = SqlitePoolOptions::new()
@@ -62,45 +65,48 @@ impl Db {
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))
     }
 
+    /// The store over this database, with its writer task.
     pub fn store(&self) -> Arc<dyn Store> {
-        Arc::new(self.clone())
+        Arc::new(SqlStore { db: self.clone(), writer: Writer::spawn(self.clone()) })
     }
 
     /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
     /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
     /// activations both pass a seat count).
+    /// A read needs no transaction: a pooled connection runs its statements as they come.
     pub async fn begin(&self, write: bool) -> Result<SqlTx> {
         let internal = super::tx::db;
         Ok(match self {
             Db::Sqlite(p) if write => SqlTx::sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
-            Db::Sqlite(p) => SqlTx::sqlite(p.begin().await.map_err(internal)?),
-            Db::Postgres(p) => {
+            Db::Sqlite(p) => SqlTx::sqlite_read(p.acquire().await.map_err(internal)?),
+            Db::Postgres(p) if write => {
                 let mut tx = SqlTx::postgres(p.begin().await.map_err(internal)?);
-                if write {
-                    tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
-                }
+                tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
                 tx
             }
+            Db::Postgres(p) => SqlTx::postgres_read(p.acquire().await.map_err(internal)?),
         })
     }
 }
 
+/// The store: reads on pooled connections, writes through the writer.
+struct SqlStore {
+    db: Db,
+    writer: Writer,
+}
+
 #[async_trait]
-impl Store for Db {
+impl Store for SqlStore {
     async fn begin_read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(self.begin(false).await?))
+        Ok(Box::new(self.db.begin(false).await?))
     }
 
     async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
-        let mut tx = self.begin(true).await?;
-        // An error drops the transaction, which rolls back everything the job did.
-        let out = job(&mut tx).await?;
-        tx.finish().await?;
-        Ok(out)
+        self.writer.run(job).await
     }
 
     async fn ping(&self) -> Result<()> {
-        match self {
+        match &self.db {
             Db::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
             Db::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
         }

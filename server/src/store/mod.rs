@@ -1,5 +1,6 @@
 //! The SQLite and PostgreSQL stores, implementing `roster::store` once for both:
-//! - [`connect`]: pools, migrations, and how a write job runs;
+//! - [`connect`]: pools, migrations, and how a transaction starts;
+//! - [`writer`]: the one task that runs every write job, several per transaction (group commit);
 //! - [`tx`]: one transaction type and the SQL of every `Tx` method, written once with `$n` placeholders;
 //! - [`rows`]: what the SELECTs return and its conversion to the model;
 //! - [`sql`]: bound values and the SQL builder; [`query`]: the listing clauses; [`filter`]: SCIM filters to SQL.
@@ -14,5 +15,6 @@ pub mod sql;
 #[cfg(test)]
 mod tests;
 pub mod tx;
+pub mod writer;
 
 pub use connect::Db;

@@ -1,13 +1,13 @@
 //! The WHERE and ORDER BY clauses of the three listings: users, groups and the provisioning log.
 use super::filter::translate;
 use super::rows::kind_str;
-use super::sql::{Sql, contains_pattern};
+use super::sql::{Dialect, Sql, contains_pattern};
 use roster::Result;
 use roster::model::{EventQuery, GroupQuery, UserQuery, UserSort, UserStatus, fold};
 use roster::scim::schema::ResourceType;
 
 /// The WHERE clause of a user listing.
-pub fn user_where(q: &UserQuery) -> Result<Sql> {
+pub fn user_where(q: &UserQuery, dialect: Dialect) -> Result<Sql> {
     let mut s = Sql::default();
     s.push(" where 1 = 1");
     if !q.include_deleted {
@@ -18,7 +18,7 @@ pub fn user_where(q: &UserQuery) -> Result<Sql> {
         translate(ResourceType::User, f, &mut s)?;
     }
     if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        s.push(" and app_user.search_folded like ").bind(contains_pattern(&fold(term))).push(" escape '\\'");
+        search(&mut s, &fold(term), dialect);
     }
     match q.status {
         Some(UserStatus::Active) => {
@@ -34,6 +34,18 @@ pub fn user_where(q: &UserQuery) -> Result<Sql> {
         s.push(" and app_user.managed_by_idp = ").bind(idp);
     }
     Ok(s)
+}
+
+/// The panel's search: the term anywhere in `search_folded`, through the trigram index of migration 0005 (FTS5 on
+/// SQLite, pg_trgm on PostgreSQL, which serves the `like` itself). A term shorter than a trigram reads every row.
+fn search(s: &mut Sql, term: &str, dialect: Dialect) {
+    if dialect == Dialect::Sqlite && term.chars().count() >= 3 {
+        // An FTS5 phrase of the whole term: with the trigram tokenizer, any row containing it as a substring.
+        let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+        s.push(" and app_user.rowid in (select rowid from user_search where user_search match ").bind(phrase).push(")");
+    } else {
+        s.push(" and app_user.search_folded like ").bind(contains_pattern(term)).push(" escape '\\'");
+    }
 }
 
 /// The ORDER BY of a user listing. The id breaks ties, so pages never overlap or skip (RFC 7644 §3.4.2.4 wants a

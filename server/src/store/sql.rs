@@ -1,6 +1,13 @@
 //! SQL text and its bound values: [`Arg`], and a small builder with `$n` placeholders, which both databases accept.
 use std::borrow::Cow;
 
+/// Which database a statement is for, where the two differ (the panel's search index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
 /// A value to bind, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Arg<'a> {

@@ -1,13 +1,19 @@
 //! Transactions: one [`SqlTx`] over either database, and the [`Tx`] methods written once for both. The SQL uses `$n`
 //! placeholders and syntax both databases accept; the only per-database code is in the four execution functions,
 //! which bind the same [`Arg`]s onto a SQLite or a PostgreSQL query.
+//!
+//! A write transaction serves the writer's jobs ([`super::writer`]): it reads the settings row once (the transaction
+//! holds the write lock, so nothing else changes it), keeps the count of seats used and the log entries of successful
+//! writes in memory until it commits, and gives each job a savepoint just before its first write. A read needs no
+//! transaction: it runs each statement on a pooled connection as it comes.
 use super::query::{event_where, group_order, group_where, user_order, user_where};
 use super::rows::*;
-use super::sql::{Arg, Sql, args, limit};
+use super::sql::{Arg, Dialect, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{NewEvent, Tx};
 use roster::{Error, Result};
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
@@ -15,15 +21,40 @@ use std::collections::HashMap;
 
 /// Large id lists are sent in chunks, to stay well under both databases' limits on bound parameters.
 const CHUNK: usize = 1000;
+/// Log entries per multi-row insert (11 values each).
+const EVENT_CHUNK: usize = 200;
 
 enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    /// Reads: statements run one by one, each on its own snapshot.
+    SqliteRead(PoolConnection<Sqlite>),
+    PostgresRead(PoolConnection<Postgres>),
 }
 
-/// One transaction on either database.
+/// The settings row as a write transaction knows it.
+#[derive(Debug, Clone, Copy)]
+struct SettingsRow {
+    scim_enabled: bool,
+    seat_limit: i64,
+    seats_used: i64,
+}
+
+/// What a write transaction keeps in memory until it commits, and what a failed job's rollback must restore.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    settings: Option<SettingsRow>,
+    /// How far the stored count of seats used is behind `settings.seats_used`.
+    seats_delta: i64,
+    events: Vec<NewEvent>,
+}
+
+/// One transaction on either database, or a connection for reads.
 pub struct SqlTx {
     conn: Conn,
+    pending: Pending,
+    /// While the writer runs a job: what was pending when it began, and whether it has taken its savepoint yet.
+    job: Option<(Pending, bool)>,
 }
 
 /// A database error as the domain sees it: `Unavailable` (503, retry) when the database cannot be reached or is
@@ -121,6 +152,14 @@ macro_rules! on_conn {
                 let $c = &mut **tx;
                 $body
             }
+            Conn::SqliteRead(conn) => {
+                let $c = &mut **conn;
+                $body
+            }
+            Conn::PostgresRead(conn) => {
+                let $c = &mut **conn;
+                $body
+            }
         }
     };
 }
@@ -130,20 +169,128 @@ pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + 
 impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> AnyRow for T {}
 
 impl SqlTx {
+    fn new(conn: Conn) -> SqlTx {
+        SqlTx { conn, pending: Pending::default(), job: None }
+    }
+
     pub fn sqlite(tx: Transaction<'static, Sqlite>) -> SqlTx {
-        SqlTx { conn: Conn::Sqlite(tx) }
+        SqlTx::new(Conn::Sqlite(tx))
     }
 
     pub fn postgres(tx: Transaction<'static, Postgres>) -> SqlTx {
-        SqlTx { conn: Conn::Postgres(tx) }
+        SqlTx::new(Conn::Postgres(tx))
     }
 
-    pub async fn finish(self) -> Result<()> {
+    pub fn sqlite_read(conn: PoolConnection<Sqlite>) -> SqlTx {
+        SqlTx::new(Conn::SqliteRead(conn))
+    }
+
+    pub fn postgres_read(conn: PoolConnection<Postgres>) -> SqlTx {
+        SqlTx::new(Conn::PostgresRead(conn))
+    }
+
+    fn is_sqlite(&self) -> bool {
+        matches!(self.conn, Conn::Sqlite(_) | Conn::SqliteRead(_))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        if self.is_sqlite() { Dialect::Sqlite } else { Dialect::Postgres }
+    }
+
+    fn in_transaction(&self) -> bool {
+        matches!(self.conn, Conn::Sqlite(_) | Conn::Postgres(_))
+    }
+
+    /// Writes what is pending and commits. A read connection just goes back to the pool.
+    pub async fn finish(mut self) -> Result<()> {
+        self.flush().await?;
         match self.conn {
-            Conn::Sqlite(tx) => tx.commit().await,
-            Conn::Postgres(tx) => tx.commit().await,
+            Conn::Sqlite(tx) => tx.commit().await.map_err(db),
+            Conn::Postgres(tx) => tx.commit().await.map_err(db),
+            Conn::SqliteRead(_) | Conn::PostgresRead(_) => Ok(()),
         }
-        .map_err(db)
+    }
+
+    /// The writer starts a job: a failure from here on is undone back to this point.
+    pub fn start_job(&mut self) {
+        self.job = Some((self.pending.clone(), false));
+    }
+
+    /// The writer ends a job: a failed one is rolled back to its savepoint, with what it left pending.
+    pub async fn end_job(&mut self, ok: bool) -> Result<()> {
+        let Some((before, savepoint)) = self.job.take() else { return Ok(()) };
+        if !ok {
+            self.pending = before;
+        }
+        if savepoint {
+            if !ok {
+                self.execute("rollback to savepoint job", &[]).await?;
+            }
+            // SQLite keeps a successful job's savepoint until the commit releases them all; PostgreSQL is told at
+            // once, so its subtransactions stay few.
+            if !ok || !self.is_sqlite() {
+                self.execute("release savepoint job", &[]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Called before every statement that changes something: the job's savepoint, taken lazily, so a job that fails
+    /// before it writes costs no savepoint at all.
+    async fn before_write(&mut self) -> Result<()> {
+        if let Some((_, taken @ false)) = &mut self.job {
+            *taken = true;
+            self.execute("savepoint job", &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// The settings row: read once per write transaction, whose lock keeps it true; read afresh on a read connection.
+    async fn settings_row(&mut self) -> Result<SettingsRow> {
+        if let Some(s) = self.pending.settings {
+            return Ok(s);
+        }
+        let (scim_enabled, seat_limit, seats_used): (bool, i64, i64) = self
+            .fetch_one(
+                "select scim_enabled, cast(seat_limit as bigint), cast(active_users as bigint) from setting \
+                 where setting_id = 1",
+                &[],
+            )
+            .await?;
+        let row = SettingsRow { scim_enabled, seat_limit, seats_used };
+        if self.in_transaction() {
+            self.pending.settings = Some(row);
+        }
+        Ok(row)
+    }
+
+    /// Writes the pending count of seats and the pending log entries.
+    async fn flush(&mut self) -> Result<()> {
+        let delta = std::mem::take(&mut self.pending.seats_delta);
+        if delta != 0 {
+            self.execute("update setting set active_users = active_users + $1 where setting_id = 1", &args![delta])
+                .await?;
+        }
+        let events = std::mem::take(&mut self.pending.events);
+        for chunk in events.chunks(EVENT_CHUNK) {
+            let mut s = Sql::default();
+            s.push(
+                "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
+                 target_name, diff, detail) values ",
+            );
+            for (i, e) in chunk.iter().enumerate() {
+                s.push(if i == 0 { "(" } else { ", (" });
+                for (j, a) in event_args(e).into_iter().enumerate() {
+                    if j > 0 {
+                        s.push(", ");
+                    }
+                    s.bind(own(a));
+                }
+                s.push(")");
+            }
+            self.execute(&s.text, &s.args).await?;
+        }
+        Ok(())
     }
 
     pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
@@ -153,7 +300,7 @@ impl SqlTx {
 
     /// The plan the database chooses for `sql`, one line per step: for the contract tests and the bench.
     pub async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<String> {
-        let lines: Vec<String> = if matches!(self.conn, Conn::Sqlite(_)) {
+        let lines: Vec<String> = if self.is_sqlite() {
             let rows: Vec<(i64, i64, i64, String)> = self.fetch_all(&format!("explain query plan {sql}"), args).await?;
             rows.into_iter().map(|r| r.3).collect()
         } else {
@@ -184,7 +331,14 @@ impl SqlTx {
 
     /// Runs a statement that may hit a unique index inside a savepoint, so a conflict leaves the transaction usable on
     /// PostgreSQL (which otherwise aborts it) exactly as on SQLite.
+    /// Runs a statement that may hit a unique index so that a conflict leaves the transaction usable: inside a
+    /// savepoint on PostgreSQL, which otherwise aborts the transaction; as it is on SQLite, which undoes only the
+    /// failed statement.
     async fn unique_write(&mut self, sql: &str, args: &[Arg<'_>], what: &'static str, value: &str) -> Result<()> {
+        self.before_write().await?;
+        if self.is_sqlite() {
+            return self.execute(sql, args).await.map_err(unique(what, value)).map(|_| ());
+        }
         self.execute("savepoint roster_unique", &[]).await?;
         let r = self.execute(sql, args).await.map_err(unique(what, value));
         if r.is_err() {
@@ -192,6 +346,18 @@ impl SqlTx {
         }
         self.execute("release savepoint roster_unique", &[]).await?;
         r.map(|_| ())
+    }
+
+    /// A statement that changes something.
+    async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.before_write().await?;
+        self.execute(sql, args).await
+    }
+
+    /// A query that changes something and returns rows (`… returning`).
+    async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        self.before_write().await?;
+        self.fetch_all(sql, args).await
     }
 
     /// `SELECT` over an id list, in chunks, with the ids bound after `lead` fixed arguments.
@@ -210,16 +376,20 @@ impl SqlTx {
         Ok(out)
     }
 
+    /// The user's emails as rows, in one statement.
     async fn index_emails(&mut self, u: &User) -> Result<()> {
-        for (i, e) in u.emails().into_iter().enumerate() {
-            self.execute(
-                "insert into user_email (user_id, position, value, value_folded, type, is_primary) \
-                 values ($1, $2, $3, $4, $5, $6)",
-                &args![&u.id.0, i as i64, &e.value, fold(&e.value), &e.kind, e.primary],
-            )
-            .await?;
+        let emails = u.emails();
+        if emails.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let mut s = Sql::default();
+        s.push("insert into user_email (user_id, position, value_folded, value, type, is_primary) values ");
+        for (i, e) in emails.into_iter().enumerate() {
+            s.push(if i == 0 { "(" } else { ", (" });
+            s.bind(u.id.0.clone()).push(", ").bind(i as i64).push(", ").bind(fold(&e.value)).push(", ");
+            s.bind(e.value).push(", ").bind(e.kind).push(", ").bind(e.primary).push(")");
+        }
+        self.write(&s.text, &s.args).await.map(|_| ())
     }
 
     async fn page<R: AnyRow>(
@@ -231,16 +401,40 @@ impl SqlTx {
         start: i64,
         count: i64,
     ) -> Result<Page<R>> {
-        let total = self.scalar(&format!("select count(*) from {from}{}", w.text), &w.args).await?;
         let (limit, offset) = limit(start, count);
-        let mut items = Vec::new();
-        if limit > 0 && offset < total {
-            let mut q = w;
-            q.push(order).page(start, count);
-            items = self.fetch_all::<R>(&format!("select {select} from {from}{}", q.text), &q.args).await?;
+        let count_sql = format!("select count(*) from {from}{}", w.text);
+        if limit == 0 {
+            let total = self.scalar(&count_sql, &w.args).await?;
+            return Ok(Page { items: Vec::new(), total, start_index: start.max(1) });
         }
+        let mut q = Sql { text: w.text.clone(), args: w.args.clone() };
+        q.push(order).page(start, count);
+        let items = self.fetch_all::<R>(&format!("select {select} from {from}{}", q.text), &q.args).await?;
+        // A page that is not full ends the matches, so it tells the total without counting them (an Okta lookup is one
+        // statement); a full or empty page needs the count.
+        let total = match items.len() as i64 {
+            n if n < limit && (n > 0 || offset == 0) => offset + n,
+            _ => self.scalar(&count_sql, &w.args).await?,
+        };
         Ok(Page { items, total, start_index: start.max(1) })
     }
+}
+
+/// The values of a log entry, in the column order of `provisioning_event`, as the log stores them.
+fn event_args(e: &NewEvent) -> Vec<Arg<'_>> {
+    Vec::from(args![
+        e.at,
+        log_text(&e.actor, 256),
+        log_text(&e.method, 16),
+        log_text(&e.path, 2048),
+        i64::from(e.status),
+        e.outcome.as_str(),
+        e.target.as_ref().map(|t| kind_str(t.kind)),
+        e.target.as_ref().map(|t| log_text(&t.id, roster::scim::MAX_INDEXED_CHARS)),
+        e.target.as_ref().map(|t| log_text(&t.name, 512)),
+        log_text(&e.diff, 4096),
+        log_text(&e.detail, 4096),
+    ])
 }
 
 /// An owned copy of an argument, for a builder that outlives the borrowed one.
@@ -301,18 +495,26 @@ impl Tx for SqlTx {
     }
 
     async fn settings(&mut self) -> Result<Settings> {
-        let (scim_enabled, seats): (bool, i64) = self
-            .fetch_one("select scim_enabled, cast(seat_limit as bigint) from setting where setting_id = 1", &[])
-            .await?;
-        Ok(Settings { scim_enabled, seats: SeatLimit(seats) })
+        let row = self.settings_row().await?;
+        Ok(Settings { scim_enabled: row.scim_enabled, seats: SeatLimit(row.seat_limit) })
     }
 
     async fn set_scim_enabled(&mut self, on: bool) -> Result<()> {
-        self.execute("update setting set scim_enabled = $1 where setting_id = 1", &args![on]).await.map(|_| ())
+        self.settings_row().await?;
+        self.write("update setting set scim_enabled = $1 where setting_id = 1", &args![on]).await?;
+        if let Some(s) = &mut self.pending.settings {
+            s.scim_enabled = on;
+        }
+        Ok(())
     }
 
     async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()> {
-        self.execute("update setting set seat_limit = $1 where setting_id = 1", &args![seats.0]).await.map(|_| ())
+        self.settings_row().await?;
+        self.write("update setting set seat_limit = $1 where setting_id = 1", &args![seats.0]).await?;
+        if let Some(s) = &mut self.pending.settings {
+            s.seat_limit = seats.0;
+        }
+        Ok(())
     }
 
     async fn setup_token_hash(&mut self) -> Result<Option<String>> {
@@ -322,26 +524,29 @@ impl Tx for SqlTx {
     }
 
     async fn set_setup_token_hash(&mut self, hash: Option<&str>) -> Result<()> {
-        self.execute("update setting set setup_token_hash = $1 where setting_id = 1", &args![hash]).await.map(|_| ())
+        self.write("update setting set setup_token_hash = $1 where setting_id = 1", &args![hash]).await.map(|_| ())
     }
 
     async fn seat_usage(&mut self) -> Result<SeatUsage> {
-        // The running count (migration 0002), kept by the services in the same transaction as each user write, so a
+        // The running count (migration 0002), moved by the services in the same transaction as each user write, so a
         // seat check is O(1) at any directory size.
-        let (used, limit): (i64, i64) = self
-            .fetch_one(
-                "select cast(active_users as bigint), cast(seat_limit as bigint) from setting where setting_id = 1",
-                &[],
-            )
-            .await?;
-        Ok(SeatUsage { used, limit })
+        let row = self.settings_row().await?;
+        Ok(SeatUsage { used: row.seats_used, limit: row.seat_limit })
     }
 
     async fn adjust_seats_used(&mut self, by: i64) -> Result<()> {
-        if by != 0 {
-            self.execute("update setting set active_users = active_users + $1 where setting_id = 1", &args![by])
-                .await?;
+        if by == 0 {
+            return Ok(());
         }
+        if !self.in_transaction() {
+            return Err(Error::internal("seats can only move in a write transaction"));
+        }
+        // Kept in memory and written once, at commit: the transaction's lock keeps the row ours until then.
+        self.settings_row().await?;
+        if let Some(s) = &mut self.pending.settings {
+            s.seats_used += by;
+        }
+        self.pending.seats_delta += by;
         Ok(())
     }
 
@@ -400,7 +605,7 @@ impl Tx for SqlTx {
     }
 
     async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()> {
-        self.execute(
+        self.write(
             "update admin set password_hash = $1, updated_at = $2, sessions_valid_from = $2 where admin_id = $3",
             &args![password_hash, now, id.0],
         )
@@ -409,11 +614,12 @@ impl Tx for SqlTx {
     }
 
     async fn delete_admin(&mut self, id: AdminId) -> Result<()> {
-        self.execute("delete from admin where admin_id = $1", &args![id.0]).await.map(|_| ())
+        self.write("delete from admin where admin_id = $1", &args![id.0]).await.map(|_| ())
     }
 
     async fn count_sign_in_attempt(&mut self, key: &str, now: Millis, window_floor: Millis) -> Result<(i64, Millis)> {
         // One statement, so the count and the check cannot be split by another attempt.
+        self.before_write().await?;
         self.fetch_one(
             "insert into sign_in_attempt (attempt_key, window_start, attempts) values ($1, $2, 1) \
              on conflict (attempt_key) do update set \
@@ -427,7 +633,7 @@ impl Tx for SqlTx {
 
     async fn clear_sign_in_attempts(&mut self, keys: &[String]) -> Result<()> {
         for key in keys {
-            self.execute("delete from sign_in_attempt where attempt_key = $1", &args![key]).await?;
+            self.write("delete from sign_in_attempt where attempt_key = $1", &args![key]).await?;
         }
         Ok(())
     }
@@ -462,7 +668,7 @@ impl Tx for SqlTx {
 
     async fn revoke_token(&mut self, name_folded: &str, now: Millis) -> Result<bool> {
         let sql = "update scim_token set revoked_at = $1 where name_folded = $2 and revoked_at is null";
-        Ok(self.execute(sql, &args![now, name_folded]).await? > 0)
+        Ok(self.write(sql, &args![now, name_folded]).await? > 0)
     }
 
     async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>> {
@@ -479,7 +685,7 @@ impl Tx for SqlTx {
     }
 
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()> {
-        self.execute("update scim_token set last_used_at = $1 where token_id = $2", &args![now, id.0]).await.map(|_| ())
+        self.write("update scim_token set last_used_at = $1 where token_id = $2", &args![now, id.0]).await.map(|_| ())
     }
 
     async fn user(&mut self, id: &UserId) -> Result<Option<User>> {
@@ -506,7 +712,7 @@ impl Tx for SqlTx {
         self.index_emails(u).await
     }
 
-    async fn update_user(&mut self, u: &User) -> Result<()> {
+    async fn update_user(&mut self, u: &User, emails_changed: bool) -> Result<()> {
         self.unique_write(
             "update app_user set user_name = $2, user_name_folded = $3, external_id = $4, display_name = $5, \
              given_name = $6, family_name = $7, email = $8, search_folded = $9, active = $10, inactive_reason = $11, \
@@ -517,13 +723,17 @@ impl Tx for SqlTx {
             &u.user_name,
         )
         .await?;
-        self.execute("delete from user_email where user_id = $1", &args![&u.id.0]).await?;
+        if !emails_changed {
+            return Ok(());
+        }
+        self.write("delete from user_email where user_id = $1", &args![&u.id.0]).await?;
         self.index_emails(u).await
     }
 
     async fn list_users(&mut self, q: &UserQuery) -> Result<Page<User>> {
-        let page: Page<UserRecord> =
-            self.page(USER_COLUMNS, "app_user", user_where(q)?, &user_order(q), q.start_index, q.count).await?;
+        let page: Page<UserRecord> = self
+            .page(USER_COLUMNS, "app_user", user_where(q, self.dialect())?, &user_order(q), q.start_index, q.count)
+            .await?;
         let items = page.items.into_iter().map(User::try_from).collect::<Result<_>>()?;
         Ok(Page { items, total: page.total, start_index: page.start_index })
     }
@@ -546,21 +756,12 @@ impl Tx for SqlTx {
         rows.into_iter().map(User::try_from).collect()
     }
 
-    async fn inactive_users(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
+    async fn live_users(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, bool)>> {
         let sql = |list: &str| {
-            format!(
-                "select {USER_COLUMNS} from app_user where app_user.active = $1 and app_user.deleted_at is null \
-                 and user_id in ({list})"
-            )
+            format!("select user_id, active from app_user where deleted_at is null and user_id in ({list})")
         };
-        let rows: Vec<UserRecord> = self.by_ids(ids, sql, &args![false]).await?;
-        rows.into_iter().map(User::try_from).collect()
-    }
-
-    async fn live_user_ids(&mut self, ids: &[UserId]) -> Result<Vec<UserId>> {
-        let sql = |list: &str| format!("select user_id from app_user where deleted_at is null and user_id in ({list})");
-        let rows: Vec<(String,)> = self.by_ids(ids, sql, &[]).await?;
-        Ok(rows.into_iter().map(|(id,)| UserId(id)).collect())
+        let rows: Vec<(String, bool)> = self.by_ids(ids, sql, &[]).await?;
+        Ok(rows.into_iter().map(|(id, active)| (UserId(id), active)).collect())
     }
 
     async fn group_counts(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, i64)>> {
@@ -606,7 +807,7 @@ impl Tx for SqlTx {
     }
 
     async fn delete_group(&mut self, id: &GroupId) -> Result<()> {
-        self.execute("delete from app_group where group_id = $1", &args![&id.0]).await.map(|_| ())
+        self.write("delete from app_group where group_id = $1", &args![&id.0]).await.map(|_| ())
     }
 
     async fn list_groups(&mut self, q: &GroupQuery) -> Result<Page<Group>> {
@@ -660,7 +861,7 @@ impl Tx for SqlTx {
                 s.push(&format!(", ${at})"));
             }
             s.push(" on conflict do nothing returning user_id");
-            let rows: Vec<(String,)> = self.fetch_all(&s.text, &s.args).await?;
+            let rows: Vec<(String,)> = self.write_returning(&s.text, &s.args).await?;
             added.extend(rows.into_iter().map(|(u,)| UserId(u)));
         }
         Ok(added)
@@ -670,13 +871,15 @@ impl Tx for SqlTx {
         let sql = |list: &str| {
             format!("delete from group_member where group_id = $1 and user_id in ({list}) returning user_id")
         };
+        self.before_write().await?;
         let rows: Vec<(String,)> = self.by_ids(users, sql, &args![&id.0]).await?;
         Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
     }
 
     async fn clear_members(&mut self, id: &GroupId) -> Result<Vec<UserId>> {
-        let rows: Vec<(String,)> =
-            self.fetch_all("delete from group_member where group_id = $1 returning user_id", &args![&id.0]).await?;
+        let rows: Vec<(String,)> = self
+            .write_returning("delete from group_member where group_id = $1 returning user_id", &args![&id.0])
+            .await?;
         Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
     }
 
@@ -706,32 +909,30 @@ impl Tx for SqlTx {
             let sql = format!(
                 "update {table} set managed_by = $1, managed_by_idp = $2 where managed_by_idp = $3 and managed_by = $4"
             );
-            *n = self.execute(&sql, &args![local.label(), false, true, label]).await? as i64;
+            *n = self.write(&sql, &args![local.label(), false, true, label]).await? as i64;
         }
         Ok((counts[0], counts[1]))
     }
 
     async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
+        self.before_write().await?;
         let (id,): (i64,) = self
             .fetch_one(
                 "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
                  target_name, diff, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning event_id",
-                &args![
-                    e.at,
-                    log_text(&e.actor, 256),
-                    log_text(&e.method, 16),
-                    log_text(&e.path, 2048),
-                    i64::from(e.status),
-                    e.outcome.as_str(),
-                    e.target.as_ref().map(|t| kind_str(t.kind)),
-                    e.target.as_ref().map(|t| log_text(&t.id, roster::scim::MAX_INDEXED_CHARS)),
-                    e.target.as_ref().map(|t| log_text(&t.name, 512)),
-                    log_text(&e.diff, 4096),
-                    log_text(&e.detail, 4096),
-                ],
+                &event_args(e),
             )
             .await?;
         Ok(EventId(id))
+    }
+
+    async fn log_event(&mut self, e: &NewEvent) -> Result<()> {
+        if self.in_transaction() {
+            // Written with the others of this transaction in one statement, just before it commits.
+            self.pending.events.push(e.clone());
+            return Ok(());
+        }
+        self.insert_event(e).await.map(|_| ())
     }
 
     async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>> {
@@ -748,12 +949,12 @@ impl Tx for SqlTx {
     }
 
     async fn prune_sign_in_attempts(&mut self, before: Millis) -> Result<u64> {
-        self.execute("delete from sign_in_attempt where window_start < $1", &args![before]).await
+        self.write("delete from sign_in_attempt where window_start < $1", &args![before]).await
     }
 
     async fn prune_events(&mut self, before: Millis, limit: i64) -> Result<u64> {
         // The oldest entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
-        self.execute(
+        self.write(
             "delete from provisioning_event where event_id in \
              (select event_id from provisioning_event where at < $1 order by event_id limit $2)",
             &args![before, limit],

@@ -1,0 +1,107 @@
+//! The writer: one task per instance runs every write job, several per transaction (group commit). Under load, the
+//! jobs that queue while one transaction commits go into the next one, so N writes cost one `COMMIT` and one fsync
+//! instead of N, and writers never compete for the database's write lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's
+//! settings row), so none sleeps in a busy handler.
+//!
+//! Each job runs inside a savepoint of its own, taken just before its first write: a job that fails undoes only what it
+//! did, and the others in the transaction commit. A job is answered only after its transaction commits, so an
+//! acknowledged write is a durable one; if the commit fails, every job of that transaction gets the error and none of
+//! it happened.
+use super::connect::Db;
+use futures_util::FutureExt;
+use roster::store::WriteJob;
+use roster::{Error, Result};
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most jobs one transaction takes. PostgreSQL keeps up to 64 subtransactions of a transaction in shared memory;
+/// more would slow every other backend's snapshots.
+pub const MAX_BATCH: usize = 64;
+/// Jobs waiting for the writer. A request that finds the queue full waits for room.
+const QUEUE: usize = 4096;
+
+struct Queued {
+    job: WriteJob,
+    done: oneshot::Sender<Result<Box<dyn Any + Send>>>,
+}
+
+/// The handle the store hands jobs to.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    jobs: mpsc::Sender<Queued>,
+}
+
+impl std::fmt::Debug for Queued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Queued")
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on `db`.
+    pub fn spawn(db: Db) -> Writer {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, queue));
+        Writer { jobs }
+    }
+
+    /// Runs `job` in the next transaction and answers once that transaction has committed.
+    pub async fn run(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
+        let (done, answer) = oneshot::channel();
+        self.jobs
+            .send(Queued { job, done })
+            .await
+            .map_err(|_| Error::Unavailable("roster is shutting down; retry shortly".into()))?;
+        answer.await.map_err(|_| Error::internal("the writer stopped before answering"))?
+    }
+}
+
+async fn run(db: Db, mut queue: mpsc::Receiver<Queued>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        run_batch(&db, std::mem::take(&mut batch)).await;
+    }
+}
+
+/// One transaction: every job in its own savepoint, then one commit, then the answers.
+async fn run_batch(db: &Db, batch: Vec<Queued>) {
+    let mut tx = match db.begin(true).await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch.into_iter().map(|q| q.done), &e),
+    };
+    let mut answers = Vec::with_capacity(batch.len());
+    for Queued { job, done } in batch {
+        tx.start_job();
+        let outcome = AssertUnwindSafe(job(&mut tx)).catch_unwind().await.unwrap_or_else(|_| {
+            tracing::error!("a write job panicked; it was rolled back");
+            Err(Error::internal("a write job panicked"))
+        });
+        if let Err(e) = tx.end_job(outcome.is_ok()).await {
+            // The transaction cannot be trusted any more: nothing of it is committed.
+            answers.push((done, outcome));
+            return fail_all(answers.into_iter().map(|(d, _)| d), &e);
+        }
+        answers.push((done, outcome));
+    }
+    match tx.finish().await {
+        Ok(()) => {
+            for (done, outcome) in answers {
+                let _ = done.send(outcome);
+            }
+        }
+        Err(e) => fail_all(answers.into_iter().map(|(d, _)| d), &e),
+    }
+}
+
+/// Answers every job with an error like `e` (errors are not `Clone`).
+fn fail_all(dones: impl Iterator<Item = oneshot::Sender<Result<Box<dyn Any + Send>>>>, e: &Error) {
+    tracing::warn!(error = %e, "a write transaction failed; none of its writes happened");
+    for done in dones {
+        let again = match e {
+            Error::Unavailable(m) => Error::Unavailable(m.clone()),
+            other => Error::internal(other.to_string()),
+        };
+        let _ = done.send(Err(again));
+    }
+}
