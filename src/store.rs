@@ -109,8 +109,9 @@ pub trait Tx: Send {
     async fn user_by_name(&mut self, user_name_folded: &str) -> Result<Option<User>>;
     /// `Error::Conflict` when the folded userName is taken.
     async fn insert_user(&mut self, user: &User) -> Result<()>;
-    /// Writes every field, and re-indexes the emails when `emails_changed`. `Error::Conflict` on a userName clash.
-    async fn update_user(&mut self, user: &User, emails_changed: bool) -> Result<()>;
+    /// Writes every field of `after`; `before` is the stored user it replaces, so only what changed is re-indexed.
+    /// `Error::Conflict` on a userName clash.
+    async fn update_user(&mut self, before: &User, after: &User) -> Result<()>;
     async fn list_users(&mut self, q: &UserQuery) -> Result<Page<User>>;
     async fn groups_of_user(&mut self, id: &UserId) -> Result<Vec<GroupRef>>;
     /// The users among `ids` that exist (tombstones included), in no particular order.

@@ -252,15 +252,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         args.users, args.connections, args.seconds
     );
     let db = TestDb::fresh().await?;
+    // The binary under test migrates its own database (it may be an earlier build with fewer migrations).
+    let roster = Roster::start(&db.url).await?;
     let pool = Db::connect(&db.url).await?;
-    pool.migrate().await?;
     let services = Services::new(pool.store());
     let ctx = Ctx::cli("bench");
     let (_, token) = services.tokens.create(&ctx, "Okta").await?;
     services.settings.set_seats(&ctx, 10_000_000).await?;
     services.settings.set_scim_enabled(&ctx, true).await?;
     services.admins.create(&ctx, "bench@example.com", "correct horse battery").await?;
-    let roster = Roster::start(&db.url).await?;
     let base = roster.base.clone();
     let http = reqwest::Client::builder().pool_max_idle_per_host(16).build()?;
     let c = Client { http: http.clone(), scim: format!("{base}/scim/v2"), token: token.clone() };

@@ -2,6 +2,9 @@
 //! tests drive the same code through `server::startup::Application`.
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     server::telemetry::init();

@@ -154,9 +154,10 @@ pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The User as SCIM shows it. `groups` is included when given (RFC 7643 §4.1.2, read-only).
-pub fn user_json(user: &User, groups: Option<&[crate::model::GroupRef]>, base: &str) -> Value {
-    let mut doc = user.attributes.clone();
+/// The User as SCIM shows it. `groups` is included when given (RFC 7643 §4.1.2, read-only). Takes the user, whose
+/// document becomes the response's without a copy.
+pub fn user_json(user: User, groups: Option<&[crate::model::GroupRef]>, base: &str) -> Value {
+    let mut doc = user.attributes;
     let mut schemas = vec![Value::from(SCHEMA_USER)];
     for k in doc.keys().filter(|k| k.starts_with("urn:")) {
         schemas.push(Value::from(k.as_str()));

@@ -250,7 +250,8 @@ async fn insert(tx: &mut dyn Tx, ctx: &Ctx, body: GroupBody) -> Result<Group> {
     let at = now();
     let members = resolve_members(tx, &body.members.unwrap_or_default()).await?;
     let group = Group {
-        id: GroupId(uuid::Uuid::new_v4().to_string()),
+        // Time-ordered, as user ids are.
+        id: GroupId(uuid::Uuid::now_v7().to_string()),
         display_name: body.display_name,
         external_id: body.external_id,
         managed_by: ctx.owner(),

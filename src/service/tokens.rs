@@ -39,6 +39,15 @@ impl AuthCache {
         map.insert(hash, (now, found));
     }
 
+    /// Records a use of the token about to be written, so the requests that follow within the cache's second do not
+    /// each write it again.
+    fn used(&self, hash: &str, at: i64) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, Some((token, _)))) = map.get_mut(hash) {
+            token.last_used_at = Some(at);
+        }
+    }
+
     /// Forgets everything: after a revocation or the SCIM switch on this instance.
     pub fn clear(&self) {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
@@ -109,14 +118,15 @@ impl TokenService {
             Some(found) => found,
             None => {
                 let found = self.store.begin_read().await?.authenticate_token(&hash).await?;
-                self.cache.put(hash, at, found.clone());
+                self.cache.put(hash.clone(), at, found.clone());
                 found
             }
         };
         let Some((token, enabled)) = found else {
             return Err(Error::Unauthenticated);
         };
-        if token.last_used_at.is_none_or(|t| now() - t >= TOUCH_EVERY_MS) {
+        if token.last_used_at.is_none_or(|t| at - t >= TOUCH_EVERY_MS) {
+            self.cache.used(&hash, at);
             let store = self.store.clone();
             let id = token.id;
             // Off the request path: a lookup never waits for this write.

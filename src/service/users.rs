@@ -197,7 +197,7 @@ pub(super) async fn save(
         Some(b) => {
             after.version = b.version + 1;
             after.updated_at = now();
-            tx.update_user(&after, b.emails() != after.emails()).await?;
+            tx.update_user(b, &after).await?;
         }
         None => tx.insert_user(&after).await?,
     }
@@ -258,7 +258,8 @@ async fn live(tx: &mut dyn Tx, id: &UserId) -> Result<User> {
 /// A user with a fresh id and nothing else yet; [`apply_body`] fills in the document.
 fn new_user(at: Millis) -> User {
     User {
-        id: UserId(uuid::Uuid::new_v4().to_string()),
+        // Time-ordered (UUIDv7): a new id goes at the end of every index keyed by it, not onto a random page.
+        id: UserId(uuid::Uuid::now_v7().to_string()),
         user_name: String::new(),
         external_id: None,
         display_name: None,

@@ -12,18 +12,18 @@ type Res = Result<ScimResponse, ScimError>;
 
 pub async fn list(State(s): State<ScimState>, UserParams(p): UserParams) -> Res {
     let page = s.services.users.list(&p.user_query()).await?;
-    let items = page.items.iter().map(|u| project(user_json(u, None, &s.base), &p.attributes, &p.excluded));
+    let items = page.items.into_iter().map(|u| project(user_json(u, None, &s.base), &p.attributes, &p.excluded));
     Ok(ScimResponse::ok(list_response(items.collect(), page.total, page.start_index)))
 }
 
 pub async fn get(State(s): State<ScimState>, ResourceId(id): ResourceId, UserParams(p): UserParams) -> Res {
     let (user, groups) = s.services.users.get_with_groups(&UserId(id)).await?;
-    Ok(ScimResponse::ok(project(user_json(&user, Some(&groups), &s.base), &p.attributes, &p.excluded)))
+    Ok(ScimResponse::ok(project(user_json(user, Some(&groups), &s.base), &p.attributes, &p.excluded)))
 }
 
 pub async fn create(State(s): State<ScimState>, Extension(ctx): Extension<Ctx>, ScimJson(body): ScimJson) -> Res {
     let (user, _restored) = s.services.users.create(&ctx, body).await?;
-    Ok(ScimResponse::created(user_json(&user, None, &s.base)))
+    Ok(ScimResponse::created(user_json(user, None, &s.base)))
 }
 
 pub async fn replace(
@@ -34,7 +34,7 @@ pub async fn replace(
     ScimJson(body): ScimJson,
 ) -> Res {
     let user = s.services.users.replace(&ctx, &UserId(id), body, if_match.as_deref()).await?;
-    Ok(ScimResponse::ok(user_json(&user, None, &s.base)))
+    Ok(ScimResponse::ok(user_json(user, None, &s.base)))
 }
 
 pub async fn patch(
@@ -45,7 +45,7 @@ pub async fn patch(
     PatchBody(req): PatchBody,
 ) -> Res {
     let user = s.services.users.patch(&ctx, &UserId(id), req.operations, if_match.as_deref()).await?;
-    Ok(ScimResponse::ok(user_json(&user, None, &s.base)))
+    Ok(ScimResponse::ok(user_json(user, None, &s.base)))
 }
 
 pub async fn delete(

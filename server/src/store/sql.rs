@@ -102,10 +102,54 @@ impl Sql {
         self
     }
 
+    /// A row source of `values`, one column named `value`, from a single JSON array parameter: SQLite's `json_each`,
+    /// PostgreSQL's `json_array_elements_text`. The statement's text is the same for any number of values (one cached
+    /// statement, no limit on parameters), where a list of placeholders would differ with each length.
+    pub fn bind_rows<'v>(&mut self, dialect: Dialect, values: impl IntoIterator<Item = &'v str>) -> &mut Self {
+        let json = serde_json::Value::from(values.into_iter().collect::<Vec<_>>()).to_string();
+        match dialect {
+            Dialect::Sqlite => self.push("json_each(").bind(json).push(")"),
+            Dialect::Postgres => self.push("json_array_elements_text(").bind(json).push("::json) as rows (value)"),
+        }
+    }
+
     /// ` limit $n offset $m` for a 1-based SCIM page.
     pub fn page(&mut self, start_index: i64, count: i64) -> &mut Self {
         let (count, offset) = limit(start_index, count);
         self.push(" limit ").bind(count).push(" offset ").bind(offset)
+    }
+}
+
+/// Statements that run together. SQLite runs them all in one call, separated by `;`, their placeholders numbered on
+/// from one to the next: every call is a hop to SQLite's worker thread and back, the largest cost of a write under
+/// load. PostgreSQL takes one statement with parameters at a time.
+#[derive(Debug)]
+pub struct Script {
+    dialect: Dialect,
+    pub statements: Vec<Sql>,
+}
+
+/// SQLite allows 32,766 parameters per statement; a joined script starts a new call well before that.
+const MAX_JOINED_ARGS: usize = 20_000;
+
+impl Script {
+    pub fn new(dialect: Dialect) -> Script {
+        Script { dialect, statements: Vec::new() }
+    }
+
+    /// Starts the next statement, to be written with `push` and `bind`.
+    pub fn next(&mut self) -> &mut Sql {
+        let join = self.dialect == Dialect::Sqlite
+            && self.statements.last().is_some_and(|s| !s.text.is_empty() && s.args.len() < MAX_JOINED_ARGS);
+        if !join {
+            self.statements.push(Sql::default());
+        }
+        let n = self.statements.len();
+        let s = &mut self.statements[n - 1];
+        if join {
+            s.push("; ");
+        }
+        s
     }
 }
 

@@ -6,9 +6,10 @@
 //! holds the write lock, so nothing else changes it), keeps the count of seats used and the log entries of successful
 //! writes in memory until it commits, and gives each job a savepoint just before its first write. A read needs no
 //! transaction: it runs each statement on a pooled connection as it comes.
+use super::positions::{self, Marks, Positions};
 use super::query::{event_where, group_order, group_where, user_order, user_where};
 use super::rows::*;
-use super::sql::{Arg, Dialect, Sql, args, limit};
+use super::sql::{Arg, Dialect, Script, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{NewEvent, Tx};
@@ -17,10 +18,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-/// Large id lists are sent in chunks, to stay well under both databases' limits on bound parameters.
-const CHUNK: usize = 1000;
 /// Log entries per multi-row insert (11 values each).
 const EVENT_CHUNK: usize = 200;
 
@@ -40,21 +41,57 @@ struct SettingsRow {
     seats_used: i64,
 }
 
-/// What a write transaction keeps in memory until it commits, and what a failed job's rollback must restore.
-#[derive(Debug, Clone, Default)]
+/// What a write transaction keeps in memory until it commits.
+#[derive(Debug, Default)]
 struct Pending {
     settings: Option<SettingsRow>,
     /// How far the stored count of seats used is behind `settings.seats_used`.
     seats_delta: i64,
     events: Vec<NewEvent>,
+    /// SQLite: the users whose search text changed, re-indexed in one statement at commit (migration 0005).
+    search: Vec<String>,
+    /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
+    users_moved: bool,
+}
+
+/// Where `Pending` stood when a job began: a failed job's rollback truncates back to it.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    settings: Option<SettingsRow>,
+    seats_delta: i64,
+    events: usize,
+    search: usize,
+    users_moved: bool,
+}
+
+impl Pending {
+    fn mark(&self) -> Mark {
+        Mark {
+            settings: self.settings,
+            seats_delta: self.seats_delta,
+            events: self.events.len(),
+            search: self.search.len(),
+            users_moved: self.users_moved,
+        }
+    }
+
+    fn reset(&mut self, m: Mark) {
+        self.settings = m.settings;
+        self.seats_delta = m.seats_delta;
+        self.events.truncate(m.events);
+        self.search.truncate(m.search);
+        self.users_moved = m.users_moved;
+    }
 }
 
 /// One transaction on either database, or a connection for reads.
 pub struct SqlTx {
     conn: Conn,
     pending: Pending,
-    /// While the writer runs a job: what was pending when it began, and whether it has taken its savepoint yet.
-    job: Option<(Pending, bool)>,
+    /// While the writer runs a job: where `pending` stood when it began, and whether it has taken its savepoint yet.
+    job: Option<(Mark, bool)>,
+    /// Reads: the instance's positions of the default user listing.
+    positions: Option<Arc<Positions>>,
 }
 
 /// A database error as the domain sees it: `Unavailable` (503, retry) when the database cannot be reached or is
@@ -170,7 +207,13 @@ impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unp
 
 impl SqlTx {
     fn new(conn: Conn) -> SqlTx {
-        SqlTx { conn, pending: Pending::default(), job: None }
+        SqlTx { conn, pending: Pending::default(), job: None, positions: None }
+    }
+
+    /// Lets this read connection serve deep pages of the default user listing from `positions`.
+    pub fn with_positions(mut self, positions: Arc<Positions>) -> SqlTx {
+        self.positions = Some(positions);
+        self
     }
 
     pub fn sqlite(tx: Transaction<'static, Sqlite>) -> SqlTx {
@@ -213,14 +256,14 @@ impl SqlTx {
 
     /// The writer starts a job: a failure from here on is undone back to this point.
     pub fn start_job(&mut self) {
-        self.job = Some((self.pending.clone(), false));
+        self.job = Some((self.pending.mark(), false));
     }
 
     /// The writer ends a job: a failed one is rolled back to its savepoint, with what it left pending.
     pub async fn end_job(&mut self, ok: bool) -> Result<()> {
         let Some((before, savepoint)) = self.job.take() else { return Ok(()) };
         if !ok {
-            self.pending = before;
+            self.pending.reset(before);
         }
         if savepoint {
             if !ok {
@@ -235,12 +278,27 @@ impl SqlTx {
         Ok(())
     }
 
-    /// Called before every statement that changes something: the job's savepoint, taken lazily, so a job that fails
-    /// before it writes costs no savepoint at all.
-    async fn before_write(&mut self) -> Result<()> {
-        if let Some((_, taken @ false)) = &mut self.job {
-            *taken = true;
-            self.execute("savepoint job", &[]).await?;
+    /// `sql`, a statement that changes something, behind the job's savepoint if the job has not taken it yet: taken
+    /// lazily, so a job that fails before it writes costs no savepoint. On SQLite the savepoint rides in front of the
+    /// statement (`savepoint job; …`), one call instead of two; PostgreSQL takes it at once.
+    async fn with_savepoint<'s>(&mut self, sql: &'s str) -> Result<Cow<'s, str>> {
+        let sqlite = self.is_sqlite();
+        match &mut self.job {
+            Some((_, taken @ false)) => *taken = true,
+            _ => return Ok(Cow::Borrowed(sql)),
+        }
+        if sqlite {
+            return Ok(Cow::Owned(format!("savepoint job; {sql}")));
+        }
+        self.execute("savepoint job", &[]).await?;
+        Ok(Cow::Borrowed(sql))
+    }
+
+    /// The job's savepoint, now: before a write that takes several calls, or whose count of changed rows matters.
+    async fn savepoint(&mut self) -> Result<()> {
+        let sql = self.with_savepoint("").await?.into_owned();
+        if !sql.is_empty() {
+            self.execute(&sql, &[]).await?;
         }
         Ok(())
     }
@@ -264,16 +322,20 @@ impl SqlTx {
         Ok(row)
     }
 
-    /// Writes the pending count of seats and the pending log entries.
+    /// Writes what is pending: the count of seats, the log entries and, on SQLite, the search index; in one call on
+    /// SQLite.
     async fn flush(&mut self) -> Result<()> {
+        let mut script = Script::new(self.dialect());
         let delta = std::mem::take(&mut self.pending.seats_delta);
-        if delta != 0 {
-            self.execute("update setting set active_users = active_users + $1 where setting_id = 1", &args![delta])
-                .await?;
+        let moved = std::mem::take(&mut self.pending.users_moved);
+        if delta != 0 || moved {
+            let s = script.next();
+            s.push("update setting set active_users = active_users + ").bind(delta);
+            s.push(", user_version = user_version + ").bind(i64::from(moved)).push(" where setting_id = 1");
         }
         let events = std::mem::take(&mut self.pending.events);
         for chunk in events.chunks(EVENT_CHUNK) {
-            let mut s = Sql::default();
+            let s = script.next();
             s.push(
                 "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
                  target_name, diff, detail) values ",
@@ -288,6 +350,21 @@ impl SqlTx {
                 }
                 s.push(")");
             }
+        }
+        let search = std::mem::take(&mut self.pending.search);
+        if !search.is_empty() {
+            // The ids as one JSON array, so the statement's text is the same for any number of users.
+            let ids = serde_json::to_string(&search).map_err(Error::internal)?;
+            let changed = "select rowid from app_user where user_id in (select value from json_each(";
+            script.next().push("delete from user_search where rowid in (").push(changed).bind(ids.clone()).push(")))");
+            script
+                .next()
+                .push("insert into user_search (rowid, search_folded) select rowid, search_folded from app_user ")
+                .push("where user_id in (select value from json_each(")
+                .bind(ids)
+                .push("))");
+        }
+        for s in script.statements {
             self.execute(&s.text, &s.args).await?;
         }
         Ok(())
@@ -329,18 +406,35 @@ impl SqlTx {
         self.fetch_one::<(i64,)>(sql, args).await.map(|(n,)| n)
     }
 
-    /// Runs a statement that may hit a unique index inside a savepoint, so a conflict leaves the transaction usable on
-    /// PostgreSQL (which otherwise aborts it) exactly as on SQLite.
-    /// Runs a statement that may hit a unique index so that a conflict leaves the transaction usable: inside a
-    /// savepoint on PostgreSQL, which otherwise aborts the transaction; as it is on SQLite, which undoes only the
-    /// failed statement.
+    /// A statement that may hit a unique index; see [`Self::unique_script`].
     async fn unique_write(&mut self, sql: &str, args: &[Arg<'_>], what: &'static str, value: &str) -> Result<()> {
-        self.before_write().await?;
+        let mut script = Script::new(self.dialect());
+        let s = script.next();
+        s.push(sql);
+        s.args.extend(args.iter().cloned().map(own));
+        self.unique_script(script, what, value).await
+    }
+
+    /// Runs statements that may hit a unique index so that a conflict leaves the transaction usable: inside a
+    /// savepoint on PostgreSQL, which otherwise aborts the transaction; as they are on SQLite, which undoes only the
+    /// failed statement (a script stops at it).
+    async fn unique_script(&mut self, script: Script, what: &'static str, value: &str) -> Result<()> {
         if self.is_sqlite() {
-            return self.execute(sql, args).await.map_err(unique(what, value)).map(|_| ());
+            for (i, s) in script.statements.iter().enumerate() {
+                let sql = if i == 0 { self.with_savepoint(&s.text).await? } else { Cow::Borrowed(s.text.as_str()) };
+                self.execute(&sql, &s.args).await.map_err(unique(what, value))?;
+            }
+            return Ok(());
         }
+        self.savepoint().await?;
         self.execute("savepoint roster_unique", &[]).await?;
-        let r = self.execute(sql, args).await.map_err(unique(what, value));
+        let mut r = Ok(0);
+        for s in &script.statements {
+            r = self.execute(&s.text, &s.args).await.map_err(unique(what, value));
+            if r.is_err() {
+                break;
+            }
+        }
         if r.is_err() {
             self.execute("rollback to savepoint roster_unique", &[]).await?;
         }
@@ -348,48 +442,55 @@ impl SqlTx {
         r.map(|_| ())
     }
 
-    /// A statement that changes something.
+    /// A statement that changes something, and how many rows it changed. (Not behind the savepoint in one call:
+    /// SQLite would count the savepoint as changing as many rows as the statement before it did.)
     async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        self.before_write().await?;
+        self.savepoint().await?;
         self.execute(sql, args).await
     }
 
     /// A query that changes something and returns rows (`… returning`).
     async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
-        self.before_write().await?;
-        self.fetch_all(sql, args).await
+        let sql = self.with_savepoint(sql).await?;
+        self.fetch_all(&sql, args).await
     }
 
-    /// `SELECT` over an id list, in chunks, with the ids bound after `lead` fixed arguments.
+    /// A query over a set of ids: `sql` gets the row source of the ids (see [`Sql::bind_rows`]), bound after `lead`.
     async fn by_ids<R: AnyRow>(
         &mut self,
         ids: &[UserId],
         sql: impl Fn(&str) -> String,
         lead: &[Arg<'_>],
     ) -> Result<Vec<R>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut s = Sql { args: lead.iter().map(|a| own(a.clone())).collect(), ..Sql::default() };
-            s.bind_list(chunk.iter().map(|id| id.0.clone()));
-            out.extend(self.fetch_all::<R>(&sql(&s.text), &s.args).await?);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let mut s = Sql { args: lead.iter().map(|a| own(a.clone())).collect(), ..Sql::default() };
+        s.bind_rows(self.dialect(), ids.iter().map(|id| id.0.as_str()));
+        self.fetch_all::<R>(&sql(&s.text), &s.args).await
     }
 
-    /// The user's emails as rows, in one statement.
-    async fn index_emails(&mut self, u: &User) -> Result<()> {
-        let emails = u.emails();
-        if emails.is_empty() {
-            return Ok(());
-        }
-        let mut s = Sql::default();
-        s.push("insert into user_email (user_id, position, value_folded, value, type, is_primary) values ");
-        for (i, e) in emails.into_iter().enumerate() {
-            s.push(if i == 0 { "(" } else { ", (" });
-            s.bind(u.id.0.clone()).push(", ").bind(i as i64).push(", ").bind(fold(&e.value)).push(", ");
-            s.bind(e.value).push(", ").bind(e.kind).push(", ").bind(e.primary).push(")");
-        }
-        self.write(&s.text, &s.args).await.map(|_| ())
+    /// A page of the default user listing, by seeking to the nearest mark (see [`positions`]).
+    async fn seek_users(&mut self, positions: &Positions, start: i64, count: i64) -> Result<Page<UserRecord>> {
+        let version = self.scalar("select user_version from setting where setting_id = 1", &[]).await?;
+        let marks = positions
+            .get(version, || async {
+                let keys: Vec<(i64, String)> = self.fetch_all(&positions::marks_sql(), &[]).await?;
+                let total = self.scalar("select count(*) from app_user where deleted_at is null", &[]).await?;
+                Ok(Marks { version, total, keys })
+            })
+            .await?;
+        let (limit, offset) = limit(start, count);
+        let start_index = start.max(1);
+        let Some(((created_at, user_id), skip)) = marks.seek(offset).filter(|_| limit > 0) else {
+            return Ok(Page { items: Vec::new(), total: marks.total, start_index });
+        };
+        let sql = format!(
+            "select {USER_COLUMNS} from app_user where deleted_at is null and (created_at, user_id) >= ($1, $2) \
+             order by created_at, user_id limit $3 offset $4"
+        );
+        let items = self.fetch_all(&sql, &args![*created_at, user_id.as_str(), limit, skip]).await?;
+        Ok(Page { items, total: marks.total, start_index })
     }
 
     async fn page<R: AnyRow>(
@@ -420,6 +521,21 @@ impl SqlTx {
     }
 }
 
+/// The user's emails as rows, in one statement, next in `script`.
+fn index_emails(script: &mut Script, u: &User) {
+    let emails = u.emails();
+    if emails.is_empty() {
+        return;
+    }
+    let s = script.next();
+    s.push("insert into user_email (user_id, position, value_folded, value, type, is_primary) values ");
+    for (i, e) in emails.into_iter().enumerate() {
+        s.push(if i == 0 { "(" } else { ", (" });
+        s.bind(u.id.0.clone()).push(", ").bind(i as i64).push(", ").bind(fold(&e.value)).push(", ");
+        s.bind(e.value).push(", ").bind(e.kind).push(", ").bind(e.primary).push(")");
+    }
+}
+
 /// The values of a log entry, in the column order of `provisioning_event`, as the log stores them.
 fn event_args(e: &NewEvent) -> Vec<Arg<'_>> {
     Vec::from(args![
@@ -447,6 +563,11 @@ fn own(a: Arg<'_>) -> Arg<'static> {
         Arg::Bool(b) => Arg::Bool(b),
     }
 }
+
+/// The columns of `app_user`, in the order of [`user_args`].
+const USER_FIELDS: &str = "user_id, user_name, user_name_folded, external_id, display_name, given_name, family_name, \
+    email, search_folded, active, inactive_reason, managed_by, managed_by_idp, deleted_at, attributes, version, \
+    created_at, updated_at";
 
 fn user_args(u: &User) -> Vec<Arg<'_>> {
     let reason = u.inactive_reason.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
@@ -619,7 +740,7 @@ impl Tx for SqlTx {
 
     async fn count_sign_in_attempt(&mut self, key: &str, now: Millis, window_floor: Millis) -> Result<(i64, Millis)> {
         // One statement, so the count and the check cannot be split by another attempt.
-        self.before_write().await?;
+        self.savepoint().await?;
         self.fetch_one(
             "insert into sign_in_attempt (attempt_key, window_start, attempts) values ($1, $2, 1) \
              on conflict (attempt_key) do update set \
@@ -699,41 +820,48 @@ impl Tx for SqlTx {
     }
 
     async fn insert_user(&mut self, u: &User) -> Result<()> {
-        self.unique_write(
-            "insert into app_user (user_id, user_name, user_name_folded, external_id, display_name, given_name, \
-             family_name, email, search_folded, active, inactive_reason, managed_by, managed_by_idp, deleted_at, \
-             attributes, version, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-            &user_args(u),
-            "userName",
-            &u.user_name,
-        )
-        .await?;
-        self.index_emails(u).await
+        let mut script = Script::new(self.dialect());
+        let insert = script.next();
+        insert.push(&format!("insert into app_user ({USER_FIELDS}) values ("));
+        insert.bind_list(user_args(u).into_iter().map(own)).push(")");
+        index_emails(&mut script, u);
+        self.unique_script(script, "userName", &u.user_name).await?;
+        if self.is_sqlite() {
+            self.pending.search.push(u.id.0.clone());
+        }
+        self.pending.users_moved |= u.deleted_at.is_none();
+        Ok(())
     }
 
-    async fn update_user(&mut self, u: &User, emails_changed: bool) -> Result<()> {
-        self.unique_write(
-            "update app_user set user_name = $2, user_name_folded = $3, external_id = $4, display_name = $5, \
-             given_name = $6, family_name = $7, email = $8, search_folded = $9, active = $10, inactive_reason = $11, \
-             managed_by = $12, managed_by_idp = $13, deleted_at = $14, attributes = $15, version = $16, \
-             created_at = $17, updated_at = $18 where user_id = $1",
-            &user_args(u),
-            "userName",
-            &u.user_name,
-        )
-        .await?;
-        if !emails_changed {
-            return Ok(());
+    async fn update_user(&mut self, before: &User, after: &User) -> Result<()> {
+        let mut script = Script::new(self.dialect());
+        let update = script.next();
+        update.push("update app_user set ");
+        // Every field but the id, which is the first.
+        for (i, (field, arg)) in USER_FIELDS.split(", ").zip(user_args(after)).enumerate().skip(1) {
+            update.push(if i == 1 { "" } else { ", " }).push(field).push(" = ").bind(own(arg));
         }
-        self.write("delete from user_email where user_id = $1", &args![&u.id.0]).await?;
-        self.index_emails(u).await
+        update.push(" where user_id = ").bind(after.id.0.clone());
+        if before.emails() != after.emails() {
+            script.next().push("delete from user_email where user_id = ").bind(after.id.0.clone());
+            index_emails(&mut script, after);
+        }
+        self.unique_script(script, "userName", &after.user_name).await?;
+        if self.is_sqlite() && search_text(before) != search_text(after) {
+            self.pending.search.push(after.id.0.clone());
+        }
+        self.pending.users_moved |= before.deleted_at.is_some() != after.deleted_at.is_some();
+        Ok(())
     }
 
     async fn list_users(&mut self, q: &UserQuery) -> Result<Page<User>> {
-        let page: Page<UserRecord> = self
-            .page(USER_COLUMNS, "app_user", user_where(q, self.dialect())?, &user_order(q), q.start_index, q.count)
-            .await?;
+        let page: Page<UserRecord> = match self.positions.clone().filter(|_| positions::serves(q)) {
+            Some(positions) => self.seek_users(&positions, q.start_index, q.count).await?,
+            None => {
+                let w = user_where(q, self.dialect())?;
+                self.page(USER_COLUMNS, "app_user", w, &user_order(q), q.start_index, q.count).await?
+            }
+        };
         let items = page.items.into_iter().map(User::try_from).collect::<Result<_>>()?;
         Ok(Page { items, total: page.total, start_index: page.start_index })
     }
@@ -751,22 +879,30 @@ impl Tx for SqlTx {
 
     async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {
         let rows: Vec<UserRecord> = self
-            .by_ids(ids, |list| format!("select {USER_COLUMNS} from app_user where user_id in ({list})"), &[])
+            .by_ids(
+                ids,
+                |rows| format!("select {USER_COLUMNS} from app_user where user_id in (select value from {rows})"),
+                &[],
+            )
             .await?;
         rows.into_iter().map(User::try_from).collect()
     }
 
     async fn live_users(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, bool)>> {
-        let sql = |list: &str| {
-            format!("select user_id, active from app_user where deleted_at is null and user_id in ({list})")
+        let sql = |rows: &str| {
+            format!(
+                "select user_id, active from app_user where deleted_at is null and user_id in (select value from {rows})"
+            )
         };
         let rows: Vec<(String, bool)> = self.by_ids(ids, sql, &[]).await?;
         Ok(rows.into_iter().map(|(id, active)| (UserId(id), active)).collect())
     }
 
     async fn group_counts(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, i64)>> {
-        let sql = |list: &str| {
-            format!("select user_id, count(*) from group_member where user_id in ({list}) group by user_id")
+        let sql = |rows: &str| {
+            format!(
+                "select user_id, count(*) from group_member where user_id in (select value from {rows}) group by user_id"
+            )
         };
         let rows: Vec<(String, i64)> = self.by_ids(ids, sql, &[]).await?;
         Ok(rows.into_iter().map(|(id, n)| (UserId(id), n)).collect())
@@ -832,46 +968,44 @@ impl Tx for SqlTx {
     }
 
     async fn members_of(&mut self, ids: &[GroupId]) -> Result<Vec<Vec<MemberRef>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut s = Sql::default();
+        s.push(
+            "select m.group_id, u.user_id, u.user_name, u.active from group_member m \
+             join app_user u on u.user_id = m.user_id where u.deleted_at is null and m.group_id in (select value from ",
+        );
+        s.bind_rows(self.dialect(), ids.iter().map(|g| g.0.as_str())).push(") order by u.user_name_folded");
+        let rows: Vec<(String, String, String, bool)> = self.fetch_all(&s.text, &s.args).await?;
         let mut by_group: HashMap<String, Vec<MemberRef>> = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
-            let mut s = Sql::default();
-            s.push(
-                "select m.group_id, u.user_id, u.user_name, u.active from group_member m \
-                 join app_user u on u.user_id = m.user_id where u.deleted_at is null and m.group_id in (",
-            );
-            s.bind_list(chunk.iter().map(|g| g.0.clone())).push(") order by u.user_name_folded");
-            let rows: Vec<(String, String, String, bool)> = self.fetch_all(&s.text, &s.args).await?;
-            for (group, id, user_name, active) in rows {
-                by_group.entry(group).or_default().push(MemberRef { id: UserId(id), user_name, active });
-            }
+        for (group, id, user_name, active) in rows {
+            by_group.entry(group).or_default().push(MemberRef { id: UserId(id), user_name, active });
         }
         Ok(ids.iter().map(|g| by_group.remove(&g.0).unwrap_or_default()).collect())
     }
 
     async fn add_members(&mut self, id: &GroupId, users: &[UserId], now: Millis) -> Result<Vec<UserId>> {
-        let mut added = Vec::new();
-        for chunk in users.chunks(CHUNK) {
-            let mut s = Sql::default();
-            s.push("insert into group_member (group_id, user_id, added_at) values ");
-            let (group, at) = (s.args.len() + 1, s.args.len() + 2);
-            s.args.push(id.0.clone().into());
-            s.args.push(now.into());
-            for (i, u) in chunk.iter().enumerate() {
-                s.push(if i == 0 { "(" } else { ", (" }).push(&format!("${group}, ")).bind(u.0.clone());
-                s.push(&format!(", ${at})"));
-            }
-            s.push(" on conflict do nothing returning user_id");
-            let rows: Vec<(String,)> = self.write_returning(&s.text, &s.args).await?;
-            added.extend(rows.into_iter().map(|(u,)| UserId(u)));
+        if users.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(added)
+        let mut s = Sql::default();
+        s.push("insert into group_member (group_id, user_id, added_at) select ").bind(id.0.clone());
+        s.push(", value, ").bind(now).push(" from ");
+        // `where true` tells SQLite's parser the `on conflict` is the upsert's, not a join's.
+        s.bind_rows(self.dialect(), users.iter().map(|u| u.0.as_str()));
+        s.push(" where true on conflict do nothing returning user_id");
+        let rows: Vec<(String,)> = self.write_returning(&s.text, &s.args).await?;
+        Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
     }
 
     async fn remove_members(&mut self, id: &GroupId, users: &[UserId]) -> Result<Vec<UserId>> {
-        let sql = |list: &str| {
-            format!("delete from group_member where group_id = $1 and user_id in ({list}) returning user_id")
+        let sql = |rows: &str| {
+            format!(
+                "delete from group_member where group_id = $1 and user_id in (select value from {rows}) returning user_id"
+            )
         };
-        self.before_write().await?;
+        self.savepoint().await?;
         let rows: Vec<(String,)> = self.by_ids(users, sql, &args![&id.0]).await?;
         Ok(rows.into_iter().map(|(u,)| UserId(u)).collect())
     }
@@ -915,7 +1049,7 @@ impl Tx for SqlTx {
     }
 
     async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
-        self.before_write().await?;
+        self.savepoint().await?;
         let (id,): (i64,) = self
             .fetch_one(
                 "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \

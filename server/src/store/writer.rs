@@ -39,10 +39,11 @@ impl std::fmt::Debug for Queued {
 }
 
 impl Writer {
-    /// Starts the writer task on `db`.
-    pub fn spawn(db: Db) -> Writer {
+    /// Starts the writer task on `db`. (A thread and runtime of its own, so that it never queues behind requests,
+    /// measured no faster: bench/RESULTS.md.)
+    pub fn spawn(db: &Db) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, queue));
+        tokio::spawn(run(db.clone(), queue));
         Writer { jobs }
     }
 
@@ -66,6 +67,8 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Queued>) {
 
 /// One transaction: every job in its own savepoint, then one commit, then the answers.
 async fn run_batch(db: &Db, batch: Vec<Queued>) {
+    let started = std::time::Instant::now();
+    let jobs = batch.len();
     let mut tx = match db.begin(true).await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch.into_iter().map(|q| q.done), &e),
@@ -86,6 +89,7 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) {
     }
     match tx.finish().await {
         Ok(()) => {
+            tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
             for (done, outcome) in answers {
                 let _ = done.send(outcome);
             }

@@ -169,7 +169,7 @@ async fn every_page_renders_for_a_signed_in_admin_and_empty_states_say_what_to_d
         assert!(html.contains(needle), "{path} lacks {needle:?}");
     }
     let (_, html) = app.page("/scim").await;
-    assert!(html.contains(&format!("{}/scim/v2", app.base)), "the base URL to paste");
+    assert!(html.contains(&format!("{}/scim/v2", app.base)), "the base URL to paste:\n{html}");
 }
 
 #[tokio::test]
