@@ -1,4 +1,71 @@
+//! Rebuilds when a migration changes (sqlx::migrate! embeds them). With the `embed-site` feature, also gzips the
+//! panel's browser assets and writes the table `src/site.rs` serves them from, so the binary needs no files beside
+//! it; without it the table is empty and the assets come from `--site-root`. The assets come from `target/site/pkg`
+//! (what `scripts/build-site.sh` writes), or from the folder in `ROSTER_SITE_PKG`.
+use std::path::PathBuf;
+
 fn main() {
     // sqlx::migrate! embeds the SQL at compile time; rebuild when it changes.
     println!("cargo:rerun-if-changed=../migrations");
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    println!("cargo:rerun-if-env-changed=ROSTER_SITE_PKG");
+    let table = embedded::table(&out);
+    std::fs::write(out.join("embedded_site.rs"), table).expect("cannot write the asset table");
+}
+
+#[cfg(not(feature = "embed-site"))]
+mod embedded {
+    pub fn table(_out: &std::path::Path) -> String {
+        "pub static EMBEDDED: &[Asset] = &[];\n".into()
+    }
+}
+
+#[cfg(feature = "embed-site")]
+mod embedded {
+    use std::hash::{Hash, Hasher};
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    const FILES: [(&str, &str); 3] = [
+        ("roster.js", "text/javascript; charset=utf-8"),
+        ("roster_bg.wasm", "application/wasm"),
+        ("roster.css", "text/css; charset=utf-8"),
+    ];
+
+    pub fn table(out: &Path) -> String {
+        let pkg = match std::env::var_os("ROSTER_SITE_PKG") {
+            Some(dir) => PathBuf::from(dir),
+            None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site/pkg"),
+        };
+        let mut table = String::from("pub static EMBEDDED: &[Asset] = &[\n");
+        for (name, content_type) in FILES {
+            let path = pkg.join(name);
+            println!("cargo:rerun-if-changed={}", path.display());
+            let raw = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!(
+                    "the embed-site feature needs {} ({e}); build the site first: scripts/build-site.sh \
+                     (ROSTER_PROFILE=release for a release build)",
+                    path.display()
+                )
+            });
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(&raw).and_then(|()| gz.flush()).expect("gzip in memory");
+            let gzip = gz.finish().expect("gzip in memory");
+            let gz_path = out.join(format!("{name}.gz"));
+            std::fs::write(&gz_path, gzip).expect("cannot write the gzipped asset");
+            // A validator of the content, not a secret: any stable hash does.
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            raw.hash(&mut hasher);
+            let etag = format!("\"{:016x}-{:x}\"", hasher.finish(), raw.len());
+            let raw_path = path.canonicalize().expect("the asset exists");
+            table.push_str(&format!(
+                "    Asset {{ name: {name:?}, content_type: {content_type:?}, etag: {etag:?}, raw: include_bytes!({:?}), \
+                 gzip: include_bytes!({:?}) }},\n",
+                raw_path.display().to_string(),
+                gz_path.display().to_string(),
+            ));
+        }
+        table.push_str("];\n");
+        table
+    }
 }

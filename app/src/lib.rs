@@ -8,7 +8,7 @@ pub mod pages;
 
 use components::layout::Layout;
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
     view! {
         <ContentSecurityPolicy />
         <Stylesheet id="roster" href="/pkg/roster.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Title formatter=|t: String| if t.is_empty() { "roster".to_owned() } else { format!("{t} · roster") } />
         <Router>
             <Routes fallback=|| view! { <Layout><pages::NotFound /></Layout> }>

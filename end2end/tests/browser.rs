@@ -105,6 +105,59 @@ impl Browser {
         panic!("the page never showed {needle:?}; it shows: {:?}", text.unwrap_or_default());
     }
 
+    /// Runs axe-core (end2end/node_modules, from `npm ci` in end2end/) on the page as it is now, for WCAG 2.1 A and
+    /// AA, and fails on any serious or critical violation, naming the rule and the elements.
+    async fn audit(&self, page: &str) {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e}; run `npm ci` in end2end/ (.ci/run does)"));
+        self.client.execute(&axe, vec![]).await.expect("inject axe-core");
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.impact + ' ' + v.id + ': ' + v.help + ' -> ' +
+                          v.nodes.slice(0, 4).map(n => n.target.join(' ') + ' (' + (n.failureSummary || '') + ')').join('; '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await
+            .expect("axe.run");
+        let found: Vec<String> = serde_json::from_value(found).expect("a list of violations");
+        assert!(found.is_empty(), "accessibility violations on {page}:\n{}", found.join("\n"));
+    }
+
+    /// Presses keys on whatever has focus (WebDriver key codes: Tab is \u{E004}, Enter \u{E007}).
+    async fn keys(&self, keys: &str) {
+        self.client.active_element().await.expect("focus").send_keys(keys).await.expect("keys");
+    }
+
+    /// Tabs forward until the focused element matches `css` (at most 80 presses), checking that each stop shows a
+    /// focus outline.
+    async fn tab_to(&self, css: &str) {
+        for _ in 0..80 {
+            self.keys("\u{E004}").await;
+            let state = self
+                .client
+                .execute(
+                    "const e = document.activeElement; const s = getComputedStyle(e);
+                     return [e.matches(arguments[0]), s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0,
+                             e.outerHTML.slice(0, 120)];",
+                    vec![css.into()],
+                )
+                .await
+                .expect("focus state");
+            assert_eq!(state[1], serde_json::json!(true), "no visible focus on {}", state[2]);
+            if state[0] == serde_json::json!(true) {
+                return;
+            }
+        }
+        panic!("Tab never reached {css}");
+    }
+
     async fn screenshot(&self, name: &str) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/screenshots");
         let _ = std::fs::create_dir_all(dir);
@@ -341,4 +394,178 @@ async fn a_form_on_another_origin_is_refused() {
     b.wait_for_text("not from roster's own pages").await;
     assert_eq!(app.services.admins.count().await.expect("count"), before, "no admin was added");
     b.close().await;
+}
+
+/// Data of every kind on the pages: users of each status and source, a group with members, tokens, log entries of
+/// each outcome.
+async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
+    let grace = idp_user(app, "grace@example.com").await;
+    let off = idp_user(app, "offboarded@example.com").await;
+    let ops = serde_json::json!([{"op": "replace", "value": {"active": false}}]);
+    assert_eq!(app.patch(&format!("/Users/{off}"), ops).await.status, 200);
+    let gone = idp_user(app, "gone@example.com").await;
+    assert_eq!(app.delete(&format!("/Users/{gone}")).await.status, 204);
+    let gid = app.group_id("Engineering", &[&grace]).await;
+    let admin = app.admin().await;
+    let ctx = Ctx::panel(admin, "e2e");
+    let local = app.services.users.create_local(&ctx, "local@example.com", "Lo", "Cal").await.expect("local user");
+    app.services.users.set_active(&ctx, &local.id, false).await.expect("deactivated");
+    app.services.users.create_local(&ctx, "active.local@example.com", "Ac", "Tive").await.expect("local user");
+    app.services.tokens.create(&Ctx::cli("e2e"), "Entra ID").await.expect("token");
+    // A failure and a refusal for lack of seats, in the log.
+    assert_eq!(app.get("/Users?filter=bogus").await.status, 400);
+    let used = app.services.settings.seats().await.expect("seats").used;
+    app.set_seats(used).await;
+    assert_eq!(app.post("/Users", server::testing::okta_user("late@example.com")).await.status, 403);
+    let recent = roster::model::EventQuery { start_index: 1, count: 50, ..Default::default() };
+    let failed = app.services.settings.events(&recent).await.expect("log");
+    let failed = failed.items.iter().find(|e| e.status == 400).expect("a failed entry").id.0;
+    (grace, gid, failed)
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn every_page_passes_an_accessibility_audit_with_data_on_it() {
+    let (app, b) = signed_in().await;
+    let (grace, gid, failed) = every_kind_of_data(&app).await;
+    let pages = [
+        ("/", "Recent provisioning events"),
+        ("/users", "grace@example.com"),
+        ("/users?status=inactive", "Users"),
+        ("/users/new", "userName"),
+        (&*format!("/users/{grace}"), "Provisioning history"),
+        ("/groups", "Engineering"),
+        (&*format!("/groups/{gid}"), "Members"),
+        ("/scim", "Entra ID"),
+        ("/licence", "Seats"),
+        ("/log", "Log"),
+        (&*format!("/log/{failed}"), "Detail"),
+        ("/admins", "ada@example.com"),
+        ("/no-such-page", "not"),
+    ];
+    for (path, text) in pages {
+        b.client.goto(&format!("{}{path}", app.base)).await.expect(path);
+        b.wait_for_text(text).await;
+        b.audit(path).await;
+    }
+    // With SCIM off the group page has its editing forms and the SCIM page its confirmation.
+    app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
+    for (path, text) in [(&*format!("/groups/{gid}"), "Add members"), ("/scim", "Off")] {
+        b.client.goto(&format!("{}{path}", app.base)).await.expect(path);
+        b.wait_for_text(text).await;
+        b.audit(path).await;
+    }
+    b.click(".me button").await;
+    b.wait_for_text("Sign in").await;
+    b.audit("/login").await;
+    b.close().await;
+
+    let bare = spawn_bare().await;
+    let b = browser().await;
+    let token = bare.setup_token.clone().expect("setup token");
+    b.client.goto(&format!("{}/setup?token={token}", bare.base)).await.expect("setup");
+    b.wait_for_text("Create the first admin").await;
+    b.audit("/setup").await;
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn the_keyboard_alone_finds_adds_a_member_and_confirms_with_visible_focus() {
+    let (app, b) = signed_in().await;
+    let grace = idp_user(&app, "grace@example.com").await;
+    idp_user(&app, "linus@example.com").await;
+    let gid = app.group_id("Engineering", &[&grace]).await;
+    app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
+    b.client.goto(&format!("{}/groups/{gid}", app.base)).await.expect("group");
+    b.wait_for_text("Add members").await;
+    // From the top of the page: the skip link first, then on through the page.
+    b.tab_to("a.skip").await;
+    b.tab_to("#find").await;
+    b.keys("linus\u{E007}").await;
+    b.wait_for_text("linus@example.com").await;
+    b.tab_to("button[aria-label='Add linus@example.com']").await;
+    b.keys("\u{E007}").await;
+    b.wait_for_text("Member added.").await;
+    b.wait_for_text("Members (2)").await;
+    // The delete confirmation: a checkbox reached and ticked with Space, no mouse.
+    b.client.goto(&format!("{}/groups/{gid}", app.base)).await.expect("group");
+    b.wait_for_text("Delete group").await;
+    b.tab_to("input[name=confirm]").await;
+    b.keys(" ").await;
+    let ticked = b.client.execute("return document.activeElement.checked", vec![]).await.expect("checked");
+    assert_eq!(ticked, serde_json::json!(true));
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs the release binary with the embed-site feature: run by .ci/run"]
+async fn the_release_binary_alone_in_an_empty_folder_serves_the_panel_styled_and_hydrated() {
+    use tokio::io::AsyncBufReadExt;
+    let built = std::env::var("ROSTER_EMBEDDED_BINARY")
+        .expect("ROSTER_EMBEDDED_BINARY: a release build with `--features embed-site` (.ci/run builds one)");
+    let dir = TestDir(std::env::temp_dir().join(format!("roster-alone-{}", free_port())));
+    std::fs::create_dir_all(&dir.0).expect("empty folder");
+    let binary = dir.0.join("roster");
+    std::fs::copy(&built, &binary).expect("copy the binary");
+    let port = free_port();
+    let mut child = tokio::process::Command::new(&binary)
+        .current_dir(&dir.0)
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("ROSTER_SITE_ROOT")
+        .env_remove("ROSTER_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the copied binary");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut setup = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(i) = line.find("/setup?token=") {
+            setup = Some(format!("http://127.0.0.1:{port}{}", &line[i..]));
+            break;
+        }
+    }
+    let setup = setup.expect("the setup link on standard output");
+    let base = format!("http://127.0.0.1:{port}");
+
+    // The assets, from inside the binary: right types, gzip when asked, revalidated by ETag.
+    let http = reqwest::Client::new();
+    for (file, kind) in
+        [("roster.css", "text/css"), ("roster.js", "text/javascript"), ("roster_bg.wasm", "application/wasm")]
+    {
+        let r = http.get(format!("{base}/pkg/{file}")).header("Accept-Encoding", "gzip").send().await.expect(file);
+        assert_eq!(r.status(), 200, "{file}");
+        let h = r.headers().clone();
+        assert!(h["content-type"].to_str().unwrap().starts_with(kind), "{file}: {h:?}");
+        assert_eq!(h["content-encoding"], "gzip", "{file}");
+        assert_eq!(h["cache-control"], "no-cache", "{file}");
+        let etag = h["etag"].clone();
+        let again = http.get(format!("{base}/pkg/{file}")).header("If-None-Match", etag).send().await.expect(file);
+        assert_eq!(again.status(), 304, "{file}");
+    }
+    let plain = http.get(format!("{base}/pkg/roster.css")).send().await.expect("css");
+    assert!(plain.headers().get("content-encoding").is_none());
+    assert!(plain.text().await.expect("css").contains(":root"));
+
+    let b = browser().await;
+    b.client.goto(&setup).await.expect("setup page");
+    b.wait_for_text("Create the first admin").await;
+    b.fill("#email", "ada@example.com").await;
+    b.fill("#password", "correct horse battery").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_text("seats in use").await;
+    let hydrated =
+        b.client.wait().at_most(Duration::from_secs(30)).for_element(Locator::Css("[data-hydrated=true]")).await;
+    assert!(hydrated.is_ok(), "the panel hydrated from the embedded wasm");
+    let styled = b
+        .client
+        .execute("return getComputedStyle(document.querySelector('.card')).borderTopLeftRadius", vec![])
+        .await
+        .expect("style");
+    assert_eq!(styled, serde_json::json!("10px"), "the embedded stylesheet applies");
+    b.screenshot("embedded").await;
+    b.close().await;
+    let _ = child.kill().await;
 }

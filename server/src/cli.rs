@@ -44,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Seats: {} of {} in use, {} free", s.used, s.limit, s.free());
             Ok(())
         }
+        Command::Backup { path } => backup(&config, &path).await,
         Command::Seats(SeatsCommand::Show) => {
             let s = services(&config).await?.settings.seats().await?;
             println!("Seats: {} of {} in use, {} free", s.used, s.limit, s.free());
@@ -65,6 +66,38 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!();
     }
     app.run_until_stopped().await.context("server stopped")
+}
+
+async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    if let Db::Sqlite(p) = &db {
+        sqlx::query("select 1 from app_user limit 1")
+            .execute(p)
+            .await
+            .map_err(|_| anyhow::anyhow!("{} is not a roster database", config.database_url))?;
+    }
+    let started = std::time::Instant::now();
+    db.backup(path).await?;
+    // Check the copy as a restore would use it.
+    let copy = Db::connect(&format!("sqlite://{}", path.display())).await?;
+    let Db::Sqlite(p) = &copy else { anyhow::bail!("the copy is not a SQLite database") };
+    let check: String = sqlx::query_scalar("pragma quick_check").fetch_one(p).await?;
+    let (users, groups): (i64, i64) =
+        sqlx::query_as("select (select count(*) from app_user), (select count(*) from app_group)").fetch_one(p).await?;
+    p.close().await;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0;
+    if check != "ok" {
+        anyhow::bail!("the backup at {} failed its integrity check: {check}", path.display());
+    }
+    println!(
+        "Backup written to {} in {:.1} s: {users} users, {groups} groups, {size:.1} MiB; integrity check ok.",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "To restore: stop roster, put this file in place of the database (remove its -wal and -shm files), start."
+    );
+    Ok(())
 }
 
 async fn services(config: &Config) -> anyhow::Result<Services> {

@@ -33,9 +33,15 @@ pub struct Config {
     #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
 
-    /// Folder with the built browser assets (pkg/roster.js, pkg/roster_bg.wasm, pkg/roster.css).
-    #[arg(long, env = "ROSTER_SITE_ROOT", default_value = "target/site", global = true)]
-    pub site_root: String,
+    /// Serve the browser assets (pkg/roster.js, pkg/roster_bg.wasm, pkg/roster.css) from this folder, for
+    /// development. Default: the copy inside the binary (a build with the embed-site feature), else target/site.
+    #[arg(long, env = "ROSTER_SITE_ROOT", global = true)]
+    pub site_root: Option<String>,
+
+    /// Serve Prometheus metrics at GET /metrics on this address (for example 127.0.0.1:9090), a listener of its own
+    /// so that metrics are never on the public port. Unset: no metrics.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// The header a reverse proxy in front of roster puts the client's address in, such as X-Forwarded-For (the last
     /// address in it is used) or X-Real-IP. Only set it when every request comes through that proxy: the sign-in
@@ -71,7 +77,8 @@ impl Default for Config {
             database_url: "sqlite://roster.db".into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
             public_url: None,
-            site_root: "target/site".into(),
+            site_root: None,
+            metrics_listen: None,
             trusted_proxy_header: None,
             session_idle_hours: 8,
             session_lifetime_hours: 24,
@@ -104,6 +111,12 @@ pub enum Command {
     /// The licence: how many users may be active.
     #[command(subcommand)]
     Seats(SeatsCommand),
+    /// Write a consistent copy of the SQLite database to PATH while the server keeps running (PostgreSQL: use
+    /// pg_dump). Restore by stopping roster and putting the copy in the database's place.
+    Backup {
+        /// A new file; an existing one is never overwritten.
+        path: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

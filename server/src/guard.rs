@@ -140,7 +140,8 @@ fn escape_html(s: &str) -> String {
 /// https, a strict default CSP where the response set none (panel pages set their own, with the hydration nonce), and
 /// `no-store` on everything but the static assets, so a page that shows a new token is never cached.
 pub async fn security_headers(State(g): State<Arc<Guards>>, req: Request, next: Next) -> Response {
-    let asset = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.ico";
+    let path = req.uri().path();
+    let asset = path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/favicon.svg";
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {

@@ -3,8 +3,10 @@
 pub mod cli;
 pub mod config;
 pub mod guard;
+pub mod metrics;
 pub mod scim;
 pub mod serve;
+pub mod site;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

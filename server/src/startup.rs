@@ -16,6 +16,8 @@ use tower_sessions::ExpiredDeletion;
 
 pub struct Application {
     listener: TcpListener,
+    /// `--metrics-listen`: its own listener and router.
+    metrics: Option<(TcpListener, axum::Router)>,
     router: axum::Router,
     public_url: String,
     setup_token: Option<String>,
@@ -50,16 +52,29 @@ impl Application {
             config.trusted_proxy_header.as_deref(),
             Duration::from_secs(config.request_timeout_secs.max(1)),
         )?;
+        let site = crate::site::Site::resolve(config.site_root.as_deref());
         let leptos = LeptosOptions::builder()
             .output_name("roster")
-            .site_root(config.site_root.as_str())
+            .site_root(site.root())
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
         let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
-        let router = router(state, sessions, Arc::new(guards), hours(config.session_idle_hours));
+        let router = router(state, sessions, Arc::new(guards), hours(config.session_idle_hours), site);
         let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
-        Ok(Application { listener, router, public_url, setup_token, services, header_timeout })
+        let metrics = match config.metrics_listen {
+            Some(addr) => {
+                let handle = crate::metrics::install()?;
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for metrics (--metrics-listen)"))?;
+                tracing::info!("metrics at http://{}/metrics", listener.local_addr()?);
+                let scrape = crate::metrics::Scrape { handle, services: services.clone(), db: db.clone() };
+                Some((listener, crate::metrics::router(scrape)))
+            }
+            None => None,
+        };
+        Ok(Application { listener, metrics, router, public_url, setup_token, services, header_timeout })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -68,6 +83,11 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.local_addr().port()
+    }
+
+    /// Where `/metrics` is served, when `--metrics-listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn public_url(&self) -> &str {
@@ -81,6 +101,13 @@ impl Application {
 
     /// Serves until Ctrl-C or SIGTERM, then finishes in-flight requests.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        if let Some((listener, router)) = self.metrics {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            });
+        }
         crate::serve::serve(self.listener, self.router, self.header_timeout, shutdown()).await
     }
 }

@@ -73,6 +73,8 @@ pub struct TestApp {
     pub services: Services,
     pub db_url: String,
     pub db: TestDb,
+    /// `http://<addr>/metrics` when the test asked for `metrics_listen`.
+    pub metrics: Option<String>,
 }
 
 /// An HTTP answer: status, headers and the body as JSON (a string when it is not JSON).
@@ -104,13 +106,14 @@ pub async fn spawn_bare() -> TestApp {
 /// address are the harness's.
 pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let db = TestDb::fresh().await.expect("fresh database");
-    let mut config = Config { site_root: site_root(), ..Config::default() };
+    let mut config = Config { site_root: Some(site_root()), ..Config::default() };
     configure(&mut config);
     config.database_url = db.url.clone();
     config.listen = "127.0.0.1:0".parse().unwrap();
     let app = Application::build(&config).await.expect("build app");
     // Requests go to the address the app listens on, whatever public URL it was given.
     let base = format!("http://{}", app.local_addr());
+    let metrics = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     let services = app.services.clone();
     let setup_token = app.setup_token().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());
@@ -127,6 +130,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         services,
         db_url: db.url.clone(),
         db,
+        metrics,
     }
 }
 

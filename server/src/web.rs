@@ -1,6 +1,7 @@
 //! The axum application: the panel (leptos, with sessions), the SCIM endpoint, health checks and static assets.
 use crate::guard::{self, Guards};
 use crate::scim::ScimState;
+use crate::site::Site;
 use crate::store::session::Sessions;
 use app::{App, Panel, shell};
 use axum::extract::{FromRef, State};
@@ -35,7 +36,7 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 /// The whole application. `idle` is how long a panel session lasts without a request.
-pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Duration) -> Router {
+pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Duration, site: Site) -> Router {
     let panel = Panel { services: state.services.clone(), public_url: state.public_url.clone() };
     let routes = generate_route_list(App);
     let opts = state.leptos.clone();
@@ -61,11 +62,14 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
         .nest("/scim/v2", scim)
         // The nested router does not see its own root with a trailing slash; it is a SCIM path all the same.
         .route("/scim/v2/", any(crate::scim::not_found))
+        .merge(site.router())
         .merge(panel_router)
         .layer(from_fn_with_state(guards.clone(), guard::security_headers))
         .layer(from_fn_with_state(guards.clone(), guard::timeout))
         .layer(from_fn_with_state(guards, guard::client_addr))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(crate::telemetry::request_id))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 
@@ -82,7 +86,8 @@ async fn require_admin(
         || path == "/setup"
         || path.starts_with("/api/")
         || path.starts_with("/pkg/")
-        || path == "/favicon.ico";
+        || path == "/favicon.ico"
+        || path == "/favicon.svg";
     if !public && req.method() == axum::http::Method::GET {
         match app::api::ctx::current_admin(&session, &s.services).await {
             Ok(Some(_)) => {}

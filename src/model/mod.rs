@@ -176,6 +176,8 @@ pub struct Event {
     /// A short, redacted summary of what changed: `active: true → false`.
     pub diff: String,
     pub detail: String,
+    /// The HTTP request's `X-Request-Id`, to find its lines in the server log.
+    pub request_id: Option<String>,
 }
 
 /// What an event's request came to, for filtering and for the dashboard's refused-push count.

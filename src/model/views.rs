@@ -20,7 +20,7 @@ pub struct Dashboard {
     pub refused: Vec<Event>,
     pub refused_total: i64,
     pub errors_24h: i64,
-    /// The last SCIM request this instance served.
+    /// The last SCIM request any instance served (to the minute for other instances' requests).
     pub last_request_at: Option<Millis>,
     /// Successful SCIM reads this instance served since it started.
     pub reads: i64,

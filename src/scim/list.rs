@@ -56,6 +56,40 @@ impl ListParams {
         })
     }
 
+    /// The body of `POST /Users/.search` or `POST /Groups/.search` (RFC 7644 §3.4.3): a `SearchRequest` carrying
+    /// the parameters a GET would put in its query string, as JSON: strings, numbers, and arrays of attribute names.
+    pub fn from_search_request(body: &serde_json::Value, resource: ResourceType) -> Result<Self> {
+        use serde_json::Value;
+        let Some(fields) = body.as_object() else {
+            return Err(Error::InvalidSyntax("a SearchRequest is a JSON object (RFC 7644 §3.4.3)".into()));
+        };
+        let schemas = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas")).map(|(_, v)| v);
+        let declared = schemas.and_then(Value::as_array).is_some_and(|s| s.iter().any(|u| u == super::SCHEMA_SEARCH));
+        if !declared {
+            return Err(Error::InvalidSyntax(format!(
+                "a SearchRequest must list \"{}\" in schemas",
+                super::SCHEMA_SEARCH
+            )));
+        }
+        let mut pairs = Vec::new();
+        for (name, value) in fields.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(names) => names
+                    .iter()
+                    .map(|n| n.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| Error::InvalidValue(format!("{name} must be a list of attribute names")))?
+                    .join(","),
+                Value::Null => continue,
+                _ => return Err(Error::InvalidValue(format!("{name} must be a string, a number or a list of names"))),
+            };
+            pairs.push((name.as_str(), text));
+        }
+        Self::parse(pairs.iter().map(|(k, v)| (*k, v.as_str())), resource)
+    }
+
     pub fn user_query(&self) -> UserQuery {
         let sort = match self.sort_by.as_deref().map(str::to_ascii_lowercase).as_deref() {
             Some("username") => UserSort::UserName,

@@ -3,6 +3,7 @@ pub mod discovery;
 pub mod filter;
 pub mod list;
 pub mod patch;
+pub mod readable;
 pub mod resource;
 pub mod schema;
 
@@ -15,6 +16,7 @@ pub const SCHEMA_ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension
 pub const SCHEMA_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const SCHEMA_LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const SCHEMA_PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const SCHEMA_SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 pub const SCHEMA_ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const SCHEMA_SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 pub const SCHEMA_RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";

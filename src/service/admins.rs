@@ -84,17 +84,21 @@ impl AdminService {
         self.store.begin_read().await?.count_admins().await
     }
 
-    /// On a start with no admin: a fresh one-time setup token (replacing any earlier one). None once an admin exists.
+    /// On a start with no admin: the one-time setup token, the same on every instance and every start until the
+    /// first admin exists (one is made if there is none yet). None once an admin exists.
     pub async fn issue_setup_token(&self) -> Result<Option<String>> {
         self.store
             .write(|tx| {
                 Box::pin(async move {
                     if tx.count_admins().await? > 0 {
-                        tx.set_setup_token_hash(None).await?;
+                        tx.set_setup_token(None).await?;
                         return Ok(None);
                     }
+                    if let Some(token) = tx.setup_token().await? {
+                        return Ok(Some(token));
+                    }
                     let token = random_token("");
-                    tx.set_setup_token_hash(Some(&sha256_hex(&token))).await?;
+                    tx.set_setup_token(Some(&token)).await?;
                     Ok(Some(token))
                 })
             })
@@ -103,8 +107,8 @@ impl AdminService {
 
     /// Whether `token` is the live setup token (the setup page checks before showing its form).
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        let hash = self.store.begin_read().await?.setup_token_hash().await?;
-        Ok(hash.is_some_and(|h| h == sha256_hex(token)))
+        let live = self.store.begin_read().await?.setup_token().await?;
+        Ok(live.is_some_and(|live| same_token(&live, token)))
     }
 
     /// Creates the first admin with the one-time link; the token stops working in the same transaction. The token is
@@ -117,16 +121,16 @@ impl AdminService {
         let email = parse_email(email)?;
         check_password(password)?;
         let hash = self.hasher.hash(password.to_owned()).await?;
-        let token_hash = sha256_hex(token);
+        let token = token.to_owned();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let live = tx.setup_token_hash().await?;
-                    if live.is_none_or(|h| h != token_hash) || tx.count_admins().await? > 0 {
+                    let live = tx.setup_token().await?;
+                    if live.is_none_or(|live| !same_token(&live, &token)) || tx.count_admins().await? > 0 {
                         return Err(used());
                     }
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
-                    tx.set_setup_token_hash(None).await?;
+                    tx.set_setup_token(None).await?;
                     Ok(admin)
                 })
             })
@@ -143,7 +147,7 @@ impl AdminService {
             .write(move |tx| {
                 Box::pin(async move {
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
-                    tx.set_setup_token_hash(None).await?;
+                    tx.set_setup_token(None).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &email);
                     tx.log_event(&ctx.event(201, t, format!("admin {email} added"))).await?;
                     Ok(admin)
@@ -261,4 +265,9 @@ impl AdminService {
             })
             .await
     }
+}
+
+/// Compares tokens by their digests, so the time taken says nothing about how much of a guess was right.
+fn same_token(live: &str, given: &str) -> bool {
+    sha256_hex(live) == sha256_hex(given)
 }

@@ -84,16 +84,18 @@ pub struct Ctx {
     pub actor: Actor,
     pub method: String,
     pub path: String,
+    /// The HTTP request's id (its `X-Request-Id`), so a log entry leads to the request's log lines.
+    pub request_id: Option<String>,
 }
 
 impl Ctx {
     /// An action in the panel, logged as `PANEL <what>`.
     pub fn panel(actor: Actor, what: &str) -> Self {
-        Ctx { actor, method: "PANEL".into(), path: what.into() }
+        Ctx { actor, method: "PANEL".into(), path: what.into(), request_id: None }
     }
 
     pub fn cli(what: &str) -> Self {
-        Ctx { actor: Actor::System, method: "CLI".into(), path: what.into() }
+        Ctx { actor: Actor::System, method: "CLI".into(), path: what.into(), request_id: None }
     }
 
     /// The IdP's label for ownership ("Okta"), or None for admins.
@@ -120,6 +122,7 @@ impl Ctx {
             target,
             diff,
             detail: String::new(),
+            request_id: self.request_id.clone(),
         }
     }
 }

@@ -122,7 +122,10 @@ impl SettingsService {
             .list_events(&page(EventQuery { failed_only: true, since: Some(since), count: 0, ..Default::default() }))
             .await?;
         let recent = tx.list_events(&page(EventQuery { count: 8, ..Default::default() })).await?;
-        let last = self.activity.last_request_at.load(Ordering::Relaxed);
+        // Any instance's last request: each touches its token at most once a minute (tokens.rs), so this instance's
+        // own clock is the freshest for its requests and the tokens are for the others'.
+        let touched = tx.list_tokens().await?.into_iter().filter_map(|t| t.last_used_at).max().unwrap_or(0);
+        let last = self.activity.last_request_at.load(Ordering::Relaxed).max(touched);
         Ok(Dashboard {
             settings,
             seats,

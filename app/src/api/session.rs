@@ -18,7 +18,7 @@ pub async fn whoami() -> Result<Option<String>, UiError> {
 pub async fn login(email: String, password: String) -> Result<(), UiError> {
     let client = super::ctx::client_addr();
     let admin = panel()?.services.admins.login(&email, &password, &client).await.map_err(|e| match e {
-        roster::Error::Unauthenticated => UiError::Message("That email and password do not match an admin.".into()),
+        roster::Error::Unauthenticated => UiError::refused(401, "That email and password do not match an admin."),
         other => other.into(),
     })?;
     AdminSession::get().await?.sign_in(&admin).await?;

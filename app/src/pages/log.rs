@@ -113,6 +113,7 @@ pub fn EventPage() -> impl IntoView {
                                     })}</dd>
                                     <dt>"What changed"</dt><dd>{e.diff}</dd>
                                     <dt>"Detail"</dt><dd data-testid="event-detail">{e.detail}</dd>
+                                    <dt>"Request id"</dt><dd data-testid="event-request-id">{e.request_id.map(|id| view! { <code>{id}</code> })}</dd>
                                 </dl>
                             </div>
                         }.into_any(),

@@ -34,6 +34,13 @@ impl ScimError {
         b
     }
 
+    /// Counts this error in `roster_scim_errors_total`; the gate calls it once per error response.
+    pub fn count(&self) {
+        let status = self.status.as_str().to_owned();
+        let scim_type = self.scim_type.unwrap_or("none");
+        metrics::counter!("roster_scim_errors_total", "status" => status, "scim_type" => scim_type).increment(1);
+    }
+
     /// Renders the final response. 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3).
     pub fn render(&self, log_id: Option<i64>) -> Response {
         let mut r = (self.status, self.body(log_id).to_string()).into_response();

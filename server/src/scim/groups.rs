@@ -5,12 +5,23 @@ use super::json::{GroupParams, IfMatch, PatchBody, ResourceId, ScimJson, ScimRes
 use axum::Extension;
 use axum::extract::State;
 use roster::model::GroupId;
+use roster::scim::list::ListParams;
 use roster::scim::resource::{group_json, list_response, project, wants_members};
+use roster::scim::schema::ResourceType;
 use roster::service::Ctx;
 
 type Res = Result<ScimResponse, ScimError>;
 
 pub async fn list(State(s): State<ScimState>, GroupParams(p): GroupParams) -> Res {
+    page(&s, &p).await
+}
+
+/// `POST /Groups/.search` (RFC 7644 §3.4.3): the same list, its parameters in the body.
+pub async fn search(State(s): State<ScimState>, ScimJson(body): ScimJson) -> Res {
+    page(&s, &ListParams::from_search_request(&body, ResourceType::Group)?).await
+}
+
+async fn page(s: &ScimState, p: &ListParams) -> Res {
     let with_members = wants_members(&p.attributes, &p.excluded);
     let page = s.services.groups.list_with_members(&p.group_query(), with_members).await?;
     let items = page.items.iter().map(|(g, m)| {

@@ -6,12 +6,13 @@ mod groups;
 pub mod json;
 mod users;
 
+use crate::telemetry::RequestId;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, get, post};
 use error::ScimError;
 use roster::Kind;
 use roster::model::{Outcome, Target};
@@ -47,12 +48,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ScimState) -> Router<S> {
     let not_allowed = |m: MethodRouter<ScimState>| m.fallback(method_not_allowed);
     Router::new()
         .route("/Users", not_allowed(get(users::list).post(users::create)))
+        .route("/Users/.search", not_allowed(post(users::search)))
         .route(
             "/Users/{id}",
             not_allowed(get(users::get).put(users::replace).patch(users::patch).delete(users::delete)),
         )
         // A Push now carries a whole membership, so /Groups takes larger bodies than the rest (still bounded).
         .route("/Groups", not_allowed(get(groups::list).post(groups::create)).layer(group_limit()))
+        .route("/Groups/.search", not_allowed(post(groups::search)))
         .route(
             "/Groups/{id}",
             not_allowed(get(groups::get).put(groups::replace).patch(groups::patch).delete(groups::delete))
@@ -87,6 +90,7 @@ pub async fn not_found() -> ScimError {
 async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     let actor = match s.services.tokens.authenticate(bearer.as_deref()).await {
         Ok(actor) => actor,
@@ -96,7 +100,10 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
             if err.status == StatusCode::UNAUTHORIZED {
                 // Anyone can send a bad token; logging each one would let them force database writes.
                 match s.auth_failures.admit() {
-                    None => return err.render(None),
+                    None => {
+                        err.count();
+                        return err.render(None);
+                    }
                     Some(0) => {}
                     Some(n) => {
                         err.detail.push_str(&format!(" ({n} more unauthenticated requests since the last logged one)"))
@@ -105,18 +112,19 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
             }
             // Anyone can send these: their entries are capped in size, like their rate.
             let path: String = path.chars().take(UNAUTHENTICATED_PATH_CHARS).collect();
-            return log_failure(&s, who, &method, &path, err).await;
+            return log_failure(&s, Failed { who, method: &method, path: &path, request_id }, err).await;
         }
     };
     let who = actor.name();
-    req.extensions_mut().insert(Ctx { actor, method: method.to_string(), path: path.clone() });
+    let ctx = Ctx { actor, method: method.to_string(), path: path.clone(), request_id: request_id.clone() };
+    req.extensions_mut().insert(ctx);
     let response = next.run(req).await;
     let Some(err) = response.extensions().get::<ScimError>().cloned() else {
         s.services.activity.record_request(method == Method::GET);
         return response;
     };
     s.services.activity.record_request(false);
-    log_failure(&s, &who, &method, &path, err).await
+    log_failure(&s, Failed { who: &who, method: &method, path: &path, request_id }, err).await
 }
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme is matched without regard to case (RFC 7235
@@ -126,20 +134,30 @@ fn bearer_token(header: &str) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-async fn log_failure(s: &ScimState, who: &str, method: &Method, path: &str, err: ScimError) -> Response {
+/// The request that failed, as its log entry records it.
+struct Failed<'a> {
+    who: &'a str,
+    method: &'a Method,
+    path: &'a str,
+    request_id: Option<String>,
+}
+
+async fn log_failure(s: &ScimState, f: Failed<'_>, err: ScimError) -> Response {
+    err.count();
     if err.status == StatusCode::SERVICE_UNAVAILABLE {
         return err.render(None); // The log is in the database that is unavailable.
     }
     let event = NewEvent {
         at: roster::service::now(),
-        actor: who.to_owned(),
-        method: method.to_string(),
-        path: path.to_owned(),
+        actor: f.who.to_owned(),
+        method: f.method.to_string(),
+        path: f.path.to_owned(),
         status: err.status.as_u16(),
         outcome: if err.no_seats { Outcome::NoSeats } else { Outcome::Failed },
-        target: target_of(path),
+        target: target_of(f.path),
         diff: String::new(),
         detail: err.detail.clone(),
+        request_id: f.request_id,
     };
     match s.services.record_failure(event).await {
         Ok(id) => err.render(Some(id.0)),

@@ -5,12 +5,23 @@ use super::json::{IfMatch, PatchBody, ResourceId, ScimJson, ScimResponse, UserPa
 use axum::Extension;
 use axum::extract::State;
 use roster::model::UserId;
+use roster::scim::list::ListParams;
 use roster::scim::resource::{list_response, project, user_json};
+use roster::scim::schema::ResourceType;
 use roster::service::Ctx;
 
 type Res = Result<ScimResponse, ScimError>;
 
 pub async fn list(State(s): State<ScimState>, UserParams(p): UserParams) -> Res {
+    page(&s, &p).await
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the same list, its parameters in the body.
+pub async fn search(State(s): State<ScimState>, ScimJson(body): ScimJson) -> Res {
+    page(&s, &ListParams::from_search_request(&body, ResourceType::User)?).await
+}
+
+async fn page(s: &ScimState, p: &ListParams) -> Res {
     let page = s.services.users.list(&p.user_query()).await?;
     let items = page.items.into_iter().map(|u| project(user_json(u, None, &s.base), &p.attributes, &p.excluded));
     Ok(ScimResponse::ok(list_response(items.collect(), page.total, page.start_index)))

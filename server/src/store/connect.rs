@@ -16,6 +16,13 @@ use std::time::Duration;
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// Connections in a pool.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolState {
+    pub size: u32,
+    pub idle: usize,
+}
+
 /// A connected database, chosen by the URL scheme.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -71,6 +78,38 @@ impl Db {
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         }
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))
+    }
+
+    /// The read pool's connections, open and idle, for the metrics.
+    pub fn pool_state(&self) -> PoolState {
+        match self {
+            Db::Sqlite(p) => PoolState { size: p.size(), idle: p.num_idle() },
+            Db::Postgres(p) => PoolState { size: p.size(), idle: p.num_idle() },
+        }
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` while the server goes on writing: `VACUUM INTO` reads
+    /// one snapshot (WAL lets the writer continue meanwhile) and writes a compact file that needs no `-wal` beside it.
+    /// Every write acknowledged before the backup began is in it. PostgreSQL has its own tools for this.
+    pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let Db::Sqlite(pool) = self else {
+            anyhow::bail!(
+                "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (README, \"Backups and restore\")"
+            );
+        };
+        if path.exists() {
+            anyhow::bail!(
+                "{} already exists; roster backup never overwrites a file, so choose a new name",
+                path.display()
+            );
+        }
+        let Some(target) = path.to_str() else { anyhow::bail!("the backup path must be valid UTF-8") };
+        sqlx::query("vacuum into $1")
+            .bind(target)
+            .execute(pool)
+            .await
+            .map_err(|e| anyhow::anyhow!("could not write the backup to {}: {e}", path.display()))?;
+        Ok(())
     }
 
     /// The store over this database, with its writer task.

@@ -153,6 +153,7 @@ pub struct EventRecord {
     target_name: Option<String>,
     diff: String,
     detail: String,
+    request_id: Option<String>,
 }
 
 pub fn kind_str(k: Kind) -> &'static str {
@@ -193,6 +194,7 @@ impl From<EventRecord> for Event {
             target,
             diff: r.diff,
             detail: r.detail,
+            request_id: r.request_id,
         }
     }
 }

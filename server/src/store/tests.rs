@@ -246,6 +246,7 @@ async fn events_are_listed_newest_first_and_filtered() {
         target: Some(Target { kind: roster::Kind::User, id: id.into(), name: "ada".into() }),
         diff: String::new(),
         detail: String::new(),
+        request_id: Some("req-1".into()),
     };
     let a = tx.insert_event(&ev(201, Outcome::Ok, "u1")).await.unwrap();
     let b = tx.insert_event(&ev(403, Outcome::NoSeats, "u2")).await.unwrap();

@@ -22,8 +22,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Log entries per multi-row insert (11 values each).
+/// Log entries per multi-row insert (12 values each).
 const EVENT_CHUNK: usize = 200;
+/// A log entry's columns, in the order of [`event_args`].
+const EVENT_COLUMNS: &str =
+    "at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, detail, request_id";
 
 enum Conn {
     Sqlite(Transaction<'static, Sqlite>),
@@ -336,10 +339,7 @@ impl SqlTx {
         let events = std::mem::take(&mut self.pending.events);
         for chunk in events.chunks(EVENT_CHUNK) {
             let s = script.next();
-            s.push(
-                "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
-                 target_name, diff, detail) values ",
-            );
+            s.push("insert into provisioning_event (").push(EVENT_COLUMNS).push(") values ");
             for (i, e) in chunk.iter().enumerate() {
                 s.push(if i == 0 { "(" } else { ", (" });
                 for (j, a) in event_args(e).into_iter().enumerate() {
@@ -550,6 +550,7 @@ fn event_args(e: &NewEvent) -> Vec<Arg<'_>> {
         e.target.as_ref().map(|t| log_text(&t.name, 512)),
         log_text(&e.diff, 4096),
         log_text(&e.detail, 4096),
+        e.request_id.as_deref().map(|id| log_text(id, 64)),
     ])
 }
 
@@ -638,14 +639,14 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn setup_token_hash(&mut self) -> Result<Option<String>> {
-        let (hash,): (Option<String>,) =
-            self.fetch_one("select setup_token_hash from setting where setting_id = 1", &[]).await?;
-        Ok(hash)
+    async fn setup_token(&mut self) -> Result<Option<String>> {
+        let (token,): (Option<String>,) =
+            self.fetch_one("select setup_token from setting where setting_id = 1", &[]).await?;
+        Ok(token)
     }
 
-    async fn set_setup_token_hash(&mut self, hash: Option<&str>) -> Result<()> {
-        self.write("update setting set setup_token_hash = $1 where setting_id = 1", &args![hash]).await.map(|_| ())
+    async fn set_setup_token(&mut self, token: Option<&str>) -> Result<()> {
+        self.write("update setting set setup_token = $1 where setting_id = 1", &args![token]).await.map(|_| ())
     }
 
     async fn seat_usage(&mut self) -> Result<SeatUsage> {
@@ -1052,8 +1053,10 @@ impl Tx for SqlTx {
         self.savepoint().await?;
         let (id,): (i64,) = self
             .fetch_one(
-                "insert into provisioning_event (at, actor, method, path, status, outcome, target_kind, target_id, \
-                 target_name, diff, detail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning event_id",
+                &format!(
+                    "insert into provisioning_event ({EVENT_COLUMNS}) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning event_id"
+                ),
                 &event_args(e),
             )
             .await?;
@@ -1070,10 +1073,9 @@ impl Tx for SqlTx {
     }
 
     async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>> {
-        let select =
-            "event_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, detail";
+        let select = format!("event_id, {EVENT_COLUMNS}");
         let page: Page<EventRecord> = self
-            .page(select, "provisioning_event", event_where(q), " order by event_id desc", q.start_index, q.count)
+            .page(&select, "provisioning_event", event_where(q), " order by event_id desc", q.start_index, q.count)
             .await?;
         Ok(Page {
             items: page.items.into_iter().map(Into::into).collect(),
@@ -1099,8 +1101,7 @@ impl Tx for SqlTx {
     async fn event(&mut self, id: EventId) -> Result<Option<Event>> {
         let row: Option<EventRecord> = self
             .fetch_optional(
-                "select event_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, \
-                 detail from provisioning_event where event_id = $1",
+                &format!("select event_id, {EVENT_COLUMNS} from provisioning_event where event_id = $1"),
                 &args![id.0],
             )
             .await?;

@@ -50,10 +50,11 @@ impl Writer {
     /// Runs `job` in the next transaction and answers once that transaction has committed.
     pub async fn run(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
         let (done, answer) = oneshot::channel();
-        self.jobs
-            .send(Queued { job, done })
-            .await
-            .map_err(|_| Error::Unavailable("roster is shutting down; retry shortly".into()))?;
+        metrics::gauge!("roster_write_queue_depth").increment(1.0);
+        self.jobs.send(Queued { job, done }).await.map_err(|_| {
+            metrics::gauge!("roster_write_queue_depth").decrement(1.0);
+            Error::Unavailable("roster is shutting down; retry shortly".into())
+        })?;
         answer.await.map_err(|_| Error::internal("the writer stopped before answering"))?
     }
 }
@@ -61,6 +62,8 @@ impl Writer {
 async fn run(db: Db, mut queue: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
+        metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
         run_batch(&db, std::mem::take(&mut batch)).await;
     }
 }
@@ -91,6 +94,7 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) {
         Ok(()) => {
             tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
             for (done, outcome) in answers {
+                count_write(&outcome);
                 let _ = done.send(outcome);
             }
         }
@@ -98,10 +102,22 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) {
     }
 }
 
+/// The outcome of a committed job, for `roster_writes_total`.
+fn count_write<T>(outcome: &Result<T>) {
+    let outcome = match outcome {
+        Ok(_) => "ok",
+        Err(Error::NoFreeSeats { .. }) => "no_seats",
+        Err(Error::Internal(_) | Error::Unavailable(_)) => "failed",
+        Err(_) => "refused",
+    };
+    metrics::counter!("roster_writes_total", "outcome" => outcome).increment(1);
+}
+
 /// Answers every job with an error like `e` (errors are not `Clone`).
 fn fail_all(dones: impl Iterator<Item = oneshot::Sender<Result<Box<dyn Any + Send>>>>, e: &Error) {
     tracing::warn!(error = %e, "a write transaction failed; none of its writes happened");
     for done in dones {
+        metrics::counter!("roster_writes_total", "outcome" => "failed").increment(1);
         let again = match e {
             Error::Unavailable(m) => Error::Unavailable(m.clone()),
             other => Error::internal(other.to_string()),

@@ -249,3 +249,34 @@ async fn a_same_name_push_never_takes_over_another_idps_group() {
     let again = app.post("/Groups", json!({"displayName": "ENGINEERING", "members": []})).await;
     assert_eq!(again.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn the_user_page_reads_as_labelled_fields_with_the_raw_json_behind_a_disclosure() {
+    let app = spawn_app().await;
+    app.sign_in().await;
+    let mut body = okta_user("grace@example.com");
+    body["schemas"] = json!([
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    ]);
+    body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"department": "Navy", "employeeNumber": "1906", "manager": {"value": "m-1", "displayName": "Ada Lovelace"}});
+    let created = app.post("/Users", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let (status, html) = app.page(&format!("/users/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        ">Email<",
+        ">grace@example.com (work, primary)<",
+        ">Department<",
+        ">Navy<",
+        ">Employee number<",
+        ">1906<",
+        ">Manager<",
+        ">Ada Lovelace<",
+        "<details",
+    ] {
+        assert!(html.contains(shown), "{shown} in {html}");
+    }
+    assert!(!html.contains("EMAILS[0]") && !html.contains("emails[0].primary"), "no raw paths as labels");
+}

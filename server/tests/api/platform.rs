@@ -253,3 +253,45 @@ fn both_databases_have_the_same_migrations() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must hold the same versions and names");
 }
+
+#[tokio::test]
+async fn every_start_and_instance_offers_the_same_setup_link_until_an_admin_exists() {
+    let app = spawn_bare().await;
+    let first = app.setup_token.clone().expect("a fresh install has a setup token");
+    let start = || async {
+        let config = server::config::Config {
+            database_url: app.db_url.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        server::startup::Application::build(&config).await.expect("another start").setup_token().map(str::to_owned)
+    };
+    assert_eq!(start().await.as_deref(), Some(first.as_str()), "a second instance prints the same link");
+    assert!(app.services.admins.setup_token_valid(&first).await.unwrap(), "and the first one still works");
+    app.services.admins.create(&Ctx::cli("test"), "ada@example.com", "correct horse battery").await.unwrap();
+    assert!(!app.services.admins.setup_token_valid(&first).await.unwrap(), "an admin ends the link");
+    assert_eq!(start().await, None);
+}
+
+#[tokio::test]
+async fn a_refused_server_function_call_gets_a_4xx_not_a_500() {
+    let app = spawn_bare().await;
+    app.services.admins.create(&Ctx::cli("test"), "ada@example.com", "correct horse battery").await.unwrap();
+    // As the hydrated panel calls it: fetch, answered with data.
+    let r = app
+        .browser
+        .post(format!("{}/api/login", app.base))
+        .header("Origin", &app.base)
+        .header("Accept", "application/json")
+        .form(&[("email", "ada@example.com"), ("password", "not the password")])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let body = r.text().await.unwrap();
+    assert!(status.is_client_error(), "{status}: {body}");
+    assert!(body.contains("do not match"), "{body}");
+    // Without JavaScript the same refusal is a redirect back to the form, with the message.
+    let r = app.form("/api/login", &[("email", "ada@example.com"), ("password", "not the password")], "/login").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+}

@@ -779,3 +779,65 @@ async fn substring_filters_on_case_exact_attributes_respect_case_on_every_databa
     assert_eq!(matching(&app, r#"externalId co "%""#).await, Vec::<String>::new(), "no wildcards");
     assert_eq!(matching(&app, r#"externalId co """#).await.len(), 3, "co \"\" matches every present value");
 }
+
+#[tokio::test]
+async fn search_by_post_returns_what_the_same_get_returns() {
+    let app = spawn_app().await;
+    for name in ["ada@example.com", "grace@example.com", "linus@example.com"] {
+        app.create_user(name).await;
+    }
+    app.group_id("Eng", &[]).await;
+    let search = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "userName sw \"g\"", "attributes": ["userName"], "startIndex": 1, "count": 10
+    });
+    let found = app.post("/Users/.search", search).await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    let get = app.get("/Users?filter=userName%20sw%20%22g%22&attributes=userName&startIndex=1&count=10").await;
+    assert_eq!(found.body["Resources"], get.body["Resources"]);
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["userName"], "grace@example.com");
+    assert!(found.body["Resources"][0].get("emails").is_none(), "attributes apply");
+
+    let groups = app
+        .post(
+            "/Groups/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "filter": "displayName eq \"Eng\"", "excludedAttributes": ["members"]}),
+        )
+        .await;
+    assert_eq!(groups.status, StatusCode::OK, "{}", groups.body);
+    assert_eq!(groups.body["totalResults"], 1);
+
+    // RFC 7644 §3.4.3: the schema is required; values have the types of the query parameters.
+    let no_schema = app.post("/Users/.search", json!({"filter": "userName eq \"a\""})).await;
+    assert_eq!(
+        (no_schema.status, no_schema.body["scimType"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalidSyntax"))
+    );
+    let bad = app
+        .post(
+            "/Users/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": {"n": 1}}),
+        )
+        .await;
+    assert_eq!((bad.status, bad.body["scimType"].as_str()), (StatusCode::BAD_REQUEST, Some("invalidValue")));
+    let bad_filter = app
+        .post(
+            "/Users/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "nope"}),
+        )
+        .await;
+    assert_eq!(bad_filter.body["scimType"], "invalidFilter");
+    assert_eq!(app.get("/Users/.search").await.status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn removing_active_is_refused_with_the_way_to_deactivate() {
+    let app = spawn_app().await;
+    let id = app.create_user("ada@example.com").await.body["id"].as_str().unwrap().to_owned();
+    let r = app.patch(&format!("/Users/{id}"), json!([{"op": "remove", "path": "active"}])).await;
+    assert_eq!((r.status, r.body["scimType"].as_str()), (StatusCode::BAD_REQUEST, Some("mutability")));
+    assert!(r.detail().contains("replace active with false"), "{}", r.detail());
+    assert!(app.is_active(&id).await, "nothing changed");
+}

@@ -274,6 +274,7 @@ fn user_patch_table() {
         ),
         ("remove without path", json!([{"op": "remove", "value": {"active": false}}]), Err("noTarget")),
         ("remove userName", json!([{"op": "remove", "path": "userName"}]), Err("invalidValue")),
+        ("remove active", json!([{"op": "remove", "path": "active"}]), Err("mutability")),
         ("empty userName", json!([{"op": "replace", "path": "userName", "value": " "}]), Err("invalidValue")),
         (
             "entra replace userName; existing key casing kept",

@@ -302,6 +302,13 @@ impl Target<'_> {
         if self.is("userName") {
             return Err(Error::InvalidValue("userName is required".into()));
         }
+        // A user is active or not; roster has no third state to remove it to. RFC 7644 §3.12 `mutability`: the
+        // change does not fit the attribute's current state.
+        if self.is("active") && self.kind == OpKind::Remove {
+            return Err(Error::Mutability(
+                "active cannot be removed: a user is active or not. To deactivate, replace active with false".into(),
+            ));
+        }
         if self.is("active") {
             return Err(Error::InvalidValue("active must be true or false".into()));
         }

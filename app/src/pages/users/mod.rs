@@ -160,8 +160,8 @@ fn UserView(d: UserDetail) -> impl IntoView {
     let can_edit = d.access.can_edit && u.deleted_at.is_none();
     let (next, label) = if u.active { ("false", "Deactivate") } else { ("true", "Activate") };
     let (uid, uid_shown, title) = (u.id.to_string(), u.id.to_string(), reason.clone().unwrap_or_default());
-    let mut attrs: Vec<(String, String)> = Vec::new();
-    flatten("", &serde_json::Value::Object(u.attributes.clone()), &mut attrs);
+    let fields = roster::scim::readable::fields(&u.attributes);
+    let raw = serde_json::to_string_pretty(&u.attributes).unwrap_or_default();
     view! {
         <div class="heading">
             <h1>{u.full_name()}</h1>
@@ -190,38 +190,21 @@ fn UserView(d: UserDetail) -> impl IntoView {
             </article>
         </section>
         <section class="card">
-            <h2>"Attributes"</h2>
-            <table>
-                <tbody>
-                    <tr><th scope="row">"id"</th><td><code>{uid_shown}</code></td></tr>
-                    {attrs.into_iter().map(|(k, v)| view! { <tr><th scope="row">{k}</th><td>{v}</td></tr> }).collect_view()}
-                    <tr><th scope="row">"created"</th><td>{human_time(u.created_at)}</td></tr>
-                    <tr><th scope="row">"last modified"</th><td>{human_time(u.updated_at)}</td></tr>
-                </tbody>
-            </table>
+            <h2>"Details"</h2>
+            <dl class="settings" data-testid="user-fields">
+                {fields.into_iter().map(|f| view! { <dt>{f.label}</dt><dd>{f.value}</dd> }).collect_view()}
+                <dt>"id"</dt><dd><code>{uid_shown}</code></dd>
+                <dt>"Created"</dt><dd>{human_time(u.created_at)}</dd>
+                <dt>"Last changed"</dt><dd>{human_time(u.updated_at)}</dd>
+            </dl>
+            <details class="raw">
+                <summary>"SCIM attributes as stored (JSON)"</summary>
+                <pre><code>{raw}</code></pre>
+            </details>
         </section>
         <section class="card">
             <h2>"Provisioning history"</h2>
             <EventsTable events=d.history />
         </section>
-    }
-}
-
-/// `name.givenName: Ada`, `emails[0].value: …` — every attribute the IdP sent, readable.
-fn flatten(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, v) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                flatten(&key, v, out);
-            }
-        }
-        serde_json::Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(&format!("{prefix}[{i}]"), v, out);
-            }
-        }
-        serde_json::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
-        other => out.push((prefix.to_owned(), other.to_string())),
     }
 }

@@ -1,0 +1,58 @@
+//! PostgreSQL over TLS, as managed PostgreSQL services require: `sslmode=require` encrypts, `verify-full` also checks
+//! the server's certificate and name. Ignored by a plain `cargo test`: `.ci/run` turns TLS on in the local cluster
+//! (scripts/postgres-tls.sh) and runs it with the CA in `ROSTER_TEST_POSTGRES_TLS_CA`.
+use crate::helpers::{TestDb, okta_user};
+use reqwest::StatusCode;
+use roster::service::Ctx;
+use server::config::Config;
+use server::startup::Application;
+use server::store::Db;
+
+/// Whether the pool's connection is encrypted, as the server sees it.
+async fn encrypted(url: &str) -> anyhow::Result<bool> {
+    let Db::Postgres(p) = Db::connect(url).await? else { anyhow::bail!("not PostgreSQL") };
+    let ssl: bool =
+        sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetch_one(&p).await?;
+    p.close().await;
+    Ok(ssl)
+}
+
+#[tokio::test]
+#[ignore = "needs the local PostgreSQL with TLS on: run by .ci/run"]
+async fn roster_connects_with_sslmode_require_and_verify_full() {
+    let ca =
+        std::env::var("ROSTER_TEST_POSTGRES_TLS_CA").expect("ROSTER_TEST_POSTGRES_TLS_CA: scripts/postgres-tls.sh ca");
+    let db = TestDb::fresh().await.unwrap();
+    assert!(db.is_postgres(), "set ROSTER_TEST_POSTGRES_URL");
+    let (_, name) = db.url.rsplit_once('/').unwrap();
+    let require = format!("{}?sslmode=require", db.url);
+    // verify-full checks the name in the certificate: localhost, as the CA signed it.
+    let verify = format!("postgres://postgres@localhost:5432/{name}?sslmode=verify-full&sslrootcert={ca}");
+    assert!(encrypted(&require).await.unwrap(), "sslmode=require is encrypted");
+    assert!(encrypted(&verify).await.unwrap(), "verify-full is encrypted");
+
+    // roster itself, started on the verify-full URL, migrates and serves SCIM.
+    let config = Config { database_url: verify.clone(), listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    let app = Application::build(&config).await.expect("roster starts over TLS");
+    let base = format!("http://{}/scim/v2", app.local_addr());
+    let services = app.services.clone();
+    tokio::spawn(app.run_until_stopped());
+    services.settings.set_scim_enabled(&Ctx::cli("test"), true).await.unwrap();
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .json(&okta_user("ada@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    // A certificate for another name, or from a CA not given, is refused with the reason.
+    let wrong_name = verify.replace("@localhost:", "@127.0.0.2:");
+    let e = Db::connect(&wrong_name).await.err().expect("another name is refused").to_string();
+    assert!(!e.is_empty());
+    let no_ca = format!("postgres://postgres@localhost:5432/{name}?sslmode=verify-full");
+    let e = Db::connect(&no_ca).await.err().expect("an unknown CA is refused").to_string();
+    assert!(e.to_lowercase().contains("certificate") || e.to_lowercase().contains("tls"), "{e}");
+}
