@@ -21,17 +21,20 @@ pub struct TokenService {
     pub(super) cache: AuthCache,
 }
 
-/// Recent authentications by token hash: when looked up, and what was found (the token and whether SCIM is on).
+/// What an authentication found: the token and whether SCIM is on, or nothing.
+type Found = Option<(ScimToken, bool)>;
+
+/// Recent authentications by token hash: when looked up, and what was found.
 #[derive(Clone, Default)]
-pub struct AuthCache(Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Option<(ScimToken, bool)>)>>>);
+pub struct AuthCache(Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Found)>>>);
 
 impl AuthCache {
-    fn get(&self, hash: &str, now: i64) -> Option<Option<(ScimToken, bool)>> {
+    fn get(&self, hash: &str, now: i64) -> Option<Found> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.get(hash).filter(|(at, _)| now - at < AUTH_CACHE_MS).map(|(_, found)| found.clone())
     }
 
-    fn put(&self, hash: String, now: i64, found: Option<(ScimToken, bool)>) {
+    fn put(&self, hash: String, now: i64, found: Found) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= AUTH_CACHE_ENTRIES {
             map.clear();

@@ -49,6 +49,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: ScimState) -> Router<S> {
     Router::new()
         .route("/Users", not_allowed(get(users::list).post(users::create)))
         .route("/Users/.search", not_allowed(post(users::search)))
+        .route("/.search", not_allowed(post(search_all_types)))
         .route(
             "/Users/{id}",
             not_allowed(get(users::get).put(users::replace).patch(users::patch).delete(users::delete)),
@@ -79,6 +80,16 @@ fn group_limit() -> DefaultBodyLimit {
 /// Decided from the method alone, before any body is read (Okta's SPEC test POSTs a non-JSON body here).
 async fn method_not_allowed() -> ScimError {
     ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "this method is not supported on this endpoint")
+}
+
+/// `POST /.search` at the root searches every resource type at once (RFC 7644 §3.4.3); roster searches one type at a
+/// time, and says so with 501, which §3.12 gives for an operation a service provider does not support.
+async fn search_all_types() -> ScimError {
+    ScimError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        None,
+        "searching every resource type at once is not supported; POST /Users/.search or /Groups/.search",
+    )
 }
 
 pub async fn not_found() -> ScimError {

@@ -138,7 +138,7 @@ impl Script {
     }
 
     /// Starts the next statement, to be written with `push` and `bind`.
-    pub fn next(&mut self) -> &mut Sql {
+    pub fn statement(&mut self) -> &mut Sql {
         let join = self.dialect == Dialect::Sqlite
             && self.statements.last().is_some_and(|s| !s.text.is_empty() && s.args.len() < MAX_JOINED_ARGS);
         if !join {

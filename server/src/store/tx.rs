@@ -332,13 +332,13 @@ impl SqlTx {
         let delta = std::mem::take(&mut self.pending.seats_delta);
         let moved = std::mem::take(&mut self.pending.users_moved);
         if delta != 0 || moved {
-            let s = script.next();
+            let s = script.statement();
             s.push("update setting set active_users = active_users + ").bind(delta);
             s.push(", user_version = user_version + ").bind(i64::from(moved)).push(" where setting_id = 1");
         }
         let events = std::mem::take(&mut self.pending.events);
         for chunk in events.chunks(EVENT_CHUNK) {
-            let s = script.next();
+            let s = script.statement();
             s.push("insert into provisioning_event (").push(EVENT_COLUMNS).push(") values ");
             for (i, e) in chunk.iter().enumerate() {
                 s.push(if i == 0 { "(" } else { ", (" });
@@ -356,9 +356,14 @@ impl SqlTx {
             // The ids as one JSON array, so the statement's text is the same for any number of users.
             let ids = serde_json::to_string(&search).map_err(Error::internal)?;
             let changed = "select rowid from app_user where user_id in (select value from json_each(";
-            script.next().push("delete from user_search where rowid in (").push(changed).bind(ids.clone()).push(")))");
             script
-                .next()
+                .statement()
+                .push("delete from user_search where rowid in (")
+                .push(changed)
+                .bind(ids.clone())
+                .push(")))");
+            script
+                .statement()
                 .push("insert into user_search (rowid, search_folded) select rowid, search_folded from app_user ")
                 .push("where user_id in (select value from json_each(")
                 .bind(ids)
@@ -409,7 +414,7 @@ impl SqlTx {
     /// A statement that may hit a unique index; see [`Self::unique_script`].
     async fn unique_write(&mut self, sql: &str, args: &[Arg<'_>], what: &'static str, value: &str) -> Result<()> {
         let mut script = Script::new(self.dialect());
-        let s = script.next();
+        let s = script.statement();
         s.push(sql);
         s.args.extend(args.iter().cloned().map(own));
         self.unique_script(script, what, value).await
@@ -527,7 +532,7 @@ fn index_emails(script: &mut Script, u: &User) {
     if emails.is_empty() {
         return;
     }
-    let s = script.next();
+    let s = script.statement();
     s.push("insert into user_email (user_id, position, value_folded, value, type, is_primary) values ");
     for (i, e) in emails.into_iter().enumerate() {
         s.push(if i == 0 { "(" } else { ", (" });
@@ -822,7 +827,7 @@ impl Tx for SqlTx {
 
     async fn insert_user(&mut self, u: &User) -> Result<()> {
         let mut script = Script::new(self.dialect());
-        let insert = script.next();
+        let insert = script.statement();
         insert.push(&format!("insert into app_user ({USER_FIELDS}) values ("));
         insert.bind_list(user_args(u).into_iter().map(own)).push(")");
         index_emails(&mut script, u);
@@ -836,7 +841,7 @@ impl Tx for SqlTx {
 
     async fn update_user(&mut self, before: &User, after: &User) -> Result<()> {
         let mut script = Script::new(self.dialect());
-        let update = script.next();
+        let update = script.statement();
         update.push("update app_user set ");
         // Every field but the id, which is the first.
         for (i, (field, arg)) in USER_FIELDS.split(", ").zip(user_args(after)).enumerate().skip(1) {
@@ -844,7 +849,7 @@ impl Tx for SqlTx {
         }
         update.push(" where user_id = ").bind(after.id.0.clone());
         if before.emails() != after.emails() {
-            script.next().push("delete from user_email where user_id = ").bind(after.id.0.clone());
+            script.statement().push("delete from user_email where user_id = ").bind(after.id.0.clone());
             index_emails(&mut script, after);
         }
         self.unique_script(script, "userName", &after.user_name).await?;

@@ -50,9 +50,9 @@ async fn roster_connects_with_sslmode_require_and_verify_full() {
 
     // A certificate for another name, or from a CA not given, is refused with the reason.
     let wrong_name = verify.replace("@localhost:", "@127.0.0.2:");
-    let e = Db::connect(&wrong_name).await.err().expect("another name is refused").to_string();
+    let e = Db::connect(&wrong_name).await.expect_err("another name is refused").to_string();
     assert!(!e.is_empty());
     let no_ca = format!("postgres://postgres@localhost:5432/{name}?sslmode=verify-full");
-    let e = Db::connect(&no_ca).await.err().expect("an unknown CA is refused").to_string();
+    let e = Db::connect(&no_ca).await.expect_err("an unknown CA is refused").to_string();
     assert!(e.to_lowercase().contains("certificate") || e.to_lowercase().contains("tls"), "{e}");
 }
