@@ -20,6 +20,7 @@ pub fn NotFound() -> impl IntoView {
         }
     }
     view! {
+        <leptos_meta::Title text="Page not found" />
         <h1>"Page not found"</h1>
         <p>"There is nothing at this address. " <a href="/">"Back to the dashboard"</a></p>
     }
