@@ -59,10 +59,11 @@ mod embedded {
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             raw.hash(&mut hasher);
             let etag = format!("\"{:016x}-{:x}\"", hasher.finish(), raw.len());
+            let etag_gzip = format!("{}-gz\"", etag.trim_end_matches('"'));
             let raw_path = path.canonicalize().expect("the asset exists");
             table.push_str(&format!(
-                "    Asset {{ name: {name:?}, content_type: {content_type:?}, etag: {etag:?}, raw: include_bytes!({:?}), \
-                 gzip: include_bytes!({:?}) }},\n",
+                "    Asset {{ name: {name:?}, content_type: {content_type:?}, etag: {etag:?}, etag_gzip: {etag_gzip:?}, \
+                 raw: include_bytes!({:?}), gzip: include_bytes!({:?}) }},\n",
                 raw_path.display().to_string(),
                 gz_path.display().to_string(),
             ));

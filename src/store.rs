@@ -70,9 +70,9 @@ pub trait Tx: Send {
     async fn settings(&mut self) -> Result<Settings>;
     async fn set_scim_enabled(&mut self, on: bool) -> Result<()>;
     async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()>;
-    /// The first-run setup token, while no admin exists.
-    async fn setup_token(&mut self) -> Result<Option<String>>;
-    async fn set_setup_token(&mut self, token: Option<&str>) -> Result<()>;
+    /// The first-run setup token and when it was issued, while no admin exists.
+    async fn setup_token(&mut self) -> Result<Option<(String, Millis)>>;
+    async fn set_setup_token(&mut self, token: Option<(&str, Millis)>) -> Result<()>;
     /// Seats used (the running count on the settings row) and the licence.
     async fn seat_usage(&mut self) -> Result<SeatUsage>;
     /// Moves the running count of seats used; the services pass [`crate::rules::seats::delta`] of each user write.

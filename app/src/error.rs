@@ -49,7 +49,13 @@ impl FromServerFnError for UiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(e: ServerFnErrorErr) -> Self {
-        UiError::Transport(e.to_string())
+        match e {
+            // A request the server could not read is the caller's mistake (400), not a failure on the way.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                UiError::Message(format!("The request was not understood: {e}"))
+            }
+            other => UiError::Transport(other.to_string()),
+        }
     }
 
     /// Encodes the error for the response, and gives the response its status.

@@ -69,7 +69,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
-    let db = Db::connect(&config.database_url).await?;
+    let db = Db::connect_existing(&config.database_url).await?;
     if let Db::Sqlite(p) = &db {
         sqlx::query("select 1 from app_user limit 1")
             .execute(p)
@@ -78,9 +78,8 @@ async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
     }
     let started = std::time::Instant::now();
     db.backup(path).await?;
-    // Check the copy as a restore would use it.
-    let copy = Db::connect(&format!("sqlite://{}", path.display())).await?;
-    let Db::Sqlite(p) = &copy else { anyhow::bail!("the copy is not a SQLite database") };
+    // Check the copy as a restore would use it, without changing it.
+    let p = &Db::open_sqlite_read_only(path).await?;
     let check: String = sqlx::query_scalar("pragma quick_check").fetch_one(p).await?;
     let (users, groups): (i64, i64) =
         sqlx::query_as("select (select count(*) from app_user), (select count(*) from app_group)").fetch_one(p).await?;

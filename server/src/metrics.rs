@@ -16,27 +16,29 @@ const LATENCY_BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 /// Jobs per write transaction (group commit): 1 when idle, up to the writer's batch size under load.
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
-/// The process's recorder, installed once (tests start several applications in one process).
+/// The process's recorder, installed once, however many applications start (tests start several in one process).
 pub fn install() -> anyhow::Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
-    }
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Full("roster_http_request_duration_seconds".into()), LATENCY_BUCKETS)?
-        .set_buckets_for_metric(Matcher::Full("roster_write_batch_jobs".into()), BATCH_BUCKETS)?
-        .install_recorder()?;
-    describe();
-    let handle = HANDLE.get_or_init(|| handle).clone();
-    // Histograms keep a window of samples until drained; drain them even when nobody scrapes.
-    let upkeep = handle.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            upkeep.run_upkeep();
-        }
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    let installed = HANDLE.get_or_init(|| {
+        let handle = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full("roster_http_request_duration_seconds".into()), LATENCY_BUCKETS)
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("roster_write_batch_jobs".into()), BATCH_BUCKETS))
+            .map_err(|e| e.to_string())?
+            .install_recorder()
+            .map_err(|e| e.to_string())?;
+        describe();
+        // Histograms keep a window of samples until drained; drain them even when nobody scrapes, on a thread of
+        // its own so that it outlives whichever runtime installed the recorder.
+        let upkeep = handle.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        });
+        Ok(handle)
     });
-    Ok(handle)
+    installed.clone().map_err(|e| anyhow::anyhow!("cannot install the metrics recorder: {e}"))
 }
 
 fn describe() {

@@ -18,6 +18,7 @@ pub struct Asset {
     pub name: &'static str,
     pub content_type: &'static str,
     pub etag: &'static str,
+    pub etag_gzip: &'static str,
     pub raw: &'static [u8],
     pub gzip: &'static [u8],
 }
@@ -101,14 +102,18 @@ async fn asset(site: Arc<Site>, file: String, headers: HeaderMap) -> Response {
 }
 
 fn embedded(a: &'static Asset, headers: &HeaderMap) -> Response {
-    let etag = HeaderValue::from_static(a.etag);
+    // The gzipped and the plain body are different representations, so they carry different strong ETags
+    // (RFC 9110 §8.8.3).
+    let gzip = accepts_gzip(headers);
+    let tag = if gzip { a.etag_gzip } else { a.etag };
+    let etag = HeaderValue::from_static(tag);
     let matches = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == a.etag || t.trim() == "*"));
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"));
     let mut res = if matches {
         StatusCode::NOT_MODIFIED.into_response()
-    } else if accepts_gzip(headers) {
+    } else if gzip {
         ([(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))], a.gzip).into_response()
     } else {
         a.raw.into_response()
@@ -144,16 +149,19 @@ pub fn content_type(file: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `Accept-Encoding` takes gzip: named (or `*`) with a weight above zero (RFC 9110 §12.5.3; `q` in any case).
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
-        |coding| {
-            let mut parts = coding.split(';');
-            let name = parts.next().unwrap_or("").trim();
-            let refused =
-                parts.any(|p| matches!(p.trim().replace(' ', "").as_str(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-            name.eq_ignore_ascii_case("gzip") && !refused
-        },
-    )
+    let codings = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok());
+    codings.flat_map(|v| v.split(',')).any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or("").trim();
+        let weight = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .map(|(_, v)| v.trim().parse::<f32>().unwrap_or(0.0))
+            .unwrap_or(1.0);
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && weight > 0.0
+    })
 }
 
 async fn favicon() -> impl IntoResponse {
@@ -164,4 +172,25 @@ async fn favicon() -> impl IntoResponse {
         ],
         FAVICON,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(value: &str) -> bool {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
+        accepts_gzip(&h)
+    }
+
+    #[test]
+    fn gzip_is_sent_only_to_clients_that_take_it() {
+        for yes in ["gzip", "br, gzip", "GZIP;q=0.5", "*", "deflate, *;q=0.1"] {
+            assert!(accepts(yes), "{yes}");
+        }
+        for no in ["", "br", "gzip;q=0", "gzip;Q=0", "gzip; q=0.", "gzip;q=0.000", "identity", "*;q=0"] {
+            assert!(!accepts(no), "{no}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub fn fields(attributes: &Map<String, Value>) -> Vec<Field> {
     push("User name", text(get(attributes, "userName")));
     push("Display name", text(get(attributes, "displayName")));
     if let Some(name) = get(attributes, "name").and_then(Value::as_object) {
-        let formatted = text(get(name, "formatted"));
+        let formatted = text(get(name, "formatted")).filter(|f| !f.trim().is_empty());
         let parts = ["honorificPrefix", "givenName", "middleName", "familyName", "honorificSuffix"]
             .iter()
             .filter_map(|k| text(get(name, k)))

@@ -85,7 +85,7 @@ impl AdminService {
     }
 
     /// On a start with no admin: the one-time setup token, the same on every instance and every start until the
-    /// first admin exists (one is made if there is none yet). None once an admin exists.
+    /// first admin exists or it expires (a new one is made then). None once an admin exists.
     pub async fn issue_setup_token(&self) -> Result<Option<String>> {
         self.store
             .write(|tx| {
@@ -94,11 +94,12 @@ impl AdminService {
                         tx.set_setup_token(None).await?;
                         return Ok(None);
                     }
-                    if let Some(token) = tx.setup_token().await? {
+                    let at = now();
+                    if let Some((token, _)) = tx.setup_token().await?.filter(|(_, issued)| live(*issued, at)) {
                         return Ok(Some(token));
                     }
                     let token = random_token("");
-                    tx.set_setup_token(Some(&token)).await?;
+                    tx.set_setup_token(Some((&token, at))).await?;
                     Ok(Some(token))
                 })
             })
@@ -107,8 +108,8 @@ impl AdminService {
 
     /// Whether `token` is the live setup token (the setup page checks before showing its form).
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        let live = self.store.begin_read().await?.setup_token().await?;
-        Ok(live.is_some_and(|live| same_token(&live, token)))
+        let stored = self.store.begin_read().await?.setup_token().await?;
+        Ok(stored.is_some_and(|(stored, issued)| live(issued, now()) && same_token(&stored, token)))
     }
 
     /// Creates the first admin with the one-time link; the token stops working in the same transaction. The token is
@@ -125,8 +126,9 @@ impl AdminService {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let live = tx.setup_token().await?;
-                    if live.is_none_or(|live| !same_token(&live, &token)) || tx.count_admins().await? > 0 {
+                    let stored = tx.setup_token().await?;
+                    let valid = stored.is_some_and(|(s, issued)| live(issued, now()) && same_token(&s, &token));
+                    if !valid || tx.count_admins().await? > 0 {
                         return Err(used());
                     }
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
@@ -265,6 +267,14 @@ impl AdminService {
             })
             .await
     }
+}
+
+/// How long a setup link works: long enough to hand it to whoever sets roster up, short enough that one left in a log
+/// or a backup goes stale. A start after that issues a new one.
+const SETUP_TOKEN_MS: i64 = 24 * 3600 * 1000;
+
+fn live(issued: crate::model::Millis, at: crate::model::Millis) -> bool {
+    at - issued < SETUP_TOKEN_MS
 }
 
 /// Compares tokens by their digests, so the time taken says nothing about how much of a guess was right.

@@ -207,7 +207,7 @@ impl AuthFailures {
 /// `/scim/v2/Users/abc` → the user abc, for the log entry of a failed request.
 fn target_of(path: &str) -> Option<Target> {
     let mut parts = path.rsplit('/');
-    let id = parts.next()?;
+    let id = parts.next().filter(|id| *id != ".search")?;
     let kind = match parts.next()? {
         "Users" => Kind::User,
         "Groups" => Kind::Group,

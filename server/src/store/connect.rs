@@ -33,10 +33,19 @@ pub enum Db {
 impl Db {
     /// Connects. SQLite: creates the file, WAL, foreign keys on, a busy timeout. Errors name the URL's problem.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Db::open(url, true).await
+    }
+
+    /// [`Db::connect`] to a database that must exist already: a mistyped SQLite path is an error, not a new file.
+    pub async fn connect_existing(url: &str) -> anyhow::Result<Db> {
+        Db::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> anyhow::Result<Db> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
                 .map_err(|e| anyhow::anyhow!("bad SQLite URL '{url}': {e}"))?
-                .create_if_missing(true)
+                .create_if_missing(create)
                 .journal_mode(SqliteJournalMode::Wal)
                 // An acknowledged write survives a power loss too: every commit is synced. The writer commits many
                 // writes at once, so this costs one fsync per batch, not per write.
@@ -91,6 +100,17 @@ impl Db {
     /// Writes a consistent copy of a SQLite database to `path` while the server goes on writing: `VACUUM INTO` reads
     /// one snapshot (WAL lets the writer continue meanwhile) and writes a compact file that needs no `-wal` beside it.
     /// Every write acknowledged before the backup began is in it. PostgreSQL has its own tools for this.
+    /// Opens an existing SQLite database file read-only, to check a backup: nothing is created or changed (no journal
+    /// mode is set), and the path is taken as it is, not parsed as a URL.
+    pub async fn open_sqlite_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
+        let opts = SqliteConnectOptions::new().filename(path).create_if_missing(false).read_only(true);
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))
+    }
+
     pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let Db::Sqlite(pool) = self else {
             anyhow::bail!(

@@ -644,14 +644,16 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn setup_token(&mut self) -> Result<Option<String>> {
-        let (token,): (Option<String>,) =
-            self.fetch_one("select setup_token from setting where setting_id = 1", &[]).await?;
-        Ok(token)
+    async fn setup_token(&mut self) -> Result<Option<(String, Millis)>> {
+        let (token, at): (Option<String>, Option<i64>) =
+            self.fetch_one("select setup_token, setup_token_issued_at from setting where setting_id = 1", &[]).await?;
+        Ok(token.map(|t| (t, at.unwrap_or(0))))
     }
 
-    async fn set_setup_token(&mut self, token: Option<&str>) -> Result<()> {
-        self.write("update setting set setup_token = $1 where setting_id = 1", &args![token]).await.map(|_| ())
+    async fn set_setup_token(&mut self, token: Option<(&str, Millis)>) -> Result<()> {
+        let (token, at) = (token.map(|(t, _)| t), token.map(|(_, at)| at));
+        let sql = "update setting set setup_token = $1, setup_token_issued_at = $2 where setting_id = 1";
+        self.write(sql, &args![token, at]).await.map(|_| ())
     }
 
     async fn seat_usage(&mut self) -> Result<SeatUsage> {

@@ -50,11 +50,15 @@ impl Writer {
     /// Runs `job` in the next transaction and answers once that transaction has committed.
     pub async fn run(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
         let (done, answer) = oneshot::channel();
+        // Room first, then count and send with nothing to cancel in between: a request dropped while it waits for
+        // room (a timeout, a client gone) never counted.
+        let room = self
+            .jobs
+            .reserve()
+            .await
+            .map_err(|_| Error::Unavailable("roster is shutting down; retry shortly".into()))?;
         metrics::gauge!("roster_write_queue_depth").increment(1.0);
-        self.jobs.send(Queued { job, done }).await.map_err(|_| {
-            metrics::gauge!("roster_write_queue_depth").decrement(1.0);
-            Error::Unavailable("roster is shutting down; retry shortly".into())
-        })?;
+        room.send(Queued { job, done });
         answer.await.map_err(|_| Error::internal("the writer stopped before answering"))?
     }
 }

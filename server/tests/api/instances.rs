@@ -22,16 +22,30 @@ impl Drop for Instance {
 }
 
 impl Instance {
+    /// Starts on a port the system picks, so two instances can never share one; [`Instance::learn_address`] reads it.
     fn start(db_url: &str) -> Instance {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_roster"))
-            .args(["serve", "--database-url", db_url, "--listen", &format!("127.0.0.1:{port}")])
+            .args(["serve", "--database-url", db_url, "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start roster");
-        Instance { child, base: format!("http://127.0.0.1:{port}") }
+        Instance { child, base: String::new() }
+    }
+
+    /// Waits for the line `roster is running at http://127.0.0.1:PORT` that `serve` prints once it listens.
+    fn learn_address(&mut self) {
+        use std::io::BufRead;
+        let stdout = self.child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        self.base = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("roster is running at ").map(str::to_owned))
+            .expect("roster prints where it runs");
+        // Keep reading, so that a full pipe never blocks the server's later output.
+        std::thread::spawn(move || lines.for_each(drop));
     }
 
     async fn ready(&self) {
@@ -63,7 +77,9 @@ async fn two_instances() -> Option<(TestDb, Instance, Instance, Services)> {
         return None;
     }
     // Both migrate the empty database at once; PostgreSQL's advisory lock lets one apply the migrations.
-    let (a, b) = (Instance::start(&db.url), Instance::start(&db.url));
+    let (mut a, mut b) = (Instance::start(&db.url), Instance::start(&db.url));
+    a.learn_address();
+    b.learn_address();
     a.ready().await;
     b.ready().await;
     let pool = Db::connect(&db.url).await.unwrap();

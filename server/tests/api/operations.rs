@@ -137,7 +137,9 @@ async fn every_user_is_in(url: &str, ids: &[String]) {
     }
 }
 
-#[tokio::test]
+// Several worker threads and child processes awaited without blocking: the server and the burst go on writing while
+// the backup runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_backup_taken_during_a_burst_of_writes_holds_every_write_acknowledged_before_it() {
     let app = spawn_app().await;
     app.set_seats(1_000_000).await;
@@ -164,35 +166,38 @@ async fn a_backup_taken_during_a_burst_of_writes_holds_every_write_acknowledged_
         let copy = server::testing::TestDb::fresh().await.unwrap();
         // As the README shows it.
         let dump = dir.join("roster.dump");
-        let ok = std::process::Command::new("pg_dump")
+        let ok = tokio::process::Command::new("pg_dump")
             .arg("--format=custom")
             .arg("--file")
             .arg(&dump)
             .arg(&app.db_url)
-            .status();
+            .status()
+            .await;
         assert!(ok.expect("pg_dump").success());
-        let ok = std::process::Command::new("pg_restore")
+        let ok = tokio::process::Command::new("pg_restore")
             .arg("--no-owner")
             .arg(format!("--dbname={}", copy.url))
             .arg(&dump)
-            .status();
+            .status()
+            .await;
         assert!(ok.expect("pg_restore").success(), "the dump restores into a fresh database");
         let url = copy.url.clone();
         restored_db = Some(copy);
         url
     } else {
         let path = dir.join("copy.db");
-        let backup = || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+        let backup = || async {
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_roster"))
                 .args(["backup", path.to_str().unwrap(), "--database-url", &app.db_url])
                 .output()
+                .await
                 .expect("roster backup")
         };
-        let out = backup();
+        let out = backup().await;
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert!(String::from_utf8_lossy(&out.stdout).contains("integrity check ok"));
         // Never over an existing file.
-        let again = backup();
+        let again = backup().await;
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
         format!("sqlite://{}", path.display())
@@ -215,7 +220,8 @@ async fn the_favicon_is_served_and_assets_are_revalidated() {
         assert!(r.text().await.unwrap().starts_with("<svg"));
     }
     // Only the names a site build produces are served from the folder: no path ever leaves it.
-    for path in ["/pkg/..%2F..%2FCargo.toml", "/pkg/Cargo.toml", "/pkg/roster.js.map"] {
+    // (pkg → site → target → the repository, where Cargo.toml is.)
+    for path in ["/pkg/..%2F..%2F..%2FCargo.toml", "/pkg/Cargo.toml", "/pkg/roster.js.map"] {
         let r = app.browser.get(format!("{}{path}", app.base)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
     }
