@@ -1,4 +1,5 @@
 //! Groups: list, create, and the group page's rename, delete and membership edits.
+#[cfg(feature = "ssr")]
 use super::users::PER_PAGE;
 use crate::error::UiError;
 use leptos::prelude::*;

@@ -1,6 +1,7 @@
 //! The provisioning log.
 #[cfg(feature = "ssr")]
 use super::ctx::admin;
+#[cfg(feature = "ssr")]
 use super::users::PER_PAGE;
 use crate::error::UiError;
 use leptos::prelude::*;
