@@ -1,16 +1,10 @@
 //! Connecting: the two databases, their pools and migrations, and how a write transaction takes the write lock.
-use super::positions::Positions;
 use super::tx::SqlTx;
-use super::writer::Writer;
-use async_trait::async_trait;
 use roster::Result;
-use roster::store::{Store, Tx, WriteJob};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
-use std::any::Any;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -132,11 +126,6 @@ impl Db {
         Ok(())
     }
 
-    /// The store over this database, with its writer task.
-    pub fn store(&self) -> Arc<dyn Store> {
-        Arc::new(SqlStore { db: self.clone(), writer: Writer::spawn(self), positions: Arc::default() })
-    }
-
     /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
     /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
     /// activations both pass a seat count).
@@ -153,31 +142,5 @@ impl Db {
             }
             Db::Postgres(p) => SqlTx::postgres_read(p.acquire().await.map_err(internal)?),
         })
-    }
-}
-
-/// The store: reads on pooled connections, writes through the writer.
-struct SqlStore {
-    db: Db,
-    writer: Writer,
-    positions: Arc<Positions>,
-}
-
-#[async_trait]
-impl Store for SqlStore {
-    async fn begin_read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(self.db.begin(false).await?.with_positions(self.positions.clone())))
-    }
-
-    async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
-        self.writer.run(job).await
-    }
-
-    async fn ping(&self) -> Result<()> {
-        match &self.db {
-            Db::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
-            Db::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
-        }
-        .map_err(super::tx::db)
     }
 }

@@ -1,5 +1,6 @@
 //! The SQLite and PostgreSQL stores, implementing `roster::store` once for both:
-//! - [`connect`]: pools, migrations, and how a transaction starts;
+//! - [`connect`]: pools, migrations, backups, and how a transaction starts;
+//! - this file: the store itself, reads on pooled connections and writes through the writer;
 //! - [`writer`]: the one task that runs every write job, several per transaction (group commit);
 //! - [`tx`]: one transaction type and the SQL of every `Tx` method, written once with `$n` placeholders;
 //! - [`rows`]: what the SELECTs return and its conversion to the model;
@@ -20,3 +21,44 @@ pub mod tx;
 pub mod writer;
 
 pub use connect::Db;
+
+use async_trait::async_trait;
+use positions::Positions;
+use roster::Result;
+use roster::store::{Store, Tx, WriteJob};
+use std::any::Any;
+use std::sync::Arc;
+use writer::Writer;
+
+impl Db {
+    /// The store over this database, with its writer task.
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::new(SqlStore { db: self.clone(), writer: Writer::spawn(self), positions: Arc::default() })
+    }
+}
+
+/// The store: reads on pooled connections, writes through the writer.
+struct SqlStore {
+    db: Db,
+    writer: Writer,
+    positions: Arc<Positions>,
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn begin_read(&self) -> Result<Box<dyn Tx>> {
+        Ok(Box::new(self.db.begin(false).await?.with_positions(self.positions.clone())))
+    }
+
+    async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
+        self.writer.run(job).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
+        }
+        .map_err(tx::db)
+    }
+}
