@@ -8,6 +8,8 @@ pub enum Kind {
     Token,
     Admin,
     Event,
+    ApiToken,
+    Webhook,
 }
 
 impl fmt::Display for Kind {
@@ -18,6 +20,8 @@ impl fmt::Display for Kind {
             Kind::Token => "SCIM token",
             Kind::Admin => "admin",
             Kind::Event => "log entry",
+            Kind::ApiToken => "directory API token",
+            Kind::Webhook => "webhook endpoint",
         })
     }
 }
@@ -72,6 +76,9 @@ pub enum Error {
     /// The database cannot be reached, or roster is too busy to take the request now; a retry later succeeds.
     #[error("{0}")]
     Unavailable(String),
+    /// What was asked for existed once and is gone for good: an event feed cursor older than the retention.
+    #[error("{0}")]
+    Gone(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -110,6 +117,7 @@ impl Error {
             Error::Unauthenticated => (401, None),
             Error::Forbidden(_) | Error::Throttled { .. } => (403, None),
             Error::Unavailable(_) => (503, None),
+            Error::Gone(_) => (410, None),
             Error::Internal(_) => (500, None),
         }
     }

@@ -27,6 +27,9 @@ pub trait Store: Send + Sync + 'static {
     async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>>;
     /// For `/readyz`.
     async fn ping(&self) -> Result<()>;
+    /// Moves each time a transaction that wrote directory events commits on this instance, so the feed's long polls
+    /// and the webhook sender wake at once (other instances' events are found by polling).
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64>;
 }
 
 impl dyn Store {
@@ -61,9 +64,98 @@ pub struct NewEvent {
     pub request_id: Option<String>,
 }
 
+/// What changes a webhook attempt makes to its endpoint, decided by the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointState {
+    pub delivered_through: i64,
+    pub attempt: i64,
+    pub failing_since: Option<Millis>,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
+}
+
+/// The outbox, the directory API's reads, webhooks, drift and the dashboard's charts: a transaction's second half.
+#[async_trait]
+pub trait DirectoryTx: Send {
+    /// Records a directory event of this transaction: written when it commits, or never if it does not.
+    async fn emit(&mut self, event: NewDirectoryEvent) -> Result<()>;
+    /// Up to `limit` events after `after`, in commit order.
+    async fn directory_events(&mut self, after: i64, limit: i64) -> Result<Vec<DirectoryEvent>>;
+    /// The newest event's seq (0 when none) and the highest seq retention pruned.
+    async fn event_bounds(&mut self) -> Result<(i64, i64)>;
+    /// Deletes up to `limit` of the oldest events from before `before`; returns how many went.
+    async fn prune_directory_events(&mut self, before: Millis, limit: i64) -> Result<u64>;
+
+    /// Live and tombstoned users by id order after `q.after`, filtered by group and active.
+    async fn directory_users(&mut self, q: &DirectoryUserQuery) -> Result<Vec<User>>;
+    /// Groups by id order after `after`.
+    async fn directory_groups(&mut self, after: Option<&GroupId>, limit: i64) -> Result<Vec<Group>>;
+    /// Groups of several users at once, for a page of the directory API.
+    async fn groups_of_users(&mut self, ids: &[UserId]) -> Result<Vec<(UserId, GroupRef)>>;
+
+    /// Adds an endpoint that hears of events committed from now on.
+    async fn insert_webhook(
+        &mut self,
+        url: &str,
+        patterns: &[String],
+        secret: &str,
+        now: Millis,
+    ) -> Result<WebhookEndpoint>;
+    async fn list_webhooks(&mut self) -> Result<Vec<WebhookEndpoint>>;
+    async fn webhook(&mut self, id: &str) -> Result<Option<ClaimedEndpoint>>;
+    async fn delete_webhook(&mut self, id: &str) -> Result<bool>;
+    /// Replaces the secret; the old one keeps signing until `previous_until`.
+    async fn rotate_webhook(&mut self, id: &str, secret: &str, previous_until: Millis) -> Result<bool>;
+    /// Endpoints with an attempt due and no live lease that have an event to send.
+    async fn due_webhooks(&mut self, now: Millis) -> Result<Vec<String>>;
+    /// Takes the endpoint's lease until `until` for `owner` if it is due and no other instance holds it.
+    async fn claim_webhook(
+        &mut self,
+        id: &str,
+        owner: &str,
+        now: Millis,
+        until: Millis,
+    ) -> Result<Option<ClaimedEndpoint>>;
+    /// Records an attempt (if any) and moves the endpoint on, keeping the lease until `lease_until` (0 lets it go), if
+    /// `owner` still holds it; false when another instance took it meanwhile.
+    async fn finish_attempt(
+        &mut self,
+        id: &str,
+        owner: &str,
+        delivery: Option<&WebhookDelivery>,
+        state: &EndpointState,
+        lease_until: Millis,
+    ) -> Result<bool>;
+    /// Records a manual "send again", which does not move the endpoint.
+    async fn record_delivery(&mut self, delivery: &WebhookDelivery) -> Result<()>;
+    async fn webhook_deliveries(&mut self, id: &str, limit: i64) -> Result<Vec<WebhookDelivery>>;
+    /// Makes a failing endpoint's next attempt due now.
+    async fn retry_webhook_now(&mut self, id: &str, now: Millis) -> Result<bool>;
+
+    /// Nets the admin's membership changes to an IdP group against earlier ones (an add after a remove cancels).
+    async fn record_drift(
+        &mut self,
+        group: &GroupId,
+        users: &[UserId],
+        added: bool,
+        by: &str,
+        at: Millis,
+    ) -> Result<()>;
+    async fn drift_of_group(&mut self, group: &GroupId) -> Result<Vec<DriftMember>>;
+    /// Forgets the drift of these users in the group.
+    async fn clear_drift(&mut self, group: &GroupId, users: &[UserId]) -> Result<()>;
+    /// Drift per group, for the SCIM page.
+    async fn drift(&mut self) -> Result<Vec<GroupDrift>>;
+
+    /// Seat days from `first_day` and activity hours from `first_hour` that have a row.
+    async fn chart_rows(&mut self, first_day: i64, first_hour: i64) -> Result<(Vec<SeatDay>, Vec<ActivityHour>)>;
+    /// The last seat day before `day`, to carry into the chart's window.
+    async fn seat_day_before(&mut self, day: i64) -> Result<Option<SeatDay>>;
+}
+
 /// One database transaction. Methods are plain reads and writes; the rules that decide them are in the services.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: DirectoryTx + Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 
     // Settings.
@@ -98,13 +190,15 @@ pub trait Tx: Send {
 
     // SCIM tokens.
     /// `Error::Conflict` when an unrevoked token has this name (folded).
-    async fn insert_token(&mut self, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken>;
-    async fn list_tokens(&mut self) -> Result<Vec<ScimToken>>;
+    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken>;
+    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<ScimToken>>;
     /// Revokes the unrevoked token with this folded name; false when there is none.
-    async fn revoke_token(&mut self, name_folded: &str, now: Millis) -> Result<bool>;
+    async fn revoke_token(&mut self, kind: TokenKind, name_folded: &str, now: Millis) -> Result<bool>;
     /// An unrevoked token by hash, with whether SCIM is enabled, in one query (it runs on every SCIM request).
     async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>>;
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()>;
+    /// An unrevoked directory API token by hash.
+    async fn authenticate_api_token(&mut self, token_hash: &str) -> Result<Option<ScimToken>>;
 
     // Users.
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;

@@ -257,7 +257,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let pool = Db::connect(&db.url).await?;
     let services = Services::new(pool.store());
     let ctx = Ctx::cli("bench");
-    let (_, token) = services.tokens.create(&ctx, "Okta").await?;
+    let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await?;
     services.settings.set_seats(&ctx, 10_000_000).await?;
     services.settings.set_scim_enabled(&ctx, true).await?;
     services.admins.create(&ctx, "bench@example.com", "correct horse battery").await?;

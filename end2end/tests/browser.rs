@@ -411,7 +411,7 @@ async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
     let local = app.services.users.create_local(&ctx, "local@example.com", "Lo", "Cal").await.expect("local user");
     app.services.users.set_active(&ctx, &local.id, false).await.expect("deactivated");
     app.services.users.create_local(&ctx, "active.local@example.com", "Ac", "Tive").await.expect("local user");
-    app.services.tokens.create(&Ctx::cli("e2e"), "Entra ID").await.expect("token");
+    app.services.tokens.create(&Ctx::cli("e2e"), roster::model::TokenKind::Scim, "Entra ID").await.expect("token");
     // A failure and a refusal for lack of seats, in the log.
     assert_eq!(app.get("/Users?filter=bogus").await.status, 400);
     let used = app.services.settings.seats().await.expect("seats").used;

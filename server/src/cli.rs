@@ -1,9 +1,12 @@
 //! The subcommands. Each opens the database (migrating it first, as the server does) and calls the same services
 //! the panel uses, so a rule enforced in the panel is enforced here too.
-use crate::config::{AdminCommand, Cli, Command, Config, ScimCommand, SeatsCommand, TokenCommand};
+use crate::config::{
+    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, TokenCommand, WebhookCommand,
+};
 use crate::startup::Application;
 use crate::store::Db;
 use anyhow::Context;
+use roster::model::TokenKind;
 use roster::model::human_time;
 use roster::service::{Ctx, Services};
 use std::io::BufRead;
@@ -45,6 +48,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { path } => backup(&config, &path).await,
+        Command::Api(ApiCommand::Token(cmd)) => api_token(&config, cmd).await,
+        Command::Webhook(cmd) => webhook(&config, cmd).await,
         Command::Seats(SeatsCommand::Show) => {
             let s = services(&config).await?.settings.seats().await?;
             println!("Seats: {} of {} in use, {} free", s.used, s.limit, s.free());
@@ -102,33 +107,104 @@ async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
 async fn services(config: &Config) -> anyhow::Result<Services> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    Ok(Services::new(db.store()))
+    let mut services = Services::new(db.store());
+    services.webhooks = services.webhooks.allowing_http(config.webhook_allow_http);
+    Ok(services)
+}
+
+fn print_tokens(tokens: Vec<roster::model::ScimToken>) {
+    println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
+    for t in tokens {
+        let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());
+        let status = t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
+        println!("{:<24} {:<22} {:<22} {status}", t.name, human_time(t.created_at), last);
+    }
+}
+
+async fn api_token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
+    let services = services(config).await?;
+    match cmd {
+        TokenCommand::Create { name } => {
+            let (token, secret) = services.tokens.create(&Ctx::cli("api token create"), TokenKind::Api, &name).await?;
+            eprintln!("Directory API token '{}' created. It is shown once: store it now.", token.name);
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            let tokens = services.tokens.list(TokenKind::Api).await?;
+            if tokens.is_empty() {
+                println!("No directory API tokens. Create one with: roster api token create --name billing");
+            } else {
+                print_tokens(tokens);
+            }
+        }
+        TokenCommand::Revoke { name } => {
+            services.tokens.revoke(&Ctx::cli("api token revoke"), TokenKind::Api, &name).await?;
+            println!("Directory API token '{}' revoked.", name.trim());
+        }
+    }
+    Ok(())
+}
+
+async fn webhook(config: &Config, cmd: WebhookCommand) -> anyhow::Result<()> {
+    let services = services(config).await?;
+    match cmd {
+        WebhookCommand::Add { url, events } => {
+            let (e, secret) = services.webhooks.add(&Ctx::cli("webhook add"), &url, &events).await?;
+            eprintln!(
+                "Webhook {} added for {} ({}). The signing secret is shown once: give it to the receiver now.",
+                e.id,
+                e.url,
+                e.event_types.join(", ")
+            );
+            println!("{secret}");
+        }
+        WebhookCommand::List => {
+            let endpoints = services.webhooks.list().await?;
+            if endpoints.is_empty() {
+                println!("No webhooks. Add one with: roster webhook add --url https://example.com/roster-events");
+            }
+            for e in endpoints {
+                let state = match (&e.failing_since, &e.last_error) {
+                    (Some(_), Some(err)) => {
+                        format!("failing ({} attempts), next try {}: {err}", e.attempt, human_time(e.next_attempt_at))
+                    }
+                    _ => "ok".to_owned(),
+                };
+                println!("{}  {}  [{}]  {state}", e.id, e.url, e.event_types.join(","));
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            services.webhooks.remove(&Ctx::cli("webhook remove"), &id).await?;
+            println!("Webhook {} removed.", id.trim());
+        }
+        WebhookCommand::Rotate { id } => {
+            let secret = services.webhooks.rotate(&Ctx::cli("webhook rotate"), &id).await?;
+            eprintln!("New signing secret for {}; the old one also signs for 24 hours.", id.trim());
+            println!("{secret}");
+        }
+    }
+    Ok(())
 }
 
 async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
     let services = services(config).await?;
     match cmd {
         ScimCommand::Token(TokenCommand::Create { name }) => {
-            let (token, secret) = services.tokens.create(&Ctx::cli("scim token create"), &name).await?;
+            let (token, secret) =
+                services.tokens.create(&Ctx::cli("scim token create"), TokenKind::Scim, &name).await?;
             eprintln!("Token '{}' created. It is shown once: paste it into your IdP now.", token.name);
             println!("{secret}");
         }
         ScimCommand::Token(TokenCommand::List) => {
-            let tokens = services.tokens.list().await?;
+            let tokens = services.tokens.list(TokenKind::Scim).await?;
             if tokens.is_empty() {
                 println!("No SCIM tokens. Create one with: roster scim token create --name Okta");
             } else {
-                println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
-                for t in tokens {
-                    let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());
-                    let status =
-                        t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
-                    println!("{:<24} {:<22} {:<22} {status}", t.name, human_time(t.created_at), last);
-                }
+                print_tokens(tokens);
             }
         }
         ScimCommand::Token(TokenCommand::Revoke { name }) => {
-            services.tokens.revoke(&Ctx::cli("scim token revoke"), &name).await?;
+            services.tokens.revoke(&Ctx::cli("scim token revoke"), TokenKind::Scim, &name).await?;
             println!("Token '{}' revoked.", name.trim());
         }
         ScimCommand::Enable | ScimCommand::Disable => {
@@ -145,8 +221,14 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
         }
         ScimCommand::Status => {
             let s = services.settings.get().await?;
-            let live: Vec<String> =
-                services.tokens.list().await?.into_iter().filter(|t| t.revoked_at.is_none()).map(|t| t.name).collect();
+            let live: Vec<String> = services
+                .tokens
+                .list(TokenKind::Scim)
+                .await?
+                .into_iter()
+                .filter(|t| t.revoked_at.is_none())
+                .map(|t| t.name)
+                .collect();
             println!("SCIM provisioning: {}", if s.scim_enabled { "enabled" } else { "disabled" });
             println!("SCIM base URL: {}/scim/v2", config.public_url(config.listen));
             println!("Active tokens: {}", if live.is_empty() { "none".to_owned() } else { live.join(", ") });

@@ -61,6 +61,14 @@ pub struct Config {
     #[arg(long, env = "ROSTER_LOG_RETENTION_DAYS", default_value_t = 400, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub log_retention_days: u32,
 
+    /// Days directory events (GET /v1/events, webhooks) are kept. A feed consumer whose cursor is older gets 410 and
+    /// starts over from the directory API (README: "Events").
+    #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 30, global = true, value_parser = clap::value_parser!(u32).range(1..))]
+    pub event_retention_days: u32,
+    /// Allow webhook endpoints over plain http:// to any host, for tests and private networks. Without it, http:// is
+    /// allowed only to localhost.
+    #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_HTTP", default_value_t = false, global = true)]
+    pub webhook_allow_http: bool,
     /// Seconds a request may take, from its first byte to its response, before it gets 503.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
@@ -83,6 +91,8 @@ impl Default for Config {
             session_idle_hours: 8,
             session_lifetime_hours: 24,
             log_retention_days: 400,
+            event_retention_days: 30,
+            webhook_allow_http: false,
             request_timeout_secs: 60,
             header_timeout_secs: 10,
         }
@@ -111,6 +121,12 @@ pub enum Command {
     /// The licence: how many users may be active.
     #[command(subcommand)]
     Seats(SeatsCommand),
+    /// Read-only tokens for the directory API (/v1), for the product's own services.
+    #[command(subcommand)]
+    Api(ApiCommand),
+    /// Webhook endpoints that hear of every change, signed by the Standard Webhooks specification.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Write a consistent copy of the SQLite database to PATH while the server keeps running (PostgreSQL: use
     /// pg_dump). Restore by stopping roster and putting the copy in the database's place.
     Backup {
@@ -163,6 +179,32 @@ pub enum TokenCommand {
     List,
     /// Revoke the token with this name; the IdP's next request gets 401.
     Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Bearer tokens for the directory API. They can only read, and SCIM tokens do not work there (nor these on SCIM).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Add an endpoint and print its signing secret (only it), `whsec_…`, shown once.
+    Add {
+        /// Where deliveries go: https://…, or http:// to localhost.
+        #[arg(long)]
+        url: String,
+        /// Event types, comma-separated: `*` (the default), `user.*`, `group.*`, or names such as user.deactivated.
+        #[arg(long, default_value = "*")]
+        events: String,
+    },
+    /// List endpoints: id, URL, events, and how delivery is going.
+    List,
+    /// Remove an endpoint; nothing more is sent to it.
+    Remove { id: String },
+    /// Print a new signing secret (only it). The old one also signs for 24 hours, so receivers can switch over.
+    Rotate { id: String },
 }
 
 #[derive(Debug, Subcommand)]

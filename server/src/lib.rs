@@ -1,5 +1,6 @@
 //! roster's server: the axum application that hosts the SCIM endpoint and the panel, the CLI, and the SQLite and
 //! PostgreSQL stores.
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod guard;
@@ -12,3 +13,4 @@ pub mod store;
 pub mod telemetry;
 pub mod testing;
 pub mod web;
+pub mod webhooks;

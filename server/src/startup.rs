@@ -41,8 +41,11 @@ impl Application {
         let mut services = Services::new(db.store());
         services.admins =
             services.admins.with_session_lifetime(hours(config.session_lifetime_hours).as_millis() as i64);
+        let sender = std::sync::Arc::new(crate::webhooks::HttpSender::new()?);
+        services.webhooks = services.webhooks.with_sender(sender, config.webhook_allow_http);
+        services.webhooks.spawn_delivery();
         let setup_token = services.admins.issue_setup_token().await?;
-        spawn_log_pruning(services.clone(), config.log_retention_days);
+        spawn_log_pruning(services.clone(), config.log_retention_days, config.event_retention_days);
         let listener =
             TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
@@ -112,9 +115,11 @@ impl Application {
     }
 }
 
-/// Prunes the provisioning log every hour, starting a minute after start, keeping `days` days.
-fn spawn_log_pruning(services: Services, days: u32) {
-    let retention = i64::from(days) * 24 * 3600 * 1000;
+/// Prunes the provisioning log (keeping `days` days) and directory events (keeping `event_days`) every hour,
+/// starting a minute after start.
+fn spawn_log_pruning(services: Services, days: u32, event_days: u32) {
+    let ms = |d: u32| i64::from(d) * 24 * 3600 * 1000;
+    let (retention, event_retention) = (ms(days), ms(event_days));
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         loop {
@@ -122,6 +127,11 @@ fn spawn_log_pruning(services: Services, days: u32) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(entries = n, days, "pruned the provisioning log"),
                 Err(e) => tracing::warn!(error = %e, "could not prune the provisioning log"),
+            }
+            match services.directory.prune_events(event_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, days = event_days, "pruned directory events"),
+                Err(e) => tracing::warn!(error = %e, "could not prune directory events"),
             }
             tokio::time::sleep(Duration::from_secs(3600)).await;
         }

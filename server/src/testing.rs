@@ -117,7 +117,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let services = app.services.clone();
     let setup_token = app.setup_token().map(str::to_owned);
     tokio::spawn(app.run_until_stopped());
-    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
     let browser =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     TestApp {
@@ -304,4 +304,92 @@ pub fn sorted(ids: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
     v.sort();
     v
+}
+
+/// A webhook receiver on a port of its own that records every delivery. It can go down (connections refused) and
+/// come back on the same port, and answers each request with `Connection: close` so that going down is real.
+pub struct Receiver {
+    pub url: String,
+    addr: std::net::SocketAddr,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// One delivery as the receiver got it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+    pub at: std::time::Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).expect("a delivery is JSON")
+    }
+}
+
+impl Receiver {
+    pub async fn start() -> Receiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut r = Receiver { url: format!("http://{addr}/hook"), addr, got: Default::default(), task: None };
+        r.serve(listener);
+        r
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let got = self.got.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+                let got = got.clone();
+                async move {
+                    got.lock().unwrap().push(Received { headers, body, at: std::time::Instant::now() });
+                    ([(axum::http::header::CONNECTION, "close")], "ok")
+                }
+            }),
+        );
+        self.task = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }));
+    }
+
+    /// Stops listening: deliveries get "connection refused".
+    pub async fn stop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn resume(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Waits until at least `n` deliveries arrived, up to `within`, and returns them all.
+    pub async fn wait_for(&self, n: usize, within: std::time::Duration) -> Vec<Received> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let got = self.received();
+            if got.len() >= n || std::time::Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
 }

@@ -60,6 +60,7 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/scim/v2", scim)
+        .nest("/v1", crate::api::router(state.services.clone()))
         // The nested router does not see its own root with a trailing slash; it is a SCIM path all the same.
         .route("/scim/v2/", any(crate::scim::not_found))
         .merge(site.router())

@@ -1,9 +1,11 @@
 //! The domain model. Everything here is plain data, serialisable, and compiles to wasm so the panel can share it.
+mod directory;
 mod ids;
 mod query;
 mod user;
 mod views;
 
+pub use directory::*;
 pub use ids::*;
 pub use query::*;
 pub use user::*;
@@ -122,7 +124,24 @@ pub struct Admin {
     pub sessions_valid_from: Millis,
 }
 
-/// A named SCIM bearer token. Only its SHA-256 is stored.
+/// What a bearer token opens: SCIM (read and write, for IdPs) or the directory API (read only, for the product's own
+/// services). Neither works where the other does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TokenKind {
+    Scim,
+    Api,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Scim => "scim",
+            TokenKind::Api => "api",
+        }
+    }
+}
+
+/// A named bearer token (SCIM or directory API). Only its SHA-256 is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScimToken {
     pub id: TokenId,

@@ -25,6 +25,7 @@ pub struct Dashboard {
     /// Successful SCIM reads this instance served since it started.
     pub reads: i64,
     pub recent: Vec<Event>,
+    pub charts: Charts,
 }
 
 /// Everything the user page shows, with the same access decision the write path enforces.
@@ -85,6 +86,8 @@ pub struct ScimSettings {
     pub idps: Vec<IdpObjects>,
     /// A token created by the request that led here, shown this once.
     pub new_token: Option<String>,
+    /// Admins' changes to IdP groups since SCIM was turned off, which the IdP's next Push now undoes.
+    pub drift: Vec<GroupDrift>,
 }
 
 /// What one IdP manages.
@@ -94,4 +97,16 @@ pub struct IdpObjects {
     pub idp: String,
     pub users: i64,
     pub groups: i64,
+}
+
+/// The directory API and webhooks page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integrations {
+    /// `<public URL>/v1`.
+    pub api_base: String,
+    pub api_tokens: Vec<ScimToken>,
+    /// Each endpoint with its latest deliveries, newest first.
+    pub webhooks: Vec<(WebhookEndpoint, Vec<WebhookDelivery>)>,
+    /// A token or signing secret created by the request that led here, shown this once.
+    pub new_secret: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! Groups and memberships. Every change to an existing group passes [`load_for_write`] (load, If-Match, ownership)
 //! and ends in [`save`] (version, row, one log entry). Membership changes are deltas, O(changed members); deleting a
 //! group deactivates the members for whom it was the only group, in the same transaction.
+use super::outbox;
 use super::users::{self, Why};
 use super::{Ctx, check_if_match, now, target};
 use crate::Kind;
@@ -173,6 +174,7 @@ impl GroupService {
                             deactivated += 1;
                         }
                     }
+                    outbox::group_deleted(tx, &g, former.len()).await?;
                     let summary = format!(
                         "deleted with {} members; {deactivated} became inactive (it was their only group)",
                         former.len()
@@ -241,6 +243,7 @@ async fn save(
         }
         None => tx.insert_group(&after).await?,
     }
+    outbox::group_written(tx, before, &after).await?;
     log(tx, ctx, status, &after, summary).await?;
     Ok(after)
 }
@@ -263,7 +266,8 @@ async fn insert(tx: &mut dyn Tx, ctx: &Ctx, body: GroupBody) -> Result<Group> {
     };
     let summary = format!("created with {} members", members.len());
     let group = save(tx, ctx, None, group, 201, summary, false).await?;
-    add(tx, ctx, &group, &members).await?;
+    let added = add(tx, ctx, &group, &members).await?;
+    outbox::members_changed(tx, &group, &added, true).await?;
     Ok(group)
 }
 
@@ -322,23 +326,24 @@ async fn rename(tx: &mut dyn Tx, g: &mut Group, name: &str) -> Result<()> {
 /// Applies one membership delta and returns its log summary. Costs O(changed), except Replace, which must read the
 /// current membership once to compute the delta.
 async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp) -> Result<(String, bool)> {
-    Ok(match op {
+    let replace = matches!(op, MemberOp::Replace(_));
+    let (added, removed, summary) = match op {
         MemberOp::Add(ids) => {
             let ids = resolve_members(tx, &ids).await?;
-            let n = add(tx, ctx, g, &ids).await?;
-            g.member_count += n;
-            (format!("{n} members added"), n > 0)
+            let added = add(tx, ctx, g, &ids).await?;
+            let line = format!("{} members added", added.len());
+            (added, Vec::new(), line)
         }
         MemberOp::Remove(ids) => {
             let ids: Vec<UserId> = ids.into_iter().map(UserId).collect();
-            let n = tx.remove_members(&g.id, &ids).await?.len() as i64;
-            g.member_count -= n;
-            (format!("{n} members removed"), n > 0)
+            let removed = tx.remove_members(&g.id, &ids).await?;
+            let line = format!("{} members removed", removed.len());
+            (Vec::new(), removed, line)
         }
         MemberOp::RemoveAll => {
-            let n = tx.clear_members(&g.id).await?.len() as i64;
-            g.member_count = 0;
-            (format!("all {n} members removed"), n > 0)
+            let removed = tx.clear_members(&g.id).await?;
+            let line = format!("all {} members removed", removed.len());
+            (Vec::new(), removed, line)
         }
         MemberOp::Replace(ids) => {
             let wanted = resolve_members(tx, &ids).await?;
@@ -346,12 +351,66 @@ async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp
             let wanted_set: HashSet<&UserId> = wanted.iter().map(|(id, _)| id).collect();
             let gone: Vec<UserId> = current.iter().filter(|u| !wanted_set.contains(u)).cloned().collect();
             let new: Vec<Member> = wanted.into_iter().filter(|(u, _)| !current.contains(u)).collect();
-            let removed = tx.remove_members(&g.id, &gone).await?.len() as i64;
+            let removed = tx.remove_members(&g.id, &gone).await?;
             let added = add(tx, ctx, g, &new).await?;
-            g.member_count += added - removed;
-            (format!("membership overwritten: {added} added, {removed} removed"), added > 0 || removed > 0)
+            let line = format!("membership overwritten: {} added, {} removed", added.len(), removed.len());
+            (added, removed, line)
         }
-    })
+    };
+    g.member_count += added.len() as i64 - removed.len() as i64;
+    let changed = !added.is_empty() || !removed.is_empty();
+    outbox::members_changed(tx, g, &added, true).await?;
+    outbox::members_changed(tx, g, &removed, false).await?;
+    let undone = drift(tx, ctx, g, &added, &removed, replace).await?;
+    Ok((format!("{summary}{undone}"), changed))
+}
+
+/// Drift: an admin's membership changes to an IdP group (possible only while SCIM is off) are remembered; the IdP's
+/// next write that reverses them, or a Push now (a replace), forgets them. Returns what the IdP's write undid, for its
+/// log entry: "; undid changes made in roster while SCIM was off: +grace@example.com, −bob@example.com".
+async fn drift(
+    tx: &mut dyn Tx,
+    ctx: &Ctx,
+    g: &Group,
+    added: &[UserId],
+    removed: &[UserId],
+    replace: bool,
+) -> Result<String> {
+    if ctx.idp().is_none() {
+        if g.managed_by.is_scim() {
+            let (by, at) = (ctx.actor.name(), now());
+            tx.record_drift(&g.id, added, true, &by, at).await?;
+            tx.record_drift(&g.id, removed, false, &by, at).await?;
+        }
+        return Ok(String::new());
+    }
+    if !replace && added.is_empty() && removed.is_empty() {
+        return Ok(String::new());
+    }
+    let drift = tx.drift_of_group(&g.id).await?;
+    if drift.is_empty() {
+        return Ok(String::new());
+    }
+    let (added, removed): (HashSet<&UserId>, HashSet<&UserId>) = (added.iter().collect(), removed.iter().collect());
+    let undone: Vec<&DriftMember> = drift
+        .iter()
+        .filter(|d| if d.added { removed.contains(&d.user_id) } else { added.contains(&d.user_id) })
+        .collect();
+    // A replace is the IdP's whole membership: what it did not undo, it now agrees with.
+    let forget: Vec<UserId> = if replace {
+        drift.iter().map(|d| d.user_id.clone()).collect()
+    } else {
+        undone.iter().map(|d| d.user_id.clone()).collect()
+    };
+    tx.clear_drift(&g.id, &forget).await?;
+    if undone.is_empty() {
+        return Ok(String::new());
+    }
+    let list: Vec<String> = undone
+        .iter()
+        .map(|d| format!("{}{} (by {})", if d.added { "+" } else { "−" }, d.user_name, d.by_admin))
+        .collect();
+    Ok(format!("; undid changes made in roster while SCIM was off: {}", list.join(", ")))
 }
 
 /// A member to be: a live user, and whether they are active.
@@ -359,12 +418,13 @@ type Member = (UserId, bool);
 
 /// Adds members and, for an IdP's push, reactivates those who were inactive only because they lost their last group,
 /// seats permitting.
-async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, members: &[Member]) -> Result<i64> {
+async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, members: &[Member]) -> Result<Vec<UserId>> {
     if members.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let ids: Vec<UserId> = members.iter().map(|(id, _)| id.clone()).collect();
-    let added: HashSet<UserId> = tx.add_members(&g.id, &ids, now()).await?.into_iter().collect();
+    let added_list = tx.add_members(&g.id, &ids, now()).await?;
+    let added: HashSet<&UserId> = added_list.iter().collect();
     if ctx.idp().is_some() {
         // Only an inactive user can be revived; the active ones (nearly all) are not even loaded.
         let inactive: Vec<UserId> =
@@ -386,7 +446,7 @@ async fn add(tx: &mut dyn Tx, ctx: &Ctx, g: &Group, members: &[Member]) -> Resul
             }
         }
     }
-    Ok(added.len() as i64)
+    Ok(added_list)
 }
 
 /// Checks member ids name live users (RFC 7644 §3.5.2: an unknown member is `invalidValue`), de-duplicated, in the

@@ -2,19 +2,24 @@
 //! job, applies the ownership, seat and membership rules inside it, records the provisioning log entry, and commits.
 //! Users are written only by [`users::save`] and groups only by [`groups::save`].
 mod admins;
+mod directory;
 mod groups;
+mod outbox;
 mod secret;
 mod settings;
 mod tokens;
 mod users;
+mod webhooks;
 
 pub use admins::{
     AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ACCOUNT_AND_ADDRESS, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS,
 };
+pub use directory::{DirectoryService, EventFeed, limit as directory_limit};
 pub use groups::GroupService;
 pub use settings::SettingsService;
 pub use tokens::TokenService;
 pub use users::UserService;
+pub use webhooks::{SEND_TIMEOUT_SECS as WEBHOOK_TIMEOUT_SECS, WebhookSender, WebhookService, sign};
 
 use crate::Kind;
 use crate::model::{Actor, EventId, ManagedBy, Millis, Outcome, Target};
@@ -31,6 +36,8 @@ pub struct Services {
     pub tokens: TokenService,
     pub admins: AdminService,
     pub settings: SettingsService,
+    pub directory: DirectoryService,
+    pub webhooks: WebhookService,
     pub activity: Arc<Activity>,
     store: Arc<dyn Store>,
 }
@@ -45,6 +52,13 @@ impl Services {
             tokens: TokenService { store: store.clone(), cache: auth.clone() },
             admins: AdminService::new(store.clone()),
             settings: SettingsService { store: store.clone(), activity: activity.clone(), auth },
+            directory: DirectoryService { store: store.clone() },
+            webhooks: WebhookService {
+                store: store.clone(),
+                sender: None,
+                instance: uuid::Uuid::new_v4().simple().to_string().chars().take(12).collect(),
+                allow_http: false,
+            },
             activity,
             store,
         }
@@ -56,9 +70,19 @@ impl Services {
     }
 
     /// Records a request that failed, in its own transaction (the failed one rolled back). Returns the entry's id,
-    /// which the SCIM error detail quotes.
+    /// which the SCIM error detail quotes. A push the licence refused is also a `seats.refused` event.
     pub async fn record_failure(&self, event: NewEvent) -> Result<EventId> {
-        self.store.write(move |tx| Box::pin(async move { tx.insert_event(&event).await })).await
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if event.outcome == Outcome::NoSeats {
+                        let usage = tx.seat_usage().await?;
+                        outbox::seats_refused(tx, &event, usage).await?;
+                    }
+                    tx.insert_event(&event).await
+                })
+            })
+            .await
     }
 }
 

@@ -38,6 +38,7 @@ impl SettingsService {
                     if before.scim_enabled != on {
                         tx.set_scim_enabled(on).await?;
                         let what = if on { "SCIM provisioning enabled" } else { "SCIM provisioning disabled" };
+                        super::outbox::scim_switched(tx, on, &ctx.actor.name()).await?;
                         tx.log_event(&ctx.event(200, None, what.into())).await?;
                     }
                     Ok(Settings { scim_enabled: on, ..before })
@@ -124,8 +125,15 @@ impl SettingsService {
         let recent = tx.list_events(&page(EventQuery { count: 8, ..Default::default() })).await?;
         // Any instance's last request: each touches its token at most once a minute (tokens.rs), so this instance's
         // own clock is the freshest for its requests and the tokens are for the others'.
-        let touched = tx.list_tokens().await?.into_iter().filter_map(|t| t.last_used_at).max().unwrap_or(0);
+        let touched = tx
+            .list_tokens(crate::model::TokenKind::Scim)
+            .await?
+            .into_iter()
+            .filter_map(|t| t.last_used_at)
+            .max()
+            .unwrap_or(0);
         let last = self.activity.last_request_at.load(Ordering::Relaxed).max(touched);
+        let charts = super::directory::charts(tx.as_mut(), now()).await?;
         Ok(Dashboard {
             settings,
             seats,
@@ -136,6 +144,7 @@ impl SettingsService {
             last_request_at: (last > 0).then_some(last),
             reads: self.activity.reads.load(Ordering::Relaxed),
             recent: recent.items,
+            charts,
         })
     }
 

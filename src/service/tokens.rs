@@ -2,7 +2,7 @@
 use super::secret::{random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
-use crate::model::{Actor, ScimToken, fold};
+use crate::model::{Actor, ScimToken, TokenKind, fold};
 use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -69,18 +69,21 @@ pub fn parse_token_name(name: &str) -> Result<String> {
 
 impl TokenService {
     /// Creates a token and returns it in clear, the only time it is ever visible.
-    pub async fn create(&self, ctx: &Ctx, name: &str) -> Result<(ScimToken, String)> {
+    pub async fn create(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<(ScimToken, String)> {
         let name = parse_token_name(name)?;
-        let secret = random_token("roster_scim_");
+        let secret = random_token(match kind {
+            TokenKind::Scim => "roster_scim_",
+            TokenKind::Api => "roster_api_",
+        });
         let hash = sha256_hex(&secret);
         let ctx = ctx.clone();
         let token = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let token = tx.insert_token(&name, &hash, now()).await?;
+                    let token = tx.insert_token(kind, &name, &hash, now()).await?;
                     let t = target(Kind::Token, &token.id.to_string(), &name);
-                    tx.log_event(&ctx.event(201, t, format!("token '{name}' created"))).await?;
+                    tx.log_event(&ctx.event(201, t, format!("{} '{name}' created", noun(kind)))).await?;
                     Ok(token)
                 })
             })
@@ -88,26 +91,47 @@ impl TokenService {
         Ok((token, secret))
     }
 
-    pub async fn list(&self) -> Result<Vec<ScimToken>> {
-        self.store.begin_read().await?.list_tokens().await
+    pub async fn list(&self, kind: TokenKind) -> Result<Vec<ScimToken>> {
+        self.store.begin_read().await?.list_tokens(kind).await
     }
 
-    pub async fn revoke(&self, ctx: &Ctx, name: &str) -> Result<()> {
+    pub async fn revoke(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<()> {
         let (ctx, name) = (ctx.clone(), name.trim().to_owned());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    if !tx.revoke_token(&fold(&name), now()).await? {
-                        return Err(Error::not_found(Kind::Token, format!("'{name}'")));
+                    if !tx.revoke_token(kind, &fold(&name), now()).await? {
+                        let k = if kind == TokenKind::Api { Kind::ApiToken } else { Kind::Token };
+                        return Err(Error::not_found(k, format!("'{name}'")));
                     }
                     let t = target(Kind::Token, &name, &name);
-                    tx.log_event(&ctx.event(200, t, format!("token '{name}' revoked"))).await?;
+                    tx.log_event(&ctx.event(200, t, format!("{} '{name}' revoked", noun(kind)))).await?;
                     Ok(())
                 })
             })
             .await?;
         self.cache.clear();
         Ok(())
+    }
+
+    /// Checks a directory API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token. Looked up each
+    /// time (an indexed read), so a revocation takes effect at once everywhere.
+    pub async fn authenticate_api(&self, bearer: Option<&str>) -> Result<ScimToken> {
+        let Some(bearer) = bearer.map(str::trim).filter(|b| !b.is_empty()) else {
+            return Err(Error::Unauthenticated);
+        };
+        let found = self.store.begin_read().await?.authenticate_api_token(&sha256_hex(bearer)).await?;
+        let token = found.ok_or(Error::Unauthenticated)?;
+        if token.last_used_at.is_none_or(|t| now() - t >= TOUCH_EVERY_MS) {
+            let (store, id) = (self.store.clone(), token.id);
+            tokio::spawn(async move {
+                let touched = store.write(move |tx| Box::pin(async move { tx.touch_token(id, now()).await })).await;
+                if let Err(e) = touched {
+                    tracing::warn!(error = %e, "could not record token use");
+                }
+            });
+        }
+        Ok(token)
     }
 
     /// Checks a bearer token: 401 for a missing, wrong or revoked one, then 403 while SCIM is disabled.
@@ -144,5 +168,12 @@ impl TokenService {
             return Err(Error::ScimDisabled);
         }
         Ok(Actor::Scim { token: token.id, name: token.name })
+    }
+}
+
+fn noun(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Scim => "SCIM token",
+        TokenKind::Api => "directory API token",
     }
 }

@@ -202,6 +202,7 @@ pub(super) async fn save(
         None => tx.insert_user(&after).await?,
     }
     tx.adjust_seats_used(seats_delta).await?;
+    super::outbox::user_written(tx, before, &after).await?;
     let diff = why.describe(before, &after);
     tx.log_event(&ctx.event(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
     Ok(after)

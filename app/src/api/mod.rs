@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod dashboard;
 pub mod groups;
+pub mod integrations;
 pub mod log;
 pub mod scim;
 pub mod session;

@@ -19,9 +19,10 @@ pub async fn get_scim_settings() -> Result<ScimSettings, UiError> {
     Ok(ScimSettings {
         enabled: panel.services.settings.get().await?.scim_enabled,
         base_url: format!("{}/scim/v2", panel.public_url),
-        tokens: panel.services.tokens.list().await?,
+        tokens: panel.services.tokens.list(roster::model::TokenKind::Scim).await?,
         idps: panel.services.settings.idps().await?,
         new_token,
+        drift: panel.services.directory.drift().await?,
     })
 }
 
@@ -41,7 +42,8 @@ pub async fn set_scim(enabled: bool, confirm: Option<String>) -> Result<(), UiEr
 #[server(prefix = "/api", endpoint = "token_create")]
 pub async fn create_token(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let (t, secret) = panel.services.tokens.create(&Ctx::panel(actor, "create token"), &name).await?;
+    let (t, secret) =
+        panel.services.tokens.create(&Ctx::panel(actor, "create token"), roster::model::TokenKind::Scim, &name).await?;
     // The token goes to the browser, never into the session store: the next page shows it once and clears it.
     super::ctx::set_cookie(NEW_TOKEN_COOKIE, &secret, 300);
     done("/scim", format!("Token '{}' created. Copy it now: it is shown only once.", t.name)).await
@@ -50,7 +52,7 @@ pub async fn create_token(name: String) -> Result<(), UiError> {
 #[server(prefix = "/api", endpoint = "token_revoke")]
 pub async fn revoke_token(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    panel.services.tokens.revoke(&Ctx::panel(actor, "revoke token"), &name).await?;
+    panel.services.tokens.revoke(&Ctx::panel(actor, "revoke token"), roster::model::TokenKind::Scim, &name).await?;
     done("/scim", format!("Token '{name}' revoked. Requests with it now get 401.")).await
 }
 

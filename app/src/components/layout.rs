@@ -29,6 +29,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/licence">"Licence"</A>
                 <A href="/log">"Log"</A>
                 <A href="/admins">"Admins"</A>
+                <A href="/integrations">"Integrations"</A>
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -1,4 +1,5 @@
 //! Shared pieces of the panel.
+pub mod charts;
 pub mod layout;
 pub mod seat_meter;
 pub mod widgets;

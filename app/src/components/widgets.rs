@@ -117,3 +117,29 @@ pub fn EventsTable(events: Vec<Event>) -> impl IntoView {
         </table>
     }
 }
+
+/// A secret just created (a token, a webhook signing secret): shown this once, with a button that copies it once the
+/// page has hydrated.
+#[component]
+pub fn ShownOnce(token: String, heading: &'static str, hint: &'static str) -> impl IntoView {
+    let (copied, set_copied) = signal(false);
+    let value = token.clone();
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = leptos::prelude::window().navigator().clipboard().write_text(&value);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &value;
+        set_copied.set(true);
+    };
+    view! {
+        <section class="card notice" aria-labelledby="new-token-heading">
+            <h2 id="new-token-heading">{heading}</h2>
+            <p>{hint}</p>
+            <p class="secret"><code id="new-token">{token}</code>" "
+                <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            </p>
+        </section>
+    }
+}

@@ -1,5 +1,6 @@
 //! The dashboard: seats, SCIM status, counts and recent provisioning events.
 use crate::api::dashboard::get_dashboard;
+use crate::components::charts::{ActivityChart, SeatsChart};
 use crate::components::layout::Layout;
 use crate::components::seat_meter::SeatMeter;
 use crate::components::widgets::EventsTable;
@@ -53,6 +54,16 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
                 <h2 id="counts-h">"Directory"</h2>
                 <p><strong data-testid="user-count">{d.counts.users}</strong>" users, "{d.seats.used}" active"</p>
                 <p><strong data-testid="group-count">{d.counts.groups}</strong>" groups"</p>
+            </article>
+        </section>
+        <section class="grid charts">
+            <article class="card" aria-labelledby="seats-chart-h">
+                <h2 id="seats-chart-h">"Seats, 30 days"</h2>
+                <SeatsChart days=d.charts.seats />
+            </article>
+            <article class="card" aria-labelledby="activity-chart-h">
+                <h2 id="activity-chart-h">"Provisioning, 7 days"</h2>
+                <ActivityChart hours=d.charts.activity />
             </article>
         </section>
         <section class="card">

@@ -2,6 +2,7 @@
 pub mod admins;
 pub mod dashboard;
 pub mod groups;
+pub mod integrations;
 pub mod licence;
 pub mod log;
 pub mod login;

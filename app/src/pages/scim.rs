@@ -2,7 +2,7 @@
 use super::error_view;
 use crate::api::scim::{CreateToken, ReleaseIdp, RevokeToken, SetScim, get_scim_settings};
 use crate::components::layout::Layout;
-use crate::components::widgets::action_error;
+use crate::components::widgets::{ShownOnce, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster::model::{ScimSettings, human_time};
@@ -34,6 +34,16 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
     let release = ServerAction::<ReleaseIdp>::new();
     let release_err = action_error(release);
     let on = s.enabled;
+    let drift: Vec<String> = s.drift.iter().map(|d| d.describe()).collect();
+    let drift_warning = (!on && !drift.is_empty()).then(|| {
+        let lines = drift.clone();
+        view! {
+            <div class="notice" data-testid="drift-confirm">
+                <p><strong>"The IdP's next Push now will undo these changes made here while SCIM was off:"</strong></p>
+                <ul class="drift">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+            </div>
+        }
+    });
     let consequence = if on {
         "Turning SCIM off: every request from Okta or Entra gets 403 and changes nothing, and admins can edit every \
          user and group here, including those synced from the IdP. No data changes."
@@ -42,7 +52,9 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
          manages become read-only here. No data changes; run Okta's \"Push now\" afterwards to overwrite groups with the IdP's data."
     };
     view! {
-        {s.new_token.clone().map(|token| view! { <NewToken token /> })}
+        {s.new_token.clone().map(|token| view! {
+            <ShownOnce token heading="Your new token" hint="Paste it into your IdP now. roster keeps only its hash, so it cannot show it again." />
+        })}
         <section class="grid">
             <article class="card">
                 <h2>"Status"</h2>
@@ -50,6 +62,7 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                 <ActionForm action=switch>
                     <input type="hidden" name="enabled" value=(!on).to_string() />
                     <p class="muted">{consequence}</p>
+                    {drift_warning}
                     <label class="check"><input type="checkbox" name="confirm" value="yes" required />" I understand"</label>
                     {switch_err}
                     <button type="submit" class=if on { "danger" } else { "primary" }>{if on { "Turn SCIM off" } else { "Turn SCIM on" }}</button>
@@ -68,6 +81,15 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                 <p class="muted">"Entra ID: Tenant URL "<code>{s.base_url}</code>", Secret Token: a token below."</p>
             </article>
         </section>
+        {(!drift.is_empty()).then(|| view! {
+            <section class="card" aria-labelledby="drift-h" data-testid="drift">
+                <h2 id="drift-h">"Changed here since SCIM was turned off"</h2>
+                <p class="muted">"Admins changed the membership of groups an IdP manages. Once SCIM is back on, the \
+                   IdP's next Push now overwrites these groups and undoes the changes; the log entry of that push lists \
+                   exactly which."</p>
+                <ul class="drift">{drift.clone().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+            </section>
+        })}
         <section class="card">
             <h2>"Tokens"</h2>
             <ActionForm action=create attr:class="row">
@@ -139,31 +161,6 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                     </table>
                 }.into_any()
             }}
-        </section>
-    }
-}
-
-/// A token just created: shown this once, with a button that copies it once the page has hydrated.
-#[component]
-fn NewToken(token: String) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    let value = token.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let _ = leptos::prelude::window().navigator().clipboard().write_text(&value);
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &value;
-        set_copied.set(true);
-    };
-    view! {
-        <section class="card notice" aria-labelledby="new-token-heading">
-            <h2 id="new-token-heading">"Your new token"</h2>
-            <p>"Paste it into your IdP now. roster keeps only its hash, so it cannot show it again."</p>
-            <p class="secret"><code id="new-token">{token}</code>" "
-                <button type="button" class="copy" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
-            </p>
         </section>
     }
 }

@@ -140,7 +140,7 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme is matched without regard to case (RFC 7235
 /// §2.1).
-fn bearer_token(header: &str) -> Option<String> {
+pub(crate) fn bearer_token(header: &str) -> Option<String> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }

@@ -9,6 +9,7 @@
 //!
 //! The contract suite in `tests.rs` runs on both databases. Sessions live in the same database ([`session`]).
 pub mod connect;
+mod directory;
 pub mod filter;
 pub mod positions;
 pub mod query;
@@ -33,7 +34,9 @@ use writer::Writer;
 impl Db {
     /// The store over this database, with its writer task.
     pub fn store(&self) -> Arc<dyn Store> {
-        Arc::new(SqlStore { db: self.clone(), writer: Writer::spawn(self), positions: Arc::default() })
+        let (events, _) = tokio::sync::watch::channel(0);
+        let writer = Writer::spawn(self, events.clone());
+        Arc::new(SqlStore { db: self.clone(), writer, positions: Arc::default(), events })
     }
 }
 
@@ -42,6 +45,8 @@ struct SqlStore {
     db: Db,
     writer: Writer,
     positions: Arc<Positions>,
+    /// Moves when a transaction with directory events commits here.
+    events: tokio::sync::watch::Sender<u64>,
 }
 
 #[async_trait]
@@ -52,6 +57,10 @@ impl Store for SqlStore {
 
     async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
         self.writer.run(job).await
+    }
+
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events.subscribe()
     }
 
     async fn ping(&self) -> Result<()> {

@@ -163,6 +163,8 @@ pub fn kind_str(k: Kind) -> &'static str {
         Kind::Token => "token",
         Kind::Admin => "admin",
         Kind::Event => "event",
+        Kind::ApiToken => "api_token",
+        Kind::Webhook => "webhook",
     }
 }
 
@@ -173,6 +175,8 @@ fn parse_kind(s: &str) -> Option<Kind> {
         "token" => Kind::Token,
         "admin" => Kind::Admin,
         "event" => Kind::Event,
+        "api_token" => Kind::ApiToken,
+        "webhook" => Kind::Webhook,
         _ => return None,
     })
 }

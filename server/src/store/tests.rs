@@ -211,14 +211,21 @@ async fn filters_run_as_sql_with_paging_and_totals() {
 async fn tokens_authenticate_by_hash_until_revoked() {
     let (s, _t) = store().await;
     let mut tx = s.begin_write().await.unwrap();
-    let t = tx.insert_token("Okta", "hash1", 10).await.unwrap();
-    assert!(matches!(tx.insert_token("okta", "hash2", 10).await, Err(Error::Conflict { .. })));
+    let t = tx.insert_token(TokenKind::Scim, "Okta", "hash1", 10).await.unwrap();
+    assert!(matches!(tx.insert_token(TokenKind::Scim, "okta", "hash2", 10).await, Err(Error::Conflict { .. })));
+    // An API token may share a SCIM token's name; neither authenticates as the other.
+    tx.insert_token(TokenKind::Api, "Okta", "hash4", 10).await.unwrap();
+    assert!(tx.authenticate_token("hash4").await.unwrap().is_none());
+    assert!(tx.authenticate_api_token("hash1").await.unwrap().is_none());
+    assert!(tx.authenticate_api_token("hash4").await.unwrap().is_some());
     let (found, enabled) = tx.authenticate_token("hash1").await.unwrap().unwrap();
     assert_eq!((found.id, enabled), (t.id, false));
-    assert!(tx.revoke_token("okta", 11).await.unwrap());
+    assert!(tx.revoke_token(TokenKind::Scim, "okta", 11).await.unwrap());
     assert!(tx.authenticate_token("hash1").await.unwrap().is_none());
-    tx.insert_token("Okta", "hash3", 12).await.unwrap(); // a revoked token's name may be reused
-    assert_eq!(tx.list_tokens().await.unwrap().len(), 2);
+    assert!(tx.authenticate_api_token("hash4").await.unwrap().is_some(), "revoking one kind leaves the other");
+    tx.insert_token(TokenKind::Scim, "Okta", "hash3", 12).await.unwrap(); // a revoked token's name may be reused
+    assert_eq!(tx.list_tokens(TokenKind::Scim).await.unwrap().len(), 2);
+    assert_eq!(tx.list_tokens(TokenKind::Api).await.unwrap().len(), 1);
 }
 
 #[tokio::test]

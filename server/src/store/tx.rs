@@ -55,6 +55,10 @@ struct Pending {
     search: Vec<String>,
     /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
     users_moved: bool,
+    /// Directory events (the outbox), written in the same commit as their changes.
+    directory: Vec<NewDirectoryEvent>,
+    /// Seats used or the licence moved: today's row of the seats chart is written at commit.
+    seat_day: bool,
 }
 
 /// Where `Pending` stood when a job began: a failed job's rollback truncates back to it.
@@ -65,6 +69,7 @@ struct Mark {
     events: usize,
     search: usize,
     users_moved: bool,
+    directory: usize,
 }
 
 impl Pending {
@@ -75,6 +80,7 @@ impl Pending {
             events: self.events.len(),
             search: self.search.len(),
             users_moved: self.users_moved,
+            directory: self.directory.len(),
         }
     }
 
@@ -84,6 +90,7 @@ impl Pending {
         self.events.truncate(m.events);
         self.search.truncate(m.search);
         self.users_moved = m.users_moved;
+        self.directory.truncate(m.directory);
     }
 }
 
@@ -243,18 +250,26 @@ impl SqlTx {
         if self.is_sqlite() { Dialect::Sqlite } else { Dialect::Postgres }
     }
 
-    fn in_transaction(&self) -> bool {
+    pub(super) fn in_transaction(&self) -> bool {
         matches!(self.conn, Conn::Sqlite(_) | Conn::Postgres(_))
     }
 
-    /// Writes what is pending and commits. A read connection just goes back to the pool.
-    pub async fn finish(mut self) -> Result<()> {
+    /// Writes what is pending and commits; returns whether directory events were committed. A read connection just
+    /// goes back to the pool.
+    pub async fn finish(mut self) -> Result<bool> {
+        let events = !self.pending.directory.is_empty();
         self.flush().await?;
         match self.conn {
-            Conn::Sqlite(tx) => tx.commit().await.map_err(db),
-            Conn::Postgres(tx) => tx.commit().await.map_err(db),
-            Conn::SqliteRead(_) | Conn::PostgresRead(_) => Ok(()),
+            Conn::Sqlite(tx) => tx.commit().await.map_err(db)?,
+            Conn::Postgres(tx) => tx.commit().await.map_err(db)?,
+            Conn::SqliteRead(_) | Conn::PostgresRead(_) => {}
         }
+        Ok(events)
+    }
+
+    /// Keeps a directory event for the commit ([`roster::store::DirectoryTx::emit`]).
+    pub(super) fn pending_directory_event(&mut self, event: NewDirectoryEvent) {
+        self.pending.directory.push(event);
     }
 
     /// The writer starts a job: a failure from here on is undone back to this point.
@@ -298,7 +313,7 @@ impl SqlTx {
     }
 
     /// The job's savepoint, now: before a write that takes several calls, or whose count of changed rows matters.
-    async fn savepoint(&mut self) -> Result<()> {
+    pub(super) async fn savepoint(&mut self) -> Result<()> {
         let sql = self.with_savepoint("").await?.into_owned();
         if !sql.is_empty() {
             self.execute(&sql, &[]).await?;
@@ -336,7 +351,29 @@ impl SqlTx {
             s.push("update setting set active_users = active_users + ").bind(delta);
             s.push(", user_version = user_version + ").bind(i64::from(moved)).push(" where setting_id = 1");
         }
+        if std::mem::take(&mut self.pending.seat_day) {
+            // Today's point of the seats chart, after this transaction's moves (the update above runs first).
+            let day = roster::service::now().div_euclid(86_400_000);
+            script
+                .statement()
+                .push("insert into seat_day (day, used, peak, seat_limit) select ")
+                .bind(day)
+                .push(", active_users, active_users, seat_limit from setting where setting_id = 1 ")
+                .push("on conflict (day) do update set used = excluded.used, seat_limit = excluded.seat_limit, ")
+                .push("peak = case when seat_day.peak > excluded.used then seat_day.peak else excluded.used end");
+        }
         let events = std::mem::take(&mut self.pending.events);
+        count_activity(&mut script, &events);
+        let directory = std::mem::take(&mut self.pending.directory);
+        for chunk in directory.chunks(EVENT_CHUNK) {
+            let s = script.statement();
+            s.push("insert into directory_event (event_id, event_type, at, data) values ");
+            for (i, e) in chunk.iter().enumerate() {
+                s.push(if i == 0 { "(" } else { ", (" });
+                s.bind(format!("evt_{}", uuid::Uuid::now_v7().simple())).push(", ");
+                s.bind(e.kind.as_str()).push(", ").bind(e.at).push(", ").bind(e.data.to_string()).push(")");
+            }
+        }
         for chunk in events.chunks(EVENT_CHUNK) {
             let s = script.statement();
             s.push("insert into provisioning_event (").push(EVENT_COLUMNS).push(") values ");
@@ -392,27 +429,33 @@ impl SqlTx {
         Ok(lines.join("\n"))
     }
 
-    async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+    pub(super) async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await).map_err(db)
     }
 
-    async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
+    pub(super) async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
         check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await).map_err(db)
     }
 
-    async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+    pub(super) async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
         check_args(args)?;
         on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await).map_err(db)
     }
 
-    async fn scalar(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
+    pub(super) async fn scalar(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
         self.fetch_one::<(i64,)>(sql, args).await.map(|(n,)| n)
     }
 
     /// A statement that may hit a unique index; see [`Self::unique_script`].
-    async fn unique_write(&mut self, sql: &str, args: &[Arg<'_>], what: &'static str, value: &str) -> Result<()> {
+    pub(super) async fn unique_write(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &'static str,
+        value: &str,
+    ) -> Result<()> {
         let mut script = Script::new(self.dialect());
         let s = script.statement();
         s.push(sql);
@@ -449,19 +492,19 @@ impl SqlTx {
 
     /// A statement that changes something, and how many rows it changed. (Not behind the savepoint in one call:
     /// SQLite would count the savepoint as changing as many rows as the statement before it did.)
-    async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+    pub(super) async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         self.savepoint().await?;
         self.execute(sql, args).await
     }
 
     /// A query that changes something and returns rows (`… returning`).
-    async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+    pub(super) async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         let sql = self.with_savepoint(sql).await?;
         self.fetch_all(&sql, args).await
     }
 
     /// A query over a set of ids: `sql` gets the row source of the ids (see [`Sql::bind_rows`]), bound after `lead`.
-    async fn by_ids<R: AnyRow>(
+    pub(super) async fn by_ids<R: AnyRow>(
         &mut self,
         ids: &[UserId],
         sql: impl Fn(&str) -> String,
@@ -542,6 +585,33 @@ fn index_emails(script: &mut Script, u: &User) {
 }
 
 /// The values of a log entry, in the column order of `provisioning_event`, as the log stores them.
+/// Adds log entries to the activity chart's hours, one upsert per hour touched.
+fn count_activity(script: &mut Script, events: &[NewEvent]) {
+    let mut hours: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();
+    for e in events {
+        let h = hours.entry(e.at.div_euclid(3_600_000)).or_default();
+        h[match e.outcome {
+            Outcome::Ok => 0,
+            Outcome::NoSeats => 1,
+            Outcome::Failed => 2,
+        }] += 1;
+    }
+    for (hour, [writes, no_seats, failed]) in hours {
+        script
+            .statement()
+            .push("insert into activity_hour (hour, writes, no_seats, failed) values (")
+            .bind(hour)
+            .push(", ")
+            .bind(writes)
+            .push(", ")
+            .bind(no_seats)
+            .push(", ")
+            .bind(failed)
+            .push(") on conflict (hour) do update set writes = activity_hour.writes + excluded.writes, ")
+            .push("no_seats = activity_hour.no_seats + excluded.no_seats, failed = activity_hour.failed + excluded.failed");
+    }
+}
+
 fn event_args(e: &NewEvent) -> Vec<Arg<'_>> {
     Vec::from(args![
         e.at,
@@ -618,7 +688,7 @@ fn group_args(g: &Group) -> Vec<Arg<'_>> {
 #[async_trait]
 impl Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
-        self.finish().await
+        self.finish().await.map(|_| ())
     }
 
     async fn settings(&mut self) -> Result<Settings> {
@@ -638,6 +708,7 @@ impl Tx for SqlTx {
     async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()> {
         self.settings_row().await?;
         self.write("update setting set seat_limit = $1 where setting_id = 1", &args![seats.0]).await?;
+        self.pending.seat_day = true;
         if let Some(s) = &mut self.pending.settings {
             s.seat_limit = seats.0;
         }
@@ -676,6 +747,7 @@ impl Tx for SqlTx {
             s.seats_used += by;
         }
         self.pending.seats_delta += by;
+        self.pending.seat_day = true;
         Ok(())
     }
 
@@ -767,10 +839,10 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn insert_token(&mut self, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
+    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
         self.unique_write(
-            "insert into scim_token (name, name_folded, token_hash, created_at) values ($1, $2, $3, $4)",
-            &args![name, fold(name), token_hash, now],
+            "insert into scim_token (name, name_folded, token_hash, created_at, kind) values ($1, $2, $3, $4, $5)",
+            &args![name, fold(name), token_hash, now, kind.as_str()],
             "token name",
             name,
         )
@@ -784,33 +856,44 @@ impl Tx for SqlTx {
         Ok(row.into())
     }
 
-    async fn list_tokens(&mut self) -> Result<Vec<ScimToken>> {
+    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<ScimToken>> {
         let rows: Vec<TokenRecord> = self
             .fetch_all(
-                "select token_id, name, created_at, last_used_at, revoked_at from scim_token \
+                "select token_id, name, created_at, last_used_at, revoked_at from scim_token where kind = $1 \
                  order by revoked_at is not null, created_at desc",
-                &[],
+                &args![kind.as_str()],
             )
             .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn revoke_token(&mut self, name_folded: &str, now: Millis) -> Result<bool> {
-        let sql = "update scim_token set revoked_at = $1 where name_folded = $2 and revoked_at is null";
-        Ok(self.write(sql, &args![now, name_folded]).await? > 0)
+    async fn revoke_token(&mut self, kind: TokenKind, name_folded: &str, now: Millis) -> Result<bool> {
+        let sql = "update scim_token set revoked_at = $1 where name_folded = $2 and kind = $3 and revoked_at is null";
+        Ok(self.write(sql, &args![now, name_folded, kind.as_str()]).await? > 0)
     }
 
     async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>> {
         let row: Option<(i64, String, i64, Option<i64>, bool)> = self
             .fetch_optional(
                 "select t.token_id, t.name, t.created_at, t.last_used_at, s.scim_enabled from scim_token t, setting s \
-                 where t.token_hash = $1 and t.revoked_at is null and s.setting_id = 1",
+                 where t.token_hash = $1 and t.kind = 'scim' and t.revoked_at is null and s.setting_id = 1",
                 &args![token_hash],
             )
             .await?;
         Ok(row.map(|(id, name, created_at, last_used_at, enabled)| {
             (ScimToken { id: TokenId(id), name, created_at, last_used_at, revoked_at: None }, enabled)
         }))
+    }
+
+    async fn authenticate_api_token(&mut self, token_hash: &str) -> Result<Option<ScimToken>> {
+        let row: Option<TokenRecord> = self
+            .fetch_optional(
+                "select token_id, name, created_at, last_used_at, revoked_at from scim_token \
+                 where token_hash = $1 and kind = 'api' and revoked_at is null",
+                &args![token_hash],
+            )
+            .await?;
+        Ok(row.map(Into::into))
     }
 
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()> {
@@ -1058,6 +1141,11 @@ impl Tx for SqlTx {
 
     async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
         self.savepoint().await?;
+        let mut script = Script::new(self.dialect());
+        count_activity(&mut script, std::slice::from_ref(e));
+        for s in script.statements {
+            self.execute(&s.text, &s.args).await?;
+        }
         let (id,): (i64,) = self
             .fetch_one(
                 &format!(

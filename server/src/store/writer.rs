@@ -32,6 +32,9 @@ pub struct Writer {
     jobs: mpsc::Sender<Queued>,
 }
 
+/// Told when a transaction that wrote directory events commits.
+type EventSignal = tokio::sync::watch::Sender<u64>;
+
 impl std::fmt::Debug for Queued {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Queued")
@@ -41,9 +44,9 @@ impl std::fmt::Debug for Queued {
 impl Writer {
     /// Starts the writer task on `db`. (A thread and runtime of its own, so that it never queues behind requests,
     /// measured no faster: bench/RESULTS.md.)
-    pub fn spawn(db: &Db) -> Writer {
+    pub fn spawn(db: &Db, events: EventSignal) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db.clone(), queue));
+        tokio::spawn(run(db.clone(), queue, events));
         Writer { jobs }
     }
 
@@ -63,22 +66,28 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, mut queue: mpsc::Receiver<Queued>) {
+async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
         metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
-        run_batch(&db, std::mem::take(&mut batch)).await;
+        if run_batch(&db, std::mem::take(&mut batch)).await {
+            events.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 }
 
-/// One transaction: every job in its own savepoint, then one commit, then the answers.
-async fn run_batch(db: &Db, batch: Vec<Queued>) {
+/// One transaction: every job in its own savepoint, then one commit, then the answers. Returns whether it committed
+/// directory events.
+async fn run_batch(db: &Db, batch: Vec<Queued>) -> bool {
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut tx = match db.begin(true).await {
         Ok(tx) => tx,
-        Err(e) => return fail_all(batch.into_iter().map(|q| q.done), &e),
+        Err(e) => {
+            fail_all(batch.into_iter().map(|q| q.done), &e);
+            return false;
+        }
     };
     let mut answers = Vec::with_capacity(batch.len());
     for Queued { job, done } in batch {
@@ -90,19 +99,24 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) {
         if let Err(e) = tx.end_job(outcome.is_ok()).await {
             // The transaction cannot be trusted any more: nothing of it is committed.
             answers.push((done, outcome));
-            return fail_all(answers.into_iter().map(|(d, _)| d), &e);
+            fail_all(answers.into_iter().map(|(d, _)| d), &e);
+            return false;
         }
         answers.push((done, outcome));
     }
     match tx.finish().await {
-        Ok(()) => {
+        Ok(events) => {
             tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
             for (done, outcome) in answers {
                 count_write(&outcome);
                 let _ = done.send(outcome);
             }
+            events
         }
-        Err(e) => fail_all(answers.into_iter().map(|(d, _)| d), &e),
+        Err(e) => {
+            fail_all(answers.into_iter().map(|(d, _)| d), &e);
+            false
+        }
     }
 }
 

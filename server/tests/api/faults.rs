@@ -83,7 +83,7 @@ async fn a_killed_server_keeps_every_acknowledged_write() {
     let db = TestDb::fresh().await.unwrap();
     let s = services(&db).await;
     let ctx = Ctx::cli("test");
-    let (_, token) = s.tokens.create(&ctx, "Okta").await.unwrap();
+    let (_, token) = s.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
     s.settings.set_scim_enabled(&ctx, true).await.unwrap();
     s.settings.set_seats(&ctx, 100_000).await.unwrap();
     let port = free_port();
@@ -166,7 +166,7 @@ async fn a_killed_server_keeps_every_acknowledged_write() {
 async fn sigterm_drains_the_requests_in_flight() {
     let db = TestDb::fresh().await.unwrap();
     let s = services(&db).await;
-    let (_, token) = s.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let (_, token) = s.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
     s.settings.set_scim_enabled(&Ctx::cli("test"), true).await.unwrap();
     let port = free_port();
     let mut roster = Roster::start(&db, port).await;
@@ -235,4 +235,62 @@ async fn a_lost_database_gets_503_and_roster_recovers() {
     }
     assert!(back, "roster recovered without a restart");
     assert_eq!(app.create_user("grace@example.com").await.status, StatusCode::CREATED, "and the retry works");
+}
+
+/// The outbox: a SIGKILL between the writes and their deliveries loses no event. The receiver is down while the writes
+/// are acknowledged and the process is killed; after a restart it gets a `user.created` for every acknowledged user,
+/// and none for a user that does not exist.
+#[tokio::test]
+async fn a_kill_between_the_write_and_the_delivery_loses_no_event() {
+    let db = TestDb::fresh().await.unwrap();
+    let s = services(&db).await;
+    let ctx = Ctx::cli("test");
+    let (_, token) = s.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
+    s.settings.set_scim_enabled(&ctx, true).await.unwrap();
+    let mut receiver = server::testing::Receiver::start().await;
+    receiver.stop().await;
+    let (_, secret) = s.webhooks.add(&ctx, &receiver.url, "user.created").await.unwrap();
+    let roster = Roster::start(&db, free_port()).await;
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (base, token, acked) = (roster.base.clone(), token.clone(), acked.clone());
+            tokio::spawn(async move {
+                for i in 0.. {
+                    let name = format!("w{w}u{i}@outbox.test");
+                    match scim(&base, &token, reqwest::Method::POST, "/Users", okta_user(&name)).await {
+                        (StatusCode::CREATED, body) => acked.lock().unwrap().push(body["id"].as_str().unwrap().into()),
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    while acked.lock().unwrap().len() < 40 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    roster.signal("KILL");
+    for w in writers {
+        let _ = w.await;
+    }
+    drop(roster);
+    let acked = acked.lock().unwrap().clone();
+
+    receiver.resume().await;
+    let _roster = Roster::start(&db, free_port()).await;
+    let s = services(&db).await;
+    let stored = s.users.list(&UserQuery { count: 1000, start_index: 1, ..Default::default() }).await.unwrap();
+    let existing: std::collections::HashSet<String> = stored.items.iter().map(|u| u.id.to_string()).collect();
+    let got = receiver.wait_for(existing.len(), Duration::from_secs(60)).await;
+    let hook = standardwebhooks::Webhook::new(&secret).unwrap();
+    let mut delivered = std::collections::HashSet::new();
+    for d in &got {
+        hook.verify(d.body.as_bytes(), &d.headers).expect("signed");
+        delivered.insert(d.json()["data"]["user"]["id"].as_str().unwrap().to_owned());
+    }
+    for id in &acked {
+        assert!(delivered.contains(id), "the event of acknowledged user {id} was delivered");
+    }
+    assert!(delivered.is_subset(&existing), "no event for a write that did not commit");
+    assert_eq!(delivered.len(), existing.len(), "an event for every committed user, acknowledged or not");
 }

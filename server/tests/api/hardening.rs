@@ -505,7 +505,8 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
     let app = spawn_app().await;
     let alice = app.user_id("alice@okta.local").await;
     let group = app.group_id("Engineering", &[&alice]).await;
-    let (_, entra) = app.services.tokens.create(&Ctx::cli("test"), "Entra ID").await.unwrap();
+    let (_, entra) =
+        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
     use reqwest::Method as M;
     let patch = json!({"Operations": [{"op": "replace", "value": {"active": false}}]});
     let gpatch = json!({"Operations": [{"op": "remove", "path": "members"}]});
@@ -529,8 +530,9 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
     assert_eq!(r.status, StatusCode::OK);
 
     // Rotating Okta's token (revoke, then a new one of the same name in any case) keeps what Okta owns.
-    app.services.tokens.revoke(&Ctx::cli("test"), "Okta").await.unwrap();
-    let (_, okta2) = app.services.tokens.create(&Ctx::cli("test"), "OKTA").await.unwrap();
+    app.services.tokens.revoke(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
+    let (_, okta2) =
+        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "OKTA").await.unwrap();
     let r = app.raw(as_token(&app, &okta2, M::PATCH, &format!("/Users/{alice}"), Some(patch.clone()))).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 
@@ -549,7 +551,8 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
 #[tokio::test]
 async fn group_rules_never_touch_another_idps_users() {
     let app = spawn_app().await;
-    let (_, entra) = app.services.tokens.create(&Ctx::cli("test"), "Entra ID").await.unwrap();
+    let (_, entra) =
+        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
     let post =
         |body: Value, path: &'static str| app.raw(as_token(&app, &entra, reqwest::Method::POST, path, Some(body)));
     let oktas = app.user_id("alice@okta.local").await;
@@ -589,7 +592,8 @@ async fn a_deleted_users_name_is_restored_only_by_its_owner() {
     let panel = Ctx::panel(app.admin().await, "create user");
     let err = app.services.users.create_local(&panel, "alice@okta.local", "A", "L").await.unwrap_err();
     assert!(matches!(err, Error::ReadOnly { .. }), "an admin cannot revive Okta's tombstone while SCIM is on: {err}");
-    let (_, entra) = app.services.tokens.create(&Ctx::cli("test"), "Entra ID").await.unwrap();
+    let (_, entra) =
+        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
     let r = app.raw(as_token(&app, &entra, reqwest::Method::POST, "/Users", Some(okta_user("alice@okta.local")))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "nor can another IdP: {:?}", r.body);
     let r = app.create_user("alice@okta.local").await;

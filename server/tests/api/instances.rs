@@ -99,7 +99,7 @@ async fn two_instances() -> Option<(TestDb, Instance, Instance, Services)> {
 async fn two_instances_on_one_postgres_share_sessions_seats_members_and_switches() {
     let Some((_db, a, b, services)) = two_instances().await else { return };
     let ctx = Ctx::cli("test");
-    let (_, token) = services.tokens.create(&ctx, "Okta").await.unwrap();
+    let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
     services.settings.set_scim_enabled(&ctx, true).await.unwrap();
     services.settings.set_seats(&ctx, 20).await.unwrap();
 
@@ -169,10 +169,46 @@ async fn two_instances_on_one_postgres_share_sessions_seats_members_and_switches
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let (s, _) = a.scim(&token, reqwest::Method::GET, "/Users?count=1", None).await;
     assert_eq!(s, StatusCode::OK);
-    services.tokens.revoke(&ctx, "Okta").await.unwrap();
+    services.tokens.revoke(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     for inst in [&a, &b] {
         let (s, _) = inst.scim(&token, reqwest::Method::GET, "/Users?count=1", None).await;
         assert_eq!(s, StatusCode::UNAUTHORIZED, "a revoked token fails on every instance a second later");
     }
+}
+
+/// Two instances deliver one endpoint's events: each attempt is made by one instance only, so a receiver that always
+/// answers 200 gets each event exactly once, in commit order.
+#[tokio::test]
+async fn two_instances_never_deliver_one_attempt_twice() {
+    let Some((_db, a, b, services)) = two_instances().await else { return };
+    let ctx = Ctx::cli("test");
+    let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
+    services.settings.set_scim_enabled(&ctx, true).await.unwrap();
+    let receiver = server::testing::Receiver::start().await;
+    let (endpoint, _) = services.webhooks.add(&ctx, &receiver.url, "user.created").await.unwrap();
+    let writes: Vec<_> = (0..40)
+        .map(|i| {
+            let (instance, token) = (if i % 2 == 0 { &a } else { &b }, token.clone());
+            let user = okta_user(&format!("hook{i}@example.com"));
+            async move { instance.scim(&token, reqwest::Method::POST, "/Users", Some(user)).await.0 }
+        })
+        .collect();
+    for status in futures_util::future::join_all(writes).await {
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let got = receiver.wait_for(40, Duration::from_secs(30)).await;
+    // Time for a duplicate to show up, if one were coming.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let got = receiver.received().len().max(got.len());
+    assert_eq!(got, 40, "each event exactly once");
+    let ids: Vec<String> =
+        receiver.received().iter().map(|d| d.headers["webhook-id"].to_str().unwrap().to_owned()).collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), 40);
+    let (_, deliveries) = services.webhooks.detail(&endpoint.id).await.unwrap();
+    let mut seqs: Vec<i64> = deliveries.iter().map(|d| d.event_seq).collect();
+    assert!(deliveries.iter().all(|d| d.outcome == "delivered" && d.attempt == 1));
+    seqs.reverse();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in commit order");
 }

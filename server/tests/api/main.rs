@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
 mod concurrency;
 mod entra;
+mod events;
 mod faults;
 mod hardening;
 mod helpers;

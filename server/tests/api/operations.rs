@@ -129,7 +129,8 @@ async fn every_user_is_in(url: &str, ids: &[String]) {
     let services = restored.services.clone();
     tokio::spawn(restored.run_until_stopped());
     services.settings.set_scim_enabled(&Ctx::cli("test"), true).await.unwrap();
-    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Restore check").await.unwrap();
+    let (_, token) =
+        services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Restore check").await.unwrap();
     let http = reqwest::Client::new();
     for id in ids {
         let r = http.get(format!("{base}/Users/{id}")).bearer_auth(&token).send().await.unwrap();

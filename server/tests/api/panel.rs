@@ -235,7 +235,12 @@ async fn swapping_one_member_for_another_is_a_change_with_a_new_etag_and_a_log_e
 async fn a_same_name_push_never_takes_over_another_idps_group() {
     let app = spawn_app().await;
     app.group_id("Engineering", &[]).await; // pushed by "Okta"
-    let (_, entra) = app.services.tokens.create(&roster::service::Ctx::cli("test"), "Entra ID").await.unwrap();
+    let (_, entra) = app
+        .services
+        .tokens
+        .create(&roster::service::Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID")
+        .await
+        .unwrap();
     let r = reqwest::Client::new()
         .post(format!("{}/Groups", app.scim))
         .bearer_auth(entra)

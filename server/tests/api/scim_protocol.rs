@@ -167,7 +167,7 @@ async fn missing_wrong_and_revoked_tokens_are_401_with_www_authenticate_bearer()
     }
 
     assert_eq!(app.get("/Users").await.status, StatusCode::OK);
-    app.services.tokens.revoke(&Ctx::cli("test"), "Okta").await.unwrap();
+    app.services.tokens.revoke(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
     let r = app.get("/Users").await;
     assert_scim_error(&r, StatusCode::UNAUTHORIZED, None);
     assert!(r.headers.get("www-authenticate").is_some_and(|v| v.to_str().unwrap().starts_with("Bearer")));

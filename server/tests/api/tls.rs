@@ -41,7 +41,7 @@ async fn roster_connects_with_sslmode_require_and_verify_full() {
     let services = app.services.clone();
     tokio::spawn(app.run_until_stopped());
     services.settings.set_scim_enabled(&Ctx::cli("test"), true).await.unwrap();
-    let (_, token) = services.tokens.create(&Ctx::cli("test"), "Okta").await.unwrap();
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
     let r = reqwest::Client::new()
         .post(format!("{base}/Users"))
         .bearer_auth(&token)

@@ -1,0 +1,180 @@
+//! The directory API at `/v1`: read-only JSON for the product's own services, behind directory API tokens (a SCIM
+//! token gets 401 here). Users, groups and members in keyset pages, and the event feed with long polling. Errors are
+//! `{"error": {"code": "…", "message": "…"}}` with a stable code. Handlers are one expression each.
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use roster::Error;
+use roster::model::{DirectoryUserQuery, GroupId, UserId};
+use roster::service::Services;
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Duration;
+
+/// The router under `/v1`, with its state applied.
+pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
+    Router::new()
+        .route("/users", get(users))
+        .route("/users/{key}", get(user))
+        .route("/groups", get(groups))
+        .route("/groups/{id}", get(group))
+        .route("/groups/{id}/members", get(members))
+        .route("/events", get(events))
+        .fallback(async || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such directory API endpoint"))
+        .layer(middleware::from_fn_with_state(services.clone(), authenticate))
+        .with_state(services)
+}
+
+/// The directory API's one error type.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, code) = match &e {
+            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Error::Gone(_) => (StatusCode::GONE, "cursor_expired"),
+            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Error::Internal(_) => {
+                tracing::error!(error = ?e, "directory API request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_request"),
+        };
+        let message = match status {
+            StatusCode::UNAUTHORIZED => "a directory API token is required: Authorization: Bearer roster_api_…".into(),
+            _ => e.to_string(),
+        };
+        ApiError { status, code, message }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(e: QueryRejection) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", e.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let mut res = (self.status, body).into_response();
+        match self.status {
+            StatusCode::UNAUTHORIZED => {
+                res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"roster\""));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+type ApiResult = Result<Json<serde_json::Value>, ApiError>;
+
+/// Every `/v1` request needs a live directory API token.
+async fn authenticate(State(s): State<Services>, req: Request, next: Next) -> Response {
+    let bearer =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
+    match s.tokens.authenticate_api(bearer.as_deref()).await {
+        Ok(_) => next.run(req).await,
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Paging {
+    cursor: Option<String>,
+    limit: Option<i64>,
+    group: Option<String>,
+    active: Option<bool>,
+}
+
+/// A cursor is the last id of the page before: a short plain token.
+fn cursor(c: Option<String>) -> Result<Option<String>, ApiError> {
+    match c.filter(|c| !c.is_empty()) {
+        Some(c) if c.len() > 128 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_') => {
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "cursor is not one this API returned"))
+        }
+        other => Ok(other),
+    }
+}
+
+fn user_query(p: Paging, group: Option<GroupId>) -> Result<DirectoryUserQuery, ApiError> {
+    Ok(DirectoryUserQuery {
+        group: group.or(p.group.filter(|g| !g.is_empty()).map(GroupId)),
+        active: p.active,
+        after: cursor(p.cursor)?.map(UserId),
+        limit: roster::service::directory_limit(p.limit),
+    })
+}
+
+async fn users(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult {
+    let page = s.directory.users(&user_query(q?.0, None)?).await?;
+    Ok(Json(json!({ "users": page.items, "next": page.next })))
+}
+
+async fn user(State(s): State<Services>, Path(key): Path<String>) -> ApiResult {
+    Ok(Json(serde_json::to_value(s.directory.user(&key).await?).map_err(Error::internal)?))
+}
+
+async fn groups(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult {
+    let q = q?.0;
+    let after = cursor(q.cursor)?.map(GroupId);
+    let page = s.directory.groups(after.as_ref(), roster::service::directory_limit(q.limit)).await?;
+    Ok(Json(json!({ "groups": page.items, "next": page.next })))
+}
+
+async fn group(State(s): State<Services>, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(serde_json::to_value(s.directory.group(&GroupId(id)).await?).map_err(Error::internal)?))
+}
+
+async fn members(
+    State(s): State<Services>,
+    Path(id): Path<String>,
+    q: Result<Query<Paging>, QueryRejection>,
+) -> ApiResult {
+    let page = s.directory.users(&user_query(q?.0, Some(GroupId(id)))?).await?;
+    Ok(Json(json!({ "members": page.items, "next": page.next })))
+}
+
+#[derive(Debug, Deserialize)]
+struct FeedQuery {
+    /// A `next` from an earlier answer; `now` starts at the newest event; absent starts at the oldest kept.
+    after: Option<String>,
+    limit: Option<i64>,
+    /// Seconds to wait for an event when there is none yet, up to 30.
+    wait: Option<u64>,
+}
+
+async fn events(State(s): State<Services>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult {
+    let q = q?.0;
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => s.directory.cursor_bounds().await?.1,
+        Some("now") => s.directory.cursor_bounds().await?.0,
+        Some(a) => a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "after must be a cursor from `next`, or `now`")
+        })?,
+    };
+    let wait = Duration::from_secs(q.wait.unwrap_or(0));
+    let feed = s.directory.events(after, roster::service::directory_limit(q.limit), wait).await?;
+    let events: Vec<serde_json::Value> = feed.events.iter().map(|e| e.payload()).collect();
+    Ok(Json(json!({ "events": events, "next": feed.next.to_string() })))
+}

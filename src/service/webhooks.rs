@@ -1,0 +1,434 @@
+//! Webhooks, signed by the Standard Webhooks specification (version 1): endpoints, their secrets, and delivery.
+//!
+//! Delivery is at least once and in order per endpoint. An endpoint's next event waits until the one before it is
+//! delivered, or given up on after [`GIVE_UP_AFTER_MS`] of failures; retries back off from 5 seconds to 6 hours. An
+//! instance sends to an endpoint only while it holds the endpoint's lease, taken in a write transaction, so with
+//! several instances each attempt is made by one. Sending happens on tasks of its own, never in a request, so a slow
+//! or dead endpoint cannot slow SCIM. The HTTP client is the server's ([`WebhookSender`]).
+use super::{Ctx, now};
+use crate::Kind;
+use crate::model::*;
+use crate::store::{EndpointState, Store};
+use crate::{Error, Result};
+use async_trait::async_trait;
+use base64::Engine;
+use std::sync::Arc;
+
+/// How long a claimed endpoint stays this instance's: longer than a request may take ([`SEND_TIMEOUT_SECS`]).
+const LEASE_MS: i64 = 30_000;
+/// How long one delivery may take.
+pub const SEND_TIMEOUT_SECS: u64 = 10;
+/// Retries stop after a day of failures at one event; that event is given up on and the next one goes.
+pub const GIVE_UP_AFTER_MS: i64 = 24 * 3600 * 1000;
+/// After a rotation, the old secret also signs for this long, so receivers can move to the new one.
+pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
+/// The wait before retry n (1-based): the first within 10 seconds, then growing; the last repeats.
+const BACKOFF_MS: [i64; 9] = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 21_600_000];
+/// Events read per look at the outbox while delivering.
+const BATCH: i64 = 100;
+
+/// Sends one signed request. The server implements it with its HTTP client.
+#[async_trait]
+pub trait WebhookSender: Send + Sync {
+    async fn post(&self, url: &str, headers: &[(&'static str, String)], body: &str) -> AttemptResult;
+}
+
+#[derive(Clone)]
+pub struct WebhookService {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) sender: Option<Arc<dyn WebhookSender>>,
+    /// This process, in each delivery's record and as the lease's owner.
+    pub(super) instance: String,
+    /// Plain HTTP to any host (tests and local networks); otherwise only to loopback.
+    pub(super) allow_http: bool,
+}
+
+/// The `webhook-signature` header: one `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` per secret, space-separated
+/// (the specification allows several, which is how a rotation overlaps).
+pub fn sign(secrets: &WebhookSecrets, msg_id: &str, timestamp: i64, body: &str) -> Result<String> {
+    let one = |secret: &str| -> Result<String> {
+        standardwebhooks::Webhook::new(secret)
+            .and_then(|w| w.sign(msg_id, timestamp, body.as_bytes()))
+            .map_err(|e| Error::internal(format!("cannot sign a webhook: {e}")))
+    };
+    let mut header = one(&secrets.current)?;
+    if let Some(previous) = &secrets.previous {
+        header.push(' ');
+        header.push_str(&one(previous)?);
+    }
+    Ok(header)
+}
+
+/// A new secret in the specification's form: `whsec_` and 24 random bytes, base64 (32 characters, no padding).
+fn new_secret() -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut key = [0u8; 24];
+    OsRng.fill_bytes(&mut key);
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
+}
+
+/// Checks an endpoint URL: https, or http to loopback (or anywhere with `allow_http`), bounded, no whitespace.
+pub fn parse_url(url: &str, allow_http: bool) -> Result<String> {
+    let url = url.trim();
+    let bad = |why: &str| Err(Error::InvalidValue(format!("webhook URL '{url}': {why}")));
+    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return bad("it must be at most 2,048 characters, without spaces");
+    }
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (_, Some(rest)) => (false, rest),
+        _ => return bad("it must start with https://"),
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.rsplit_once('@') {
+        Some(_) => return bad("it must not carry a user name or password"),
+        None if authority.starts_with('[') => authority.split(']').next().map(|h| h.trim_start_matches('[')),
+        None => authority.split(':').next(),
+    }
+    .unwrap_or_default();
+    if host.is_empty() {
+        return bad("it has no host");
+    }
+    let loopback = host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
+    if !https && !loopback && !allow_http {
+        return bad(
+            "use https:// (plain http:// is allowed only to localhost, or with ROSTER_WEBHOOK_ALLOW_HTTP=true)",
+        );
+    }
+    Ok(url.to_owned())
+}
+
+/// When the next attempt goes after `attempt` failures.
+fn next_attempt(at: Millis, attempt: i64) -> Millis {
+    let i = usize::try_from(attempt - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
+    at + BACKOFF_MS[i]
+}
+
+impl WebhookService {
+    /// The service that delivers: set by the server at start. Without it (the CLI), endpoints can be managed but
+    /// nothing is sent.
+    pub fn with_sender(mut self, sender: Arc<dyn WebhookSender>, allow_http: bool) -> Self {
+        self.sender = Some(sender);
+        self.allow_http = allow_http;
+        self
+    }
+
+    pub fn allowing_http(mut self, allow_http: bool) -> Self {
+        self.allow_http = allow_http;
+        self
+    }
+
+    /// Adds an endpoint; it hears of events committed from now on. Returns it and its secret, shown this once.
+    pub async fn add(&self, ctx: &Ctx, url: &str, events: &str) -> Result<(WebhookEndpoint, String)> {
+        let url = parse_url(url, self.allow_http)?;
+        let patterns = parse_event_patterns(events).map_err(Error::InvalidValue)?;
+        let secret = new_secret();
+        let (ctx, key) = (ctx.clone(), secret.clone());
+        let endpoint = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let e = tx.insert_webhook(&url, &patterns, &key, now()).await?;
+                    let what = format!("webhook {} added for {}: {}", e.id, e.url, e.event_types.join(", "));
+                    tx.log_event(&ctx.event(201, super::target(Kind::Webhook, &e.id, &e.url), what)).await?;
+                    Ok(e)
+                })
+            })
+            .await?;
+        Ok((endpoint, secret))
+    }
+
+    pub async fn list(&self) -> Result<Vec<WebhookEndpoint>> {
+        self.store.begin_read().await?.list_webhooks().await
+    }
+
+    /// An endpoint and its latest deliveries, newest first.
+    pub async fn detail(&self, id: &str) -> Result<(WebhookEndpoint, Vec<WebhookDelivery>)> {
+        let mut tx = self.store.begin_read().await?;
+        let e = tx.webhook(id).await?.ok_or_else(|| Error::not_found(Kind::Webhook, id))?.endpoint;
+        let deliveries = tx.webhook_deliveries(id, 50).await?;
+        Ok((e, deliveries))
+    }
+
+    pub async fn remove(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let (ctx, id) = (ctx.clone(), id.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx.delete_webhook(&id).await? {
+                        return Err(Error::not_found(Kind::Webhook, &id));
+                    }
+                    let t = super::target(Kind::Webhook, &id, &id);
+                    tx.log_event(&ctx.event(200, t, format!("webhook {id} removed"))).await
+                })
+            })
+            .await
+    }
+
+    /// A new secret; the old one keeps signing for [`ROTATION_OVERLAP_MS`]. Returns the new one, shown this once.
+    pub async fn rotate(&self, ctx: &Ctx, id: &str) -> Result<String> {
+        let secret = new_secret();
+        let (ctx, id, key) = (ctx.clone(), id.trim().to_owned(), secret.clone());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx.rotate_webhook(&id, &key, now() + ROTATION_OVERLAP_MS).await? {
+                        return Err(Error::not_found(Kind::Webhook, &id));
+                    }
+                    let what = format!("webhook {id}: secret rotated; the old one also signs for 24 hours");
+                    tx.log_event(&ctx.event(200, super::target(Kind::Webhook, &id, &id), what)).await
+                })
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// Makes a failing endpoint's next attempt due now ("Retry now" in the panel).
+    pub async fn retry_now(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        let (ctx, id) = (ctx.clone(), id.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !tx.retry_webhook_now(&id, now()).await? {
+                        return Err(Error::not_found(Kind::Webhook, &id));
+                    }
+                    let t = super::target(Kind::Webhook, &id, &id);
+                    tx.log_event(&ctx.event(200, t, format!("webhook {id}: retry requested"))).await
+                })
+            })
+            .await
+    }
+
+    /// Sends one event to an endpoint again, now, outside the endpoint's order ("Send again" in the panel). The
+    /// receiver sees the same `webhook-id`, so it can tell a repeat.
+    pub async fn send_again(&self, id: &str, event_seq: i64) -> Result<WebhookDelivery> {
+        let sender =
+            self.sender.clone().ok_or_else(|| Error::Unavailable("this process does not send webhooks".into()))?;
+        let mut tx = self.store.begin_read().await?;
+        let claimed = tx.webhook(id).await?.ok_or_else(|| Error::not_found(Kind::Webhook, id))?;
+        let event = tx
+            .directory_events(event_seq - 1, 1)
+            .await?
+            .into_iter()
+            .find(|e| e.seq == event_seq)
+            .ok_or_else(|| Error::Gone(format!("event {event_seq} is no longer kept (retention)")))?;
+        drop(tx);
+        let result = self.send(sender.as_ref(), &claimed, &event).await?;
+        let delivery = self.delivery(&claimed.endpoint, &event, 0, "resent", &result);
+        let record = delivery.clone();
+        self.store.write(move |tx| Box::pin(async move { tx.record_delivery(&record).await })).await?;
+        Ok(delivery)
+    }
+
+    /// Starts delivering, for as long as the process runs: wakes on this instance's commits and every second for
+    /// other instances' and for retries that come due.
+    pub fn spawn_delivery(&self) {
+        let Some(sender) = self.sender.clone() else { return };
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut signal = this.store.event_signal();
+            loop {
+                signal.borrow_and_update();
+                match this.store.begin_read().await {
+                    Ok(mut tx) => match tx.due_webhooks(now()).await {
+                        Ok(due) => {
+                            drop(tx);
+                            for id in due {
+                                let (this, sender) = (this.clone(), sender.clone());
+                                tokio::spawn(async move {
+                                    if let Err(e) = this.deliver(sender.as_ref(), &id).await {
+                                        tracing::warn!(error = %e, endpoint = %id, "webhook delivery stopped");
+                                    }
+                                });
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "could not look for webhook deliveries"),
+                    },
+                    Err(e) => tracing::warn!(error = %e, "could not look for webhook deliveries"),
+                }
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), signal.changed()).await;
+            }
+        });
+    }
+
+    /// Delivers an endpoint's waiting events in order while they succeed, if this instance gets its lease.
+    async fn deliver(&self, sender: &dyn WebhookSender, id: &str) -> Result<()> {
+        let (owner, key) = (self.instance.clone(), id.to_owned());
+        let at = now();
+        let claimed = self
+            .store
+            .write(move |tx| Box::pin(async move { tx.claim_webhook(&key, &owner, at, at + LEASE_MS).await }))
+            .await?;
+        let Some(claimed) = claimed else { return Ok(()) };
+        let e = &claimed.endpoint;
+        let mut state = EndpointState {
+            delivered_through: e.delivered_through,
+            attempt: e.attempt,
+            failing_since: e.failing_since,
+            next_attempt_at: e.next_attempt_at,
+            last_error: e.last_error.clone(),
+        };
+        loop {
+            let events = self.store.begin_read().await?.directory_events(state.delivered_through, BATCH).await?;
+            let Some(last) = events.last().map(|e| e.seq) else {
+                return self.finish(id, None, &state, 0).await.map(|_| ());
+            };
+            let Some(event) = events.into_iter().find(|ev| wants(&e.event_types, &ev.kind)) else {
+                // Nothing this endpoint wants in this batch: move past it and look again.
+                state.delivered_through = last;
+                if !self.finish(id, None, &state, now() + LEASE_MS).await? {
+                    return Ok(());
+                }
+                continue;
+            };
+            let result = self.send(sender, &claimed, &event).await?;
+            let at = now();
+            let attempt = state.attempt + 1;
+            if result.delivered() {
+                let d = self.delivery(e, &event, attempt, "delivered", &result);
+                state = EndpointState {
+                    delivered_through: event.seq,
+                    attempt: 0,
+                    failing_since: None,
+                    next_attempt_at: at,
+                    last_error: None,
+                };
+                if !self.finish(id, Some(&d), &state, at + LEASE_MS).await? {
+                    return Ok(());
+                }
+                continue;
+            }
+            let failing_since = state.failing_since.unwrap_or(at);
+            let error = if result.error.is_empty() {
+                format!("HTTP {}", result.status.unwrap_or_default())
+            } else {
+                result.error.clone()
+            };
+            state = if at - failing_since >= GIVE_UP_AFTER_MS {
+                // A day of failures: this event is given up on, so the endpoint's later events can go.
+                let d = self.delivery(e, &event, attempt, "gave_up", &result);
+                let s = EndpointState {
+                    delivered_through: event.seq,
+                    attempt: 0,
+                    failing_since: None,
+                    next_attempt_at: at,
+                    last_error: Some(format!("gave up on {} after 24 hours: {error}", event.id)),
+                };
+                self.finish(id, Some(&d), &s, 0).await?;
+                return Ok(());
+            } else {
+                EndpointState {
+                    delivered_through: state.delivered_through,
+                    attempt,
+                    failing_since: Some(failing_since),
+                    next_attempt_at: next_attempt(at, attempt),
+                    last_error: Some(error),
+                }
+            };
+            let d = self.delivery(e, &event, attempt, "failed", &result);
+            self.finish(id, Some(&d), &state, 0).await?;
+            return Ok(());
+        }
+    }
+
+    /// Records an attempt and the endpoint's new state, keeping the lease until `lease_until` (0 lets it go). False
+    /// when another instance has taken the lease meanwhile.
+    async fn finish(
+        &self,
+        id: &str,
+        delivery: Option<&WebhookDelivery>,
+        state: &EndpointState,
+        lease_until: Millis,
+    ) -> Result<bool> {
+        let (id, owner, delivery, state) = (id.to_owned(), self.instance.clone(), delivery.cloned(), state.clone());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move { tx.finish_attempt(&id, &owner, delivery.as_ref(), &state, lease_until).await })
+            })
+            .await
+    }
+
+    async fn send(
+        &self,
+        sender: &dyn WebhookSender,
+        to: &ClaimedEndpoint,
+        event: &DirectoryEvent,
+    ) -> Result<AttemptResult> {
+        let body = event.payload().to_string();
+        let timestamp = now() / 1000;
+        let mut secrets = to.secrets.clone();
+        if to.endpoint.previous_secret_until.is_none_or(|until| until <= now()) {
+            secrets.previous = None;
+        }
+        let signature = sign(&secrets, &event.id, timestamp, &body)?;
+        let headers = [
+            ("webhook-id", event.id.clone()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature),
+            ("content-type", "application/json".to_owned()),
+            ("user-agent", concat!("roster/", env!("CARGO_PKG_VERSION")).to_owned()),
+        ];
+        Ok(sender.post(&to.endpoint.url, &headers, &body).await)
+    }
+
+    fn delivery(
+        &self,
+        e: &WebhookEndpoint,
+        event: &DirectoryEvent,
+        attempt: i64,
+        outcome: &str,
+        result: &AttemptResult,
+    ) -> WebhookDelivery {
+        WebhookDelivery {
+            id: 0,
+            endpoint_id: e.id.clone(),
+            event_seq: event.seq,
+            event_id: event.id.clone(),
+            event_type: event.kind.clone(),
+            attempt,
+            at: now(),
+            instance: self.instance.clone(),
+            status: result.status,
+            outcome: outcome.to_owned(),
+            error: result.error.chars().take(500).collect(),
+            duration_ms: result.duration_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(parse_url("https://hooks.example.com/roster", false).is_ok());
+        assert!(parse_url("http://127.0.0.1:9000/x", false).is_ok());
+        assert!(parse_url("http://localhost/x", false).is_ok());
+        assert!(parse_url("http://[::1]:8080/x", false).is_ok());
+        assert!(parse_url("http://hooks.example.com/x", false).is_err());
+        assert!(parse_url("http://hooks.example.com/x", true).is_ok());
+        assert!(parse_url("ftp://x", true).is_err());
+        assert!(parse_url("https://user:pw@x/", false).is_err());
+        assert!(parse_url("https:///x", false).is_err());
+        assert!(parse_url("https://x/ y", false).is_err());
+    }
+
+    #[test]
+    fn backoff_starts_within_ten_seconds_and_grows() {
+        assert!(next_attempt(0, 1) <= 10_000);
+        assert!(next_attempt(0, 2) > next_attempt(0, 1));
+        assert_eq!(next_attempt(0, 50), next_attempt(0, 9));
+    }
+
+    #[test]
+    fn signatures_follow_the_specification() {
+        // The example of the Standard Webhooks specification.
+        let secrets = WebhookSecrets { current: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(), previous: None };
+        let body = r#"{"test": 2432232314}"#;
+        let sig = sign(&secrets, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body).unwrap_or_default();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        let two = WebhookSecrets { previous: Some(new_secret()), ..secrets };
+        assert_eq!(sign(&two, "m", 1, "{}").unwrap_or_default().split(' ').count(), 2);
+    }
+}
