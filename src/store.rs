@@ -116,19 +116,21 @@ pub trait DirectoryTx: Send {
         now: Millis,
         until: Millis,
     ) -> Result<Option<ClaimedEndpoint>>;
-    /// Records an attempt (if any) and moves the endpoint on, keeping the lease until `lease_until` (0 lets it go), if
-    /// `owner` still holds it; false when another instance took it meanwhile.
+    /// Records attempts and moves the endpoint on, keeping the lease until `lease_until` (0 lets it go), if `owner`
+    /// still holds it; false when another instance took it meanwhile.
     async fn finish_attempt(
         &mut self,
         id: &str,
         owner: &str,
-        delivery: Option<&WebhookDelivery>,
+        deliveries: &[WebhookDelivery],
         state: &EndpointState,
         lease_until: Millis,
     ) -> Result<bool>;
     /// Records a manual "send again", which does not move the endpoint.
     async fn record_delivery(&mut self, delivery: &WebhookDelivery) -> Result<()>;
     async fn webhook_deliveries(&mut self, id: &str, limit: i64) -> Result<Vec<WebhookDelivery>>;
+    /// Deletes delivery records from before `before`.
+    async fn prune_webhook_deliveries(&mut self, before: Millis) -> Result<u64>;
     /// Makes a failing endpoint's next attempt due now.
     async fn retry_webhook_now(&mut self, id: &str, now: Millis) -> Result<bool>;
 

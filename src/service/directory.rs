@@ -128,6 +128,7 @@ impl DirectoryService {
     pub async fn prune_events(&self, retention: Millis) -> Result<u64> {
         const BATCH: i64 = 2_000;
         let before = now() - retention;
+        self.store.write(move |tx| Box::pin(async move { tx.prune_webhook_deliveries(before).await })).await?;
         let mut total = 0;
         loop {
             let n = self

@@ -278,7 +278,7 @@ impl DirectoryTx for SqlTx {
         &mut self,
         id: &str,
         owner: &str,
-        delivery: Option<&WebhookDelivery>,
+        deliveries: &[WebhookDelivery],
         state: &EndpointState,
         lease_until: Millis,
     ) -> Result<bool> {
@@ -303,7 +303,7 @@ impl DirectoryTx for SqlTx {
         if moved == 0 {
             return Ok(false);
         }
-        if let Some(d) = delivery {
+        for d in deliveries {
             self.record_delivery(d).await?;
         }
         Ok(true)
@@ -337,6 +337,10 @@ impl DirectoryTx for SqlTx {
         );
         let rows: Vec<DeliveryRow> = self.fetch_all(&sql, &args![id, limit]).await?;
         Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn prune_webhook_deliveries(&mut self, before: Millis) -> Result<u64> {
+        self.write("delete from webhook_delivery where at < $1", &args![before]).await
     }
 
     async fn retry_webhook_now(&mut self, id: &str, now: Millis) -> Result<bool> {
