@@ -447,6 +447,61 @@ end"#.into()),
             single: Some((d, "median of 20, server-side render".into())),
         });
     }
+    // Webhooks: how soon a receiver hears of a SCIM write, one write at a time and under write load.
+    let receiver = server::testing::Receiver::start().await;
+    services.webhooks.add(&ctx, &receiver.url, "user.*").await?;
+    let mut latencies = Vec::new();
+    let sample = if args.smoke { 20 } else { 200 };
+    for (k, id) in ids.iter().enumerate().take(sample) {
+        let before = receiver.received().len();
+        // A change every time (a deactivation might find the user inactive already and change nothing).
+        let body = json!({"Operations": [{"op": "replace", "value": {"displayName": format!("latency {k}")}}]});
+        let t = Instant::now();
+        let (status, b) = c.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(&body)).await?;
+        if status != 200 {
+            bail!("webhook latency write: {status} {b}");
+        }
+        let got = receiver.wait_for(before + 1, Duration::from_secs(10)).await;
+        let Some(d) = got.get(before) else { bail!("no delivery within 10 s") };
+        latencies.push(d.at.saturating_duration_since(t));
+    }
+    latencies.sort();
+    let pick = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    facts.push((
+        format!("webhook: SCIM write sent → receiver has the event, {sample} writes one at a time"),
+        format!("p50 {} ms, p99 {} ms, max {} ms", ms(pick(0.5)), ms(pick(0.99)), ms(pick(1.0))),
+    ));
+    let before = receiver.received().len();
+    let script = r#"
+request = function()
+  n = n + 1
+  local i = (tid * 50000 + n) % #ids + 1
+  return wrk.format("PATCH", "/scim/v2/Users/" .. ids[i], nil, '{"Operations":[{"op":"replace","value":{"displayName":"hooked ' .. n .. '"}}]}')
+end"#;
+    let load = wrk::run(&base, &format!("{prelude}\n{script}"), shape)?;
+    let ended = Instant::now();
+    let want = before + (load.requests - load.errors) as usize;
+    let got = receiver.wait_for(want, Duration::from_secs(120)).await.len();
+    facts.push((
+        "webhook: events the receiver had after that load".into(),
+        format!(
+            "{} events for {} acknowledged writes (requests wrk cut off may still commit), all in by {} ms after the load ended",
+            got - before,
+            want - before,
+            ms(ended.elapsed())
+        ),
+    ));
+    println!(
+        "  PATCH with a webhook receiving every event: {:.0} req/s, p99 {:.1} ms",
+        load.per_sec,
+        load.p99.as_secs_f64() * 1e3
+    );
+    rows.push(Row {
+        phase: "PATCH `displayName`, a webhook receiving every event".into(),
+        load: Some(load),
+        single: None,
+    });
+    drop(receiver);
     facts.push((
         "RSS at the end".into(),
         roster.rss_kib().map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_default(),

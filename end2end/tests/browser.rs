@@ -396,6 +396,74 @@ async fn a_form_on_another_origin_is_refused() {
     b.close().await;
 }
 
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn drift_is_listed_before_scim_goes_back_on_and_the_push_says_what_it_undid() {
+    let (app, b) = signed_in().await;
+    let grace = idp_user(&app, "grace@example.com").await;
+    let linus = idp_user(&app, "linus@example.com").await;
+    let gid = app.group_id("Engineering", &[&grace]).await;
+    app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
+    // The admin adds Linus in the browser while SCIM is off.
+    b.client.goto(&format!("{}/groups/{gid}", app.base)).await.expect("group");
+    b.fill("#find", "linus").await;
+    b.click("form[role=search] button").await;
+    b.click("button[aria-label='Add linus@example.com']").await;
+    b.wait_for_text("Member added.").await;
+    b.client.goto(&format!("{}/scim", app.base)).await.expect("scim page");
+    b.wait_for_text("Engineering: +1 member since SCIM was turned off").await;
+    let confirm = b.text("[data-testid=drift-confirm]").await;
+    assert!(confirm.contains("next Push now will undo") && confirm.contains("Engineering: +1 member"), "{confirm}");
+    b.screenshot("drift").await;
+    b.click("label.check input[name=confirm]").await;
+    b.click("[data-testid=scim-status] ~ form button[type=submit]").await;
+    b.wait_for_text("SCIM provisioning is on.").await;
+    // Okta's Push now: the group as the IdP has it.
+    let push = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering",
+        "members": [{"value": grace}]});
+    assert_eq!(app.put(&format!("/Groups/{gid}"), push).await.status, 200);
+    assert_eq!(app.member_ids(&gid).await, vec![grace.clone()]);
+    b.client.goto(&format!("{}/log", app.base)).await.expect("log");
+    b.wait_for_text("undid changes made in roster while SCIM was off: +linus@example.com").await;
+    b.client.goto(&format!("{}/scim", app.base)).await.expect("scim page");
+    b.wait_for_text("Tokens").await;
+    let page = b.client.source().await.expect("source");
+    assert!(!page.contains("data-testid=\"drift\""), "no drift left after the push");
+    let _ = linus;
+    b.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and the built site: run by .ci/run"]
+async fn an_admin_adds_a_webhook_and_an_api_token_in_the_panel_and_sees_the_deliveries() {
+    let (app, b) = signed_in().await;
+    let receiver = server::testing::Receiver::start().await;
+    b.client.goto(&format!("{}/integrations", app.base)).await.expect("integrations");
+    b.fill("#api-token-name", "billing").await;
+    b.click("#api-token-form button[type=submit]").await;
+    b.wait_for_text("shown only once").await;
+    let token = b.text("#new-token").await;
+    assert!(token.starts_with("roster_api_"), "{token}");
+    let r = reqwest::Client::new().get(format!("{}/v1/users", app.base)).bearer_auth(&token).send().await.expect("get");
+    assert_eq!(r.status().as_u16(), 200);
+    b.fill("#webhook-url", &receiver.url).await;
+    b.fill("#webhook-events", "user.*").await;
+    b.click("#webhook-form button[type=submit]").await;
+    b.wait_for_text("Copy its signing secret now").await;
+    let secret = b.text("#new-token").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    idp_user(&app, "grace@example.com").await;
+    let got = receiver.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(got.len(), 1);
+    b.client.goto(&format!("{}/integrations", app.base)).await.expect("reload");
+    b.wait_for_text("delivered · HTTP 200").await;
+    b.screenshot("integrations").await;
+    b.click("button[aria-label^='Send ']").await;
+    b.wait_for_text("again; the receiver answered 200").await;
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(10)).await.len(), 2, "sent again");
+    b.close().await;
+}
+
 /// Data of every kind on the pages: users of each status and source, a group with members, tokens, log entries of
 /// each outcome.
 async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
@@ -412,6 +480,9 @@ async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
     app.services.users.set_active(&ctx, &local.id, false).await.expect("deactivated");
     app.services.users.create_local(&ctx, "active.local@example.com", "Ac", "Tive").await.expect("local user");
     app.services.tokens.create(&Ctx::cli("e2e"), roster::model::TokenKind::Scim, "Entra ID").await.expect("token");
+    app.services.tokens.create(&Ctx::cli("e2e"), roster::model::TokenKind::Api, "billing").await.expect("API token");
+    // A webhook nobody listens at: its deliveries fail and the page shows the retries.
+    app.services.webhooks.add(&Ctx::cli("e2e"), "http://127.0.0.1:9/hook", "user.*").await.expect("webhook");
     // A failure and a refusal for lack of seats, in the log.
     assert_eq!(app.get("/Users?filter=bogus").await.status, 400);
     let used = app.services.settings.seats().await.expect("seats").used;
@@ -441,6 +512,7 @@ async fn every_page_passes_an_accessibility_audit_with_data_on_it() {
         ("/log", "Log"),
         (&*format!("/log/{failed}"), "Detail"),
         ("/admins", "ada@example.com"),
+        ("/integrations", "Failing since"),
         ("/no-such-page", "not"),
     ];
     for (path, text) in pages {
@@ -448,9 +520,12 @@ async fn every_page_passes_an_accessibility_audit_with_data_on_it() {
         b.wait_for_text(text).await;
         b.audit(path).await;
     }
-    // With SCIM off the group page has its editing forms and the SCIM page its confirmation.
+    // With SCIM off the group page has its editing forms and the SCIM page its confirmation and the drift.
     app.services.settings.set_scim_enabled(&Ctx::cli("e2e"), false).await.expect("scim off");
-    for (path, text) in [(&*format!("/groups/{gid}"), "Add members"), ("/scim", "Off")] {
+    let ctx = Ctx::panel(app.admin().await, "e2e");
+    let gid_ = roster::model::GroupId(gid.clone());
+    app.services.groups.remove_members(&ctx, &gid_, vec![grace.clone()]).await.expect("drift");
+    for (path, text) in [(&*format!("/groups/{gid}"), "Add members"), ("/scim", "since SCIM was turned off")] {
         b.client.goto(&format!("{}{path}", app.base)).await.expect(path);
         b.wait_for_text(text).await;
         b.audit(path).await;

@@ -47,7 +47,7 @@ fn IntegrationsView(i: Integrations) -> impl IntoView {
                 <code>"/users/{id or userName}"</code>", "<code>"/users?group=…&active=…"</code>", "<code>"/groups"</code>", "
                 <code>"/groups/{id}/members"</code>" and the event feed "<code>"/events?after=…&wait=30"</code>
                 ". Its tokens only read, and SCIM tokens do not work there."</p>
-            <ActionForm action=create attr:class="row">
+            <ActionForm action=create attr:class="row" attr:id="api-token-form">
                 <div>
                     <label for="api-token-name">"Token name"</label>
                     <input id="api-token-name" name="name" required placeholder="billing" />
@@ -91,7 +91,7 @@ fn IntegrationsView(i: Integrations) -> impl IntoView {
                specification (headers webhook-id, webhook-timestamp, webhook-signature), at least once and in order. A \
                failed delivery is retried from 5 seconds to every 6 hours, and given up after 24 hours; the endpoint's \
                later events wait meanwhile."</p>
-            <ActionForm action=add attr:class="row">
+            <ActionForm action=add attr:class="row" attr:id="webhook-form">
                 <div>
                     <label for="webhook-url">"Endpoint URL"</label>
                     <input id="webhook-url" name="url" type="url" required placeholder="https://app.example.com/roster-events" />
