@@ -467,6 +467,8 @@ async fn an_admin_adds_a_webhook_and_an_api_token_in_the_panel_and_sees_the_deli
 /// Data of every kind on the pages: users of each status and source, a group with members, tokens, log entries of
 /// each outcome.
 async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
+    // A webhook nobody listens at: its deliveries fail and the page shows the retries.
+    app.services.webhooks.add(&Ctx::cli("e2e"), "http://127.0.0.1:9/hook", "user.*").await.expect("webhook");
     let grace = idp_user(app, "grace@example.com").await;
     let off = idp_user(app, "offboarded@example.com").await;
     let ops = serde_json::json!([{"op": "replace", "value": {"active": false}}]);
@@ -481,8 +483,6 @@ async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
     app.services.users.create_local(&ctx, "active.local@example.com", "Ac", "Tive").await.expect("local user");
     app.services.tokens.create(&Ctx::cli("e2e"), roster::model::TokenKind::Scim, "Entra ID").await.expect("token");
     app.services.tokens.create(&Ctx::cli("e2e"), roster::model::TokenKind::Api, "billing").await.expect("API token");
-    // A webhook nobody listens at: its deliveries fail and the page shows the retries.
-    app.services.webhooks.add(&Ctx::cli("e2e"), "http://127.0.0.1:9/hook", "user.*").await.expect("webhook");
     // A failure and a refusal for lack of seats, in the log.
     assert_eq!(app.get("/Users?filter=bogus").await.status, 400);
     let used = app.services.settings.seats().await.expect("seats").used;

@@ -9,6 +9,7 @@ use {
     roster::service::Ctx,
 };
 
+#[cfg(feature = "ssr")]
 const PAGE: &str = "/integrations";
 
 #[server(prefix = "/api", endpoint = "integrations")]

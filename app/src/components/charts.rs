@@ -31,15 +31,27 @@ pub fn SeatsChart(days: Vec<SeatDay>) -> impl IntoView {
         days.iter().map(|d| format!("{:.1},{:.1}", x(d.day), y(f(d), max))).collect::<Vec<_>>().join(" ")
     };
     let (used, limit) = (line(&|d| d.used), line(&|d| d.limit));
+    // A dot per day, so that a history of one day still shows.
+    let dots = days
+        .iter()
+        .map(|d| {
+            let (cx, cy, ly) =
+                (format!("{:.1}", x(d.day)), format!("{:.1}", y(d.used, max)), format!("{:.1}", y(d.limit, max)));
+            view! {
+                <circle class="licence-dot" cx=cx.clone() cy=ly r="3" />
+                <circle class="used-dot" cx=cx cy=cy r="3" />
+            }
+        })
+        .collect_view();
     let today = days.last().copied();
     let peak = days.iter().map(|d| d.peak).max().unwrap_or(0);
     let summary = match today {
         Some(t) => format!(
-            "Today {} of {} seats are used; the highest in the last 30 days was {}. Known from {} days.",
+            "Today {} of {} seats are used; the highest in the last 30 days was {}. Recorded for {}.",
             t.used,
             t.limit,
             peak,
-            last - first + 1
+            plural(last - first + 1, "day", "days")
         ),
         None => "No seat history yet.".to_owned(),
     };
@@ -57,6 +69,7 @@ pub fn SeatsChart(days: Vec<SeatDay>) -> impl IntoView {
                 <text class="tick" x=W - 10.0 y=H - 4.0 text-anchor="end">"today"</text>
                 <polyline class="licence" points=limit />
                 <polyline class="used" points=used />
+                {dots}
             </svg>
             <figcaption>
                 <span class="key used">"Seats used"</span>" "<span class="key licence">"Licence"</span>

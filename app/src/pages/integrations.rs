@@ -154,7 +154,7 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
                 </ActionForm>
                 <ActionForm action=remove attr:class="inline">
                     <input type="hidden" name="id" value=id_remove />
-                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Remove"</label>
+                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Confirm"</label>
                     <button type="submit" class="danger" aria-label=remove_label>"Remove"</button>
                 </ActionForm>
             </div>
@@ -184,7 +184,7 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
                                             <ActionForm action=again attr:class="inline">
                                                 <input type="hidden" name="id" value=id />
                                                 <input type="hidden" name="event_seq" value=d.event_seq.to_string() />
-                                                <button type="submit" aria-label=format!("Send {} again", d.event_id)>"Send again"</button>
+                                                <button type="submit" aria-label=format!("Send again {}", d.event_id)>"Send again"</button>
                                             </ActionForm>
                                         </td>
                                     </tr>
