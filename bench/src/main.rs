@@ -372,7 +372,30 @@ request = function()
   return wrk.format("PATCH", "/scim/v2/Users/" .. ids[i], nil, '{"Operations":[{"op":"replace","value":{"active":false}}]}')
 end"#.into()),
     ];
-    for (phase, script) in phases {
+    // The directory API, with its own token: one user by userName, and keyset pages from anywhere in the directory.
+    let (_, api_token) = services.tokens.create(&ctx, roster::model::TokenKind::Api, "bench").await?;
+    let api_prelude = wrk::prelude(&api_token, &ids_file.display().to_string(), args.users);
+    let phases: Vec<(String, String, String)> = phases
+        .into_iter()
+        .map(|(phase, script)| (phase, prelude.clone(), script))
+        .chain([
+            (
+                "directory API `GET /v1/users/{userName}`".into(),
+                api_prelude.clone(),
+                r#"
+request = function() return wrk.format("GET", "/v1/users/" .. user_name(math.random(0, users - 1))) end"#
+                    .into(),
+            ),
+            (
+                "directory API page `GET /v1/users?limit=100&cursor=…`, any page".into(),
+                api_prelude.clone(),
+                r#"
+request = function() return wrk.format("GET", "/v1/users?limit=100&cursor=" .. ids[math.random(1, #ids)]) end"#
+                    .into(),
+            ),
+        ])
+        .collect();
+    for (phase, prelude, script) in phases {
         let load = wrk::run(&base, &format!("{prelude}\n{script}"), shape)?;
         println!(
             "  {phase}: {:.0} req/s, p99 {:.1} ms, {} errors",
