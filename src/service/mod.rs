@@ -56,7 +56,7 @@ impl Services {
             webhooks: WebhookService {
                 store: store.clone(),
                 sender: None,
-                instance: uuid::Uuid::new_v4().simple().to_string().chars().take(12).collect(),
+                instance: uuid::Uuid::new_v4().simple().to_string().chars().take(12).collect::<String>().into(),
                 allow_http: false,
             },
             activity,

@@ -40,7 +40,7 @@ pub struct WebhookService {
     pub(super) store: Arc<dyn Store>,
     pub(super) sender: Option<Arc<dyn WebhookSender>>,
     /// This process, in each delivery's record and as the lease's owner.
-    pub(super) instance: String,
+    pub(super) instance: Arc<str>,
     /// Plain HTTP to any host (tests and local networks); otherwise only to loopback.
     pub(super) allow_http: bool,
 }
@@ -261,7 +261,7 @@ impl WebhookService {
     /// costs the writer a few jobs a second, not one per event; a crash in between re-sends a few, which at-least-once
     /// allows and the receiver can tell by `webhook-id`.
     async fn deliver(&self, sender: &dyn WebhookSender, id: &str) -> Result<()> {
-        let (owner, key) = (self.instance.clone(), id.to_owned());
+        let (owner, key) = (self.instance.to_string(), id.to_owned());
         let at = now();
         let claimed = self
             .store
@@ -347,7 +347,7 @@ impl WebhookService {
         state: &EndpointState,
         lease_until: Millis,
     ) -> Result<bool> {
-        let (id, owner, state) = (id.to_owned(), self.instance.clone(), state.clone());
+        let (id, owner, state) = (id.to_owned(), self.instance.to_string(), state.clone());
         self.store
             .write(move |tx| {
                 Box::pin(async move { tx.finish_attempt(&id, &owner, &deliveries, &state, lease_until).await })
@@ -394,7 +394,7 @@ impl WebhookService {
             event_type: event.kind.clone(),
             attempt,
             at: now(),
-            instance: self.instance.clone(),
+            instance: self.instance.to_string(),
             status: result.status,
             outcome: outcome.to_owned(),
             error: result.error.chars().take(500).collect(),

@@ -143,3 +143,28 @@ pub fn ShownOnce(token: String, heading: &'static str, hint: &'static str) -> im
         </section>
     }
 }
+
+/// Bearer tokens (SCIM or directory API) as a table: name, created, last used, status, and `revoke(name)`'s control
+/// for the live ones.
+pub fn token_table(tokens: Vec<roster::model::ScimToken>, revoke: impl Fn(String) -> AnyView + 'static) -> AnyView {
+    view! {
+        <table>
+            <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+            <tbody>
+                {tokens.into_iter().map(|t| view! {
+                    <tr>
+                        <td>{t.name.clone()}</td>
+                        <td>{human_time(t.created_at)}</td>
+                        <td>{t.last_used_at.map(human_time).unwrap_or_else(|| "never".into())}</td>
+                        <td>{match t.revoked_at {
+                            Some(r) => view! { <span class="badge off">"Revoked "{human_time(r)}</span> }.into_any(),
+                            None => view! { <span class="badge ok">"Active"</span> }.into_any(),
+                        }}</td>
+                        <td>{t.revoked_at.is_none().then(|| revoke(t.name.clone()))}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

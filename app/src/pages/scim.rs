@@ -2,10 +2,10 @@
 use super::error_view;
 use crate::api::scim::{CreateToken, ReleaseIdp, RevokeToken, SetScim, get_scim_settings};
 use crate::components::layout::Layout;
-use crate::components::widgets::{ShownOnce, action_error};
+use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use roster::model::{ScimSettings, human_time};
+use roster::model::ScimSettings;
 
 #[component]
 pub fn ScimPage() -> impl IntoView {
@@ -104,30 +104,12 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
             {if s.tokens.is_empty() {
                 view! { <p class="empty">"No tokens yet. Create one, then paste it into Okta as the Authorization header."</p> }.into_any()
             } else {
-                view! {
-                    <table>
-                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
-                        <tbody>
-                            {s.tokens.into_iter().map(|t| view! {
-                                <tr>
-                                    <td>{t.name.clone()}</td>
-                                    <td>{human_time(t.created_at)}</td>
-                                    <td>{t.last_used_at.map(human_time).unwrap_or_else(|| "never".into())}</td>
-                                    <td>{match t.revoked_at {
-                                        Some(r) => view! { <span class="badge off">"Revoked "{human_time(r)}</span> }.into_any(),
-                                        None => view! { <span class="badge ok">"Active"</span> }.into_any(),
-                                    }}</td>
-                                    <td>{t.revoked_at.is_none().then(|| view! {
-                                        <ActionForm action=revoke attr:class="inline">
-                                            <input type="hidden" name="name" value=t.name.clone() />
-                                            <button type="submit" class="danger" aria-label=format!("Revoke {}", t.name)>"Revoke"</button>
-                                        </ActionForm>
-                                    })}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
+                token_table(s.tokens, move |name| view! {
+                    <ActionForm action=revoke attr:class="inline">
+                        <input type="hidden" name="name" value=name.clone() />
+                        <button type="submit" class="danger" aria-label=format!("Revoke {name}")>"Revoke"</button>
+                    </ActionForm>
+                }.into_any())
             }}
         </section>
         <section class="card">

@@ -59,6 +59,8 @@ struct Pending {
     directory: Vec<NewDirectoryEvent>,
     /// Seats used or the licence moved: today's row of the seats chart is written at commit.
     seat_day: bool,
+    /// Log entries written at once (failures), to add to the activity chart with the rest at commit.
+    counted: Vec<NewEvent>,
 }
 
 /// Where `Pending` stood when a job began: a failed job's rollback truncates back to it.
@@ -70,6 +72,7 @@ struct Mark {
     search: usize,
     users_moved: bool,
     directory: usize,
+    counted: usize,
 }
 
 impl Pending {
@@ -81,6 +84,7 @@ impl Pending {
             search: self.search.len(),
             users_moved: self.users_moved,
             directory: self.directory.len(),
+            counted: self.counted.len(),
         }
     }
 
@@ -91,6 +95,7 @@ impl Pending {
         self.search.truncate(m.search);
         self.users_moved = m.users_moved;
         self.directory.truncate(m.directory);
+        self.counted.truncate(m.counted);
     }
 }
 
@@ -363,7 +368,8 @@ impl SqlTx {
                 .push("peak = case when seat_day.peak > excluded.used then seat_day.peak else excluded.used end");
         }
         let events = std::mem::take(&mut self.pending.events);
-        count_activity(&mut script, &events);
+        let counted = std::mem::take(&mut self.pending.counted);
+        count_activity(&mut script, events.iter().chain(&counted));
         let directory = std::mem::take(&mut self.pending.directory);
         for chunk in directory.chunks(EVENT_CHUNK) {
             let s = script.statement();
@@ -586,7 +592,7 @@ fn index_emails(script: &mut Script, u: &User) {
 
 /// The values of a log entry, in the column order of `provisioning_event`, as the log stores them.
 /// Adds log entries to the activity chart's hours, one upsert per hour touched.
-fn count_activity(script: &mut Script, events: &[NewEvent]) {
+fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewEvent>) {
     let mut hours: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();
     for e in events {
         let h = hours.entry(e.at.div_euclid(3_600_000)).or_default();
@@ -1141,10 +1147,9 @@ impl Tx for SqlTx {
 
     async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
         self.savepoint().await?;
-        let mut script = Script::new(self.dialect());
-        count_activity(&mut script, std::slice::from_ref(e));
-        for s in script.statements {
-            self.execute(&s.text, &s.args).await?;
+        if self.in_transaction() {
+            // Counted in the activity chart at commit, with the transaction's other entries.
+            self.pending.counted.push(e.clone());
         }
         let (id,): (i64,) = self
             .fetch_one(
