@@ -209,7 +209,7 @@ impl WebhookService {
         let mut tx = self.store.begin_read().await?;
         let claimed = tx.webhook(id).await?.ok_or_else(|| Error::not_found(Kind::Webhook, id))?;
         let event = tx
-            .directory_events(event_seq - 1, 1)
+            .directory_events(event_seq.saturating_sub(1), 1)
             .await?
             .into_iter()
             .find(|e| e.seq == event_seq)
