@@ -155,9 +155,25 @@ pub trait DirectoryTx: Send {
     async fn seat_day_before(&mut self, day: i64) -> Result<Option<SeatDay>>;
 }
 
+/// Panel sessions: records the session layer keeps, opaque here, stored under a hash of their id so the table holds no
+/// live cookie. Written through the writer like every other write, so on SQLite nothing else takes the write lock.
+#[async_trait]
+pub trait SessionTx: Send {
+    /// The data and expiry of a session that has not expired by `now`.
+    async fn session(&mut self, id_hash: &str, now: Millis) -> Result<Option<(String, Millis)>>;
+    /// Stores a new session; false when the id is taken (the caller draws another).
+    async fn insert_session(&mut self, id_hash: &str, data: &str, expires_at: Millis) -> Result<bool>;
+    /// Replaces a stored session's data and expiry; false when it is gone. Never creates one: a request still in
+    /// flight when its session was signed out cannot bring the session back.
+    async fn update_session(&mut self, id_hash: &str, data: &str, expires_at: Millis) -> Result<bool>;
+    async fn delete_session(&mut self, id_hash: &str) -> Result<()>;
+    /// Deletes sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&mut self, now: Millis) -> Result<u64>;
+}
+
 /// One database transaction. Methods are plain reads and writes; the rules that decide them are in the services.
 #[async_trait]
-pub trait Tx: DirectoryTx + Send {
+pub trait Tx: DirectoryTx + SessionTx + Send {
     async fn commit(self: Box<Self>) -> Result<()>;
 
     // Settings.

@@ -542,7 +542,8 @@ end"#;
         println!("written to {out}");
     }
     if let Db::Postgres(p) = &pool {
-        p.close().await;
+        p.read.close().await;
+        p.write.close().await;
     }
     drop(services);
     if db.is_postgres() {
@@ -646,7 +647,7 @@ async fn db_size(url: &str, db: &Db) -> anyhow::Result<String> {
             format!("{:.0} MiB file, {:.0} MiB WAL", size(path), size(&format!("{path}-wal")))
         }
         Db::Postgres(p) => {
-            let bytes: i64 = sqlx::query_scalar("select pg_database_size(current_database())").fetch_one(p).await?;
+            let bytes: i64 = sqlx::query_scalar("select pg_database_size(current_database())").fetch_one(&p.read).await?;
             format!("{:.0} MiB", bytes as f64 / 1048576.0)
         }
     })

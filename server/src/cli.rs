@@ -77,7 +77,7 @@ async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
     let db = Db::connect_existing(&config.database_url).await?;
     if let Db::Sqlite(p) = &db {
         sqlx::query("select 1 from app_user limit 1")
-            .execute(p)
+            .execute(&p.read)
             .await
             .map_err(|_| anyhow::anyhow!("{} is not a roster database", config.database_url))?;
     }

@@ -30,15 +30,19 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        let sessions = Sessions::new(&db).await.context("could not prepare the session table")?;
+        let store = db.store();
+        let sessions = Sessions::new(store.clone());
         let cleanup = sessions.clone();
         tokio::spawn(async move {
-            if let Err(e) = cleanup.continuously_delete_expired(std::time::Duration::from_secs(3600)).await {
-                tracing::warn!(error = %e, "expired-session cleanup stopped");
+            loop {
+                if let Err(e) = cleanup.delete_expired().await {
+                    tracing::warn!(error = %e, "could not delete expired sessions");
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
             }
         });
         let hours = |h: u32| Duration::from_secs(u64::from(h) * 3600);
-        let mut services = Services::new(db.store());
+        let mut services = Services::new(store);
         services.admins =
             services.admins.with_session_lifetime(hours(config.session_lifetime_hours).as_millis() as i64);
         let sender = std::sync::Arc::new(crate::webhooks::HttpSender::new()?);

@@ -46,9 +46,9 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(guards.https)
-        .with_expiry(Expiry::OnInactivity(idle))
-        // Every request moves the idle expiry, not only those that change the session.
-        .with_always_save(true);
+        // Saved only when it changed; the panel renews the idle expiry when it has drifted (`app::api::ctx`), so a page
+        // load is not a write.
+        .with_expiry(Expiry::OnInactivity(idle));
     let panel_router = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

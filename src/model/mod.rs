@@ -243,3 +243,28 @@ pub struct Page<T> {
     /// 1-based index of the first item.
     pub start_index: i64,
 }
+
+impl<T> Page<T> {
+    /// The 1-based index of the first item on page `page` (1-based) of `per_page` items. Page numbers come from URLs,
+    /// so any number is bounded here: below 1 is the first page, and a page past the largest index an `i64` holds is
+    /// that last page (it is empty), never an overflow.
+    pub fn start_of(page: i64, per_page: i64) -> i64 {
+        let per_page = per_page.max(1);
+        (page.clamp(1, i64::MAX / per_page) - 1) * per_page + 1
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::Page;
+
+    #[test]
+    fn any_page_number_gives_a_start_index() {
+        assert_eq!(Page::<()>::start_of(1, 50), 1);
+        assert_eq!(Page::<()>::start_of(3, 50), 101);
+        assert_eq!(Page::<()>::start_of(0, 50), 1);
+        assert_eq!(Page::<()>::start_of(i64::MIN, 50), 1);
+        let last = Page::<()>::start_of(i64::MAX, 50);
+        assert!(last > 0 && last <= i64::MAX - 49, "{last}");
+    }
+}

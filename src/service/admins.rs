@@ -207,8 +207,9 @@ impl AdminService {
                     for (key, limit) in &counted {
                         let (attempts, since) = tx.count_sign_in_attempt(key, at, at - SIGN_IN_WINDOW_MS).await?;
                         if attempts > *limit {
-                            let minutes = (since + SIGN_IN_WINDOW_MS - at).max(0) / 60_000 + 1;
-                            return Err(Error::Throttled { minutes });
+                            // Whole minutes left in the window, rounded up: 1 to 15.
+                            let minutes = ((since + SIGN_IN_WINDOW_MS - at).max(0) + 59_999) / 60_000;
+                            return Err(Error::Throttled { minutes: minutes.max(1) });
                         }
                     }
                     Ok(())
@@ -229,12 +230,13 @@ impl AdminService {
         Ok(admin)
     }
 
-    /// The admin of a session signed in at `signed_in_at`, while the session is still valid: the admin exists, has not
-    /// changed their password since, and the absolute lifetime has not run out.
-    pub async fn session(&self, id: AdminId, signed_in_at: Millis) -> Result<Admin> {
+    /// The admin of a session signed in at `signed_in_at` that last proved the admin's credentials at `proven_at`,
+    /// while the session is still valid: the admin exists, has not changed their password (or had their sessions
+    /// ended) since `proven_at`, and the absolute lifetime, counted from sign-in, has not run out.
+    pub async fn session(&self, id: AdminId, signed_in_at: Millis, proven_at: Millis) -> Result<Admin> {
         let admin = self.store.begin_read().await?.admin(id).await?.ok_or(Error::Unauthenticated)?;
         let fresh = now() - signed_in_at < self.session_lifetime;
-        if signed_in_at >= admin.sessions_valid_from && fresh { Ok(admin) } else { Err(Error::Unauthenticated) }
+        if proven_at >= admin.sessions_valid_from && fresh { Ok(admin) } else { Err(Error::Unauthenticated) }
     }
 
     pub async fn get(&self, id: AdminId) -> Result<Option<Admin>> {

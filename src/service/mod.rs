@@ -16,6 +16,7 @@ pub use admins::{
 };
 pub use directory::{DirectoryService, EventFeed, limit as directory_limit};
 pub use groups::GroupService;
+pub use secret::sha256_hex;
 pub use settings::SettingsService;
 pub use tokens::TokenService;
 pub use users::UserService;

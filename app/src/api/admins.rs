@@ -30,8 +30,8 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
     let (panel, actor) = admin().await?;
     let Actor::Admin { id, .. } = actor.clone() else { return Err(UiError::Unauthenticated) };
     let from = panel.services.admins.change_password(&Ctx::panel(actor, "change password"), id, &current, &new).await?;
-    // Every other session of this admin has ended; this one stays signed in.
-    AdminSession::get().await?.stamp(id, from).await?;
+    // Every other session of this admin has ended; this one stays signed in, with its sign-in time unchanged.
+    AdminSession::get().await?.proven(id, from).await?;
     done("/admins", "Your password has been changed, and your other sessions have ended.").await
 }
 

@@ -10,12 +10,23 @@ use tower_sessions::Session;
 /// The session key holding who signed in, and when.
 const SIGNED_IN: &str = "signed_in";
 
+/// How far the idle expiry may drift before a request renews it. A session is saved only when it changes, so renewing
+/// on every request would make every page load a write; this way an active session costs one write a minute, and
+/// its idle timeout is exact to within a minute.
+const RENEW_AFTER_MS: Millis = 60_000;
+
 /// What a signed-in session holds. The admin's sessions end when their password changes or they are removed, and
 /// every session ends [the absolute lifetime](roster::service::AdminService::session) after sign-in.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct SignedIn {
     admin: i64,
+    /// When the admin signed in: the absolute lifetime counts from here, whatever happens after.
     at: Millis,
+    /// When this session last proved the admin's credentials: at sign-in, and again when they changed their password
+    /// here (which ends every session that proved them before).
+    proven: Millis,
+    /// When the idle expiry was last moved on.
+    renewed: Millis,
 }
 
 /// The client's address as the server determined it (the peer, or the trusted proxy's header), for the sign-in
@@ -37,14 +48,24 @@ impl AdminSession {
     /// Signs in: a new session id (so a fixated id is worthless), then who and when.
     pub async fn sign_in(&self, admin: &Admin) -> Result<(), UiError> {
         self.0.cycle_id().await.map_err(internal)?;
-        self.stamp(admin.id, roster::service::now()).await
+        let at = roster::service::now();
+        self.put(SignedIn { admin: admin.id.0, at, proven: at, renewed: at }).await
     }
 
-    /// Records the sign-in time again (after a password change, which ends the sessions signed in before it).
-    pub async fn stamp(&self, admin: AdminId, at: Millis) -> Result<(), UiError> {
-        self.0.insert(SIGNED_IN, SignedIn { admin: admin.0, at }).await.map_err(internal)
+    /// Records that this session proved the admin's credentials again at `at` (a password change here, which ends the
+    /// sessions that proved them before). The sign-in time, and so the absolute lifetime, stays as it was.
+    pub async fn proven(&self, admin: AdminId, at: Millis) -> Result<(), UiError> {
+        let signed_in = self.0.get::<SignedIn>(SIGNED_IN).await.map_err(internal)?;
+        let signed_in = signed_in.filter(|s| s.admin == admin.0).ok_or(UiError::Unauthenticated)?;
+        self.put(SignedIn { proven: at, renewed: at, ..signed_in }).await
     }
 
+    async fn put(&self, signed_in: SignedIn) -> Result<(), UiError> {
+        self.0.insert(SIGNED_IN, signed_in).await.map_err(internal)
+    }
+
+    /// Ends the session on the server (its record is deleted; a request still in flight cannot save it back) and
+    /// clears the cookie.
     pub async fn sign_out(&self) -> Result<(), UiError> {
         self.0.flush().await.map_err(internal)
     }
@@ -55,8 +76,15 @@ impl AdminSession {
 pub async fn current_admin(session: &Session, services: &Services) -> roster::Result<Option<Admin>> {
     let signed_in = session.get::<SignedIn>(SIGNED_IN).await.map_err(roster::Error::internal)?;
     let Some(signed_in) = signed_in else { return Ok(None) };
-    match services.admins.session(AdminId(signed_in.admin), signed_in.at).await {
-        Ok(admin) => Ok(Some(admin)),
+    match services.admins.session(AdminId(signed_in.admin), signed_in.at, signed_in.proven).await {
+        Ok(admin) => {
+            let now = roster::service::now();
+            if now - signed_in.renewed >= RENEW_AFTER_MS {
+                // A change to the session: the layer saves it, with the idle expiry moved on from now.
+                session.insert(SIGNED_IN, SignedIn { renewed: now, ..signed_in }).await.map_err(roster::Error::internal)?;
+            }
+            Ok(Some(admin))
+        }
         Err(roster::Error::Unauthenticated) => {
             let _ = session.flush().await;
             Ok(None)
@@ -101,9 +129,12 @@ pub async fn done(to: &str, message: impl Into<String>) -> Result<(), UiError> {
     Ok(())
 }
 
-/// Takes (and clears) the flash.
+/// Takes (and clears) the flash. Every page asks, so the session changes (and is saved) only when there was one.
 pub async fn take_flash() -> Result<Option<crate::api::Flash>, UiError> {
     let s = AdminSession::get().await?;
+    if s.0.get::<crate::api::Flash>(FLASH).await.map_err(internal)?.is_none() {
+        return Ok(None);
+    }
     s.0.remove::<crate::api::Flash>(FLASH).await.map_err(internal)
 }
 

@@ -17,7 +17,7 @@ pub async fn list_groups(q: String, page: i64) -> Result<Page<Group>, UiError> {
     let query = roster::model::GroupQuery {
         search: Some(q),
         sort_by_name: true,
-        start_index: (page.max(1) - 1) * PER_PAGE + 1,
+        start_index: roster::model::Page::<()>::start_of(page, PER_PAGE),
         count: PER_PAGE,
         ..Default::default()
     };
@@ -28,7 +28,7 @@ pub async fn list_groups(q: String, page: i64) -> Result<Page<Group>, UiError> {
 #[server(prefix = "/api", endpoint = "group")]
 pub async fn get_group(id: String, page: i64, find: String) -> Result<(GroupDetail, Vec<UserRow>), UiError> {
     let (panel, actor) = admin().await?;
-    let start = (page.max(1) - 1) * PER_PAGE + 1;
+    let start = roster::model::Page::<()>::start_of(page, PER_PAGE);
     let detail = panel.services.groups.detail(&actor, &GroupId(id), start, PER_PAGE).await?;
     let mut found = Vec::new();
     if !find.trim().is_empty() {

@@ -40,7 +40,7 @@ pub async fn list_events(
         outcome: (status == "no_seats").then_some(Outcome::NoSeats),
         since: day(&since)?,
         until: day(&until)?.map(|t| t + 24 * 3600 * 1000),
-        start_index: (page.max(1) - 1) * PER_PAGE + 1,
+        start_index: roster::model::Page::<()>::start_of(page, PER_PAGE),
         count: PER_PAGE,
     };
     Ok(panel.services.settings.events(&q).await?)

@@ -41,7 +41,7 @@ pub async fn list_users(
             _ => UserSort::Created,
         },
         descending: sort.starts_with('-'),
-        start_index: (page.max(1) - 1) * PER_PAGE + 1,
+        start_index: roster::model::Page::<()>::start_of(page, PER_PAGE),
         count: PER_PAGE,
         include_deleted: true,
         ..Default::default()

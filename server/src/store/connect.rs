@@ -3,7 +3,7 @@ use super::tx::SqlTx;
 use roster::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{PgPool, SqlitePool};
+use sqlx::{Pool, Postgres, Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -17,12 +17,36 @@ pub struct PoolState {
     pub idle: usize,
 }
 
-/// A connected database, chosen by the URL scheme.
+/// A connected database, chosen by the URL scheme: a pool for reads and a connection of its own for the writer.
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(Pools<Sqlite>),
+    Postgres(Pools<Postgres>),
 }
+
+/// The two pools of a database. Reads never wait behind the writer for a connection, and the writer never waits for a
+/// read's: each pool bounds its waits with [`ACQUIRE_TIMEOUT`].
+#[derive(Debug)]
+pub struct Pools<D: sqlx::Database> {
+    /// Reads. On SQLite every connection is `query_only`, so a write anywhere but the writer is an error at once rather
+    /// than a second writer competing for the write lock.
+    pub read: Pool<D>,
+    /// The writer's one connection ([`super::writer`]); migrations and session writes go through it too.
+    pub write: Pool<D>,
+}
+
+impl<D: sqlx::Database> Clone for Pools<D> {
+    fn clone(&self) -> Self {
+        Pools { read: self.read.clone(), write: self.write.clone() }
+    }
+}
+
+/// The longest anything waits for a pooled connection: long enough for a burst to queue, short enough that an
+/// exhausted pool or a lost database is a prompt 503, not a hang until the request timeout.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Read connections per instance.
+const READ_CONNECTIONS: u32 = 8;
+const POSTGRES_READ_CONNECTIONS: u32 = 16;
 
 impl Db {
     /// Connects. SQLite: creates the file, WAL, foreign keys on, a busy timeout. Errors name the URL's problem.
@@ -50,25 +74,27 @@ impl Db {
                 // Rows cross from SQLite's worker thread to the request a channel-full at a time, each crossing a
                 // thread hop: 50 rows at a time, a 50,000-member list took a thousand.
                 .row_buffer_size(4096)
+                // Only another process writes besides this one's writer (the CLI while the server runs): wait for it.
                 .busy_timeout(Duration::from_secs(10));
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                // A local file does not go stale: no ping (a hop to the connection's worker thread) before each use.
-                .test_before_acquire(false)
-                .connect_with(opts)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot open SQLite database '{url}': {e}"))?;
-            Ok(Db::Sqlite(pool))
+            let sqlite = |max: u32| {
+                SqlitePoolOptions::new()
+                    .max_connections(max)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    // A local file does not go stale: no ping (a hop to the connection's worker thread) before each use.
+                    .test_before_acquire(false)
+            };
+            let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database '{url}': {e}");
+            // The writer's connection first: it creates the file and sets WAL, which the read connections then share.
+            let write = sqlite(1).connect_with(opts.clone()).await.map_err(cannot)?;
+            let read = sqlite(READ_CONNECTIONS).connect_with(opts.pragma("query_only", "true")).await.map_err(cannot)?;
+            Ok(Db::Sqlite(Pools { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("bad PostgreSQL URL: {e}"))?;
-            let pool = PgPoolOptions::new()
-                .max_connections(16)
-                // Long enough for a burst to queue, short enough that a lost database is a prompt 503, not a hang.
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(opts)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-            Ok(Db::Postgres(pool))
+            let postgres = |max: u32| PgPoolOptions::new().max_connections(max).acquire_timeout(ACQUIRE_TIMEOUT);
+            let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot connect to PostgreSQL: {e}");
+            let write = postgres(1).connect_with(opts.clone()).await.map_err(cannot)?;
+            let read = postgres(POSTGRES_READ_CONNECTIONS).connect_with(opts).await.map_err(cannot)?;
+            Ok(Db::Postgres(Pools { read, write }))
         } else {
             anyhow::bail!("unsupported database URL '{url}': use sqlite://path/to/roster.db or postgres://user@host/db")
         }
@@ -77,8 +103,8 @@ impl Db {
     /// Applies pending migrations; a failure stops the caller with the reason.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(p).await,
-            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
+            Db::Sqlite(p) => SQLITE_MIGRATIONS.run(&p.write).await,
+            Db::Postgres(p) => POSTGRES_MIGRATIONS.run(&p.write).await,
         }
         .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))
     }
@@ -86,14 +112,11 @@ impl Db {
     /// The read pool's connections, open and idle, for the metrics.
     pub fn pool_state(&self) -> PoolState {
         match self {
-            Db::Sqlite(p) => PoolState { size: p.size(), idle: p.num_idle() },
-            Db::Postgres(p) => PoolState { size: p.size(), idle: p.num_idle() },
+            Db::Sqlite(p) => PoolState { size: p.read.size(), idle: p.read.num_idle() },
+            Db::Postgres(p) => PoolState { size: p.read.size(), idle: p.read.num_idle() },
         }
     }
 
-    /// Writes a consistent copy of a SQLite database to `path` while the server goes on writing: `VACUUM INTO` reads
-    /// one snapshot (WAL lets the writer continue meanwhile) and writes a compact file that needs no `-wal` beside it.
-    /// Every write acknowledged before the backup began is in it. PostgreSQL has its own tools for this.
     /// Opens an existing SQLite database file read-only, to check a backup: nothing is created or changed (no journal
     /// mode is set), and the path is taken as it is, not parsed as a URL.
     pub async fn open_sqlite_read_only(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
@@ -105,8 +128,11 @@ impl Db {
             .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))
     }
 
+    /// Writes a consistent copy of a SQLite database to `path` while the server goes on writing: `VACUUM INTO` reads
+    /// one snapshot (WAL lets the writer continue meanwhile) and writes a compact file that needs no `-wal` beside it.
+    /// Every write acknowledged before the backup began is in it. PostgreSQL has its own tools for this.
     pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        let Db::Sqlite(pool) = self else {
+        let Db::Sqlite(Pools { write: pool, .. }) = self else {
             anyhow::bail!(
                 "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (README, \"Backups and restore\")"
             );
@@ -120,6 +146,7 @@ impl Db {
         let Some(target) = path.to_str() else { anyhow::bail!("the backup path must be valid UTF-8") };
         sqlx::query("vacuum into $1")
             .bind(target)
+            // On the writer's connection: read connections are `query_only`, which refuses even a write to another file.
             .execute(pool)
             .await
             .map_err(|e| anyhow::anyhow!("could not write the backup to {}: {e}", path.display()))?;
@@ -133,14 +160,14 @@ impl Db {
     pub async fn begin(&self, write: bool) -> Result<SqlTx> {
         let internal = super::tx::db;
         Ok(match self {
-            Db::Sqlite(p) if write => SqlTx::sqlite(p.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
-            Db::Sqlite(p) => SqlTx::sqlite_read(p.acquire().await.map_err(internal)?),
+            Db::Sqlite(p) if write => SqlTx::sqlite(p.write.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
+            Db::Sqlite(p) => SqlTx::sqlite_read(p.read.acquire().await.map_err(internal)?),
             Db::Postgres(p) if write => {
-                let mut tx = SqlTx::postgres(p.begin().await.map_err(internal)?);
+                let mut tx = SqlTx::postgres(p.write.begin().await.map_err(internal)?);
                 tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
                 tx
             }
-            Db::Postgres(p) => SqlTx::postgres_read(p.acquire().await.map_err(internal)?),
+            Db::Postgres(p) => SqlTx::postgres_read(p.read.acquire().await.map_err(internal)?),
         })
     }
 }

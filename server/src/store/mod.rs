@@ -21,7 +21,7 @@ mod tests;
 pub mod tx;
 pub mod writer;
 
-pub use connect::Db;
+pub use connect::{Db, Pools};
 
 use async_trait::async_trait;
 use positions::Positions;
@@ -65,8 +65,8 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> Result<()> {
         match &self.db {
-            Db::Sqlite(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
-            Db::Postgres(p) => sqlx::query("select 1").execute(p).await.map(|_| ()),
+            Db::Sqlite(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
+            Db::Postgres(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
         }
         .map_err(tx::db)
     }

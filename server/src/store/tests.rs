@@ -323,8 +323,10 @@ async fn case_insensitive_name_filters_use_an_index() {
         })
         .await
         .unwrap();
-    let mut tx = s.0.begin(false).await.unwrap();
+    let mut tx = s.0.begin(true).await.unwrap();
     tx.execute("analyze app_user", &[]).await.unwrap();
+    tx.finish().await.unwrap();
+    let mut tx = s.0.begin(false).await.unwrap();
     for (filter, index) in [
         (r#"displayName eq "Ada Lovelace""#, "app_user_display_name_lower"),
         (r#"name.givenName eq "ada""#, "app_user_given_name_lower"),

@@ -86,7 +86,7 @@ async fn two_instances() -> Option<(TestDb, Instance, Instance, Services)> {
     if let Db::Postgres(p) = &pool {
         let (applied, distinct): (i64, i64) =
             sqlx::query_as("select count(*), count(distinct version) from _sqlx_migrations where success")
-                .fetch_one(p)
+                .fetch_one(&p.read)
                 .await
                 .unwrap();
         let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).unwrap().count();

@@ -13,4 +13,5 @@ mod panel;
 mod platform;
 mod rules;
 mod scim_protocol;
+mod sessions;
 mod tls;

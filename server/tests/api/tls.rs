@@ -12,8 +12,9 @@ use server::store::Db;
 async fn encrypted(url: &str) -> anyhow::Result<bool> {
     let Db::Postgres(p) = Db::connect(url).await? else { anyhow::bail!("not PostgreSQL") };
     let ssl: bool =
-        sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetch_one(&p).await?;
-    p.close().await;
+        sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()").fetch_one(&p.read).await?;
+    p.read.close().await;
+    p.write.close().await;
     Ok(ssl)
 }
 
