@@ -4,6 +4,7 @@
 mod admins;
 mod directory;
 mod groups;
+pub mod network;
 mod outbox;
 mod secret;
 mod settings;
@@ -16,6 +17,7 @@ pub use admins::{
 };
 pub use directory::{DirectoryService, EventFeed, limit as directory_limit};
 pub use groups::GroupService;
+pub use network::{NetworkPolicy, classify as classify_address};
 pub use secret::sha256_hex;
 pub use settings::SettingsService;
 pub use tokens::TokenService;
