@@ -6,6 +6,7 @@ mod directory;
 mod groups;
 pub mod network;
 mod outbox;
+pub mod sealed;
 mod secret;
 mod settings;
 mod tokens;
@@ -18,6 +19,7 @@ pub use admins::{
 pub use directory::{DirectoryService, EventFeed, limit as directory_limit};
 pub use groups::GroupService;
 pub use network::{NetworkPolicy, classify as classify_address};
+pub use sealed::SecretKeys;
 pub use secret::sha256_hex;
 pub use settings::SettingsService;
 pub use tokens::TokenService;
