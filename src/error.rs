@@ -79,6 +79,17 @@ pub enum Error {
     /// What was asked for existed once and is gone for good: an event feed cursor older than the retention.
     #[error("{0}")]
     Gone(String),
+    /// An event feed cursor past the newest event, as after a restore of an older backup: following it would wait
+    /// forever for numbers that were handed out to events this database no longer has.
+    #[error(
+        "the cursor {cursor} is ahead of the newest event, {newest}: this database was restored from an older copy, or \
+         the cursor is not one it gave. Read the current state from /v1/users and /v1/groups, then follow the feed \
+         from cursor {newest}"
+    )]
+    CursorAhead { cursor: i64, newest: i64 },
+    /// Too many requests of one kind are in progress: a retry after a few seconds is welcome.
+    #[error("{0}")]
+    TooBusy(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -118,6 +129,8 @@ impl Error {
             Error::Forbidden(_) | Error::Throttled { .. } => (403, None),
             Error::Unavailable(_) => (503, None),
             Error::Gone(_) => (410, None),
+            Error::CursorAhead { .. } => (409, None),
+            Error::TooBusy(_) => (429, None),
             Error::Internal(_) => (500, None),
         }
     }

@@ -64,6 +64,15 @@ pub struct NewEvent {
     pub request_id: Option<String>,
 }
 
+/// An unrevoked token as authentication knows it.
+#[derive(Debug, Clone)]
+pub struct LiveToken {
+    pub kind: TokenKind,
+    /// SHA-256 of the bearer token, hex.
+    pub hash: String,
+    pub token: ScimToken,
+}
+
 /// What changes a webhook attempt makes to its endpoint, decided by the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndpointState {
@@ -104,6 +113,8 @@ pub trait DirectoryTx: Send {
     async fn list_webhooks(&mut self) -> Result<Vec<WebhookEndpoint>>;
     async fn webhook(&mut self, id: &str) -> Result<Option<ClaimedEndpoint>>;
     async fn delete_webhook(&mut self, id: &str) -> Result<bool>;
+    /// Stores the secrets as they are (resealed under another key), changing nothing else.
+    async fn set_webhook_secrets(&mut self, id: &str, secret: &str, previous: Option<&str>) -> Result<()>;
     /// Replaces the secret; the old one keeps signing until `previous_until`.
     async fn rotate_webhook(&mut self, id: &str, secret: &str, previous_until: Millis) -> Result<bool>;
     /// Endpoints with an attempt due and no live lease that have an event to send.
@@ -212,11 +223,10 @@ pub trait Tx: DirectoryTx + SessionTx + Send {
     async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<ScimToken>>;
     /// Revokes the unrevoked token with this folded name; false when there is none.
     async fn revoke_token(&mut self, kind: TokenKind, name_folded: &str, now: Millis) -> Result<bool>;
-    /// An unrevoked token by hash, with whether SCIM is enabled, in one query (it runs on every SCIM request).
-    async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>>;
+    /// Every unrevoked token, of both kinds, with its hash, and whether SCIM is enabled: what authentication checks
+    /// bearer tokens against, read at most once a second per instance.
+    async fn live_tokens(&mut self) -> Result<(Vec<LiveToken>, bool)>;
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()>;
-    /// An unrevoked directory API token by hash.
-    async fn authenticate_api_token(&mut self, token_hash: &str) -> Result<Option<ScimToken>>;
 
     // Users.
     async fn user(&mut self, id: &UserId) -> Result<Option<User>>;

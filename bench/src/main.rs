@@ -12,6 +12,8 @@ use serde_json::{Value, json};
 use server::store::Db;
 use server::testing::{POSTGRES_ENV, TestDb};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use wrk::{Load, Shape};
 
@@ -133,6 +135,8 @@ impl Roster {
         let child = Command::new(&binary)
             .args(["serve", "--database-url", url, "--listen", &format!("127.0.0.1:{port}")])
             .env("RUST_LOG", "warn")
+            // The webhook receiver is on this machine, which roster's network policy refuses unless allowed.
+            .env("ROSTER_WEBHOOK_ALLOW_NETWORKS", "127.0.0.0/8")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -255,7 +259,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // The binary under test migrates its own database (it may be an earlier build with fewer migrations).
     let roster = Roster::start(&db.url).await?;
     let pool = Db::connect(&db.url).await?;
-    let services = Services::new(pool.store());
+    let mut services = Services::new(pool.store());
+    services.webhooks = services.webhooks.with_policy(false, roster::service::NetworkPolicy::parse("127.0.0.0/8")?);
     let ctx = Ctx::cli("bench");
     let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await?;
     services.settings.set_seats(&ctx, 10_000_000).await?;
@@ -470,6 +475,75 @@ request = function() return wrk.format("GET", "/v1/users?limit=100&cursor=" .. i
             single: Some((d, "median of 20, server-side render".into())),
         });
     }
+    // Heavy feed consumers: SCIM writes under load with no long poll waiting, then with a thousand (20 API tokens,
+    // 50 each, every one following the feed from its head, so every commit wakes them all).
+    let patch_names = r#"
+request = function()
+  n = n + 1
+  local i = (tid * 50000 + n) % #ids + 1
+  return wrk.format("PATCH", "/scim/v2/Users/" .. ids[i], nil, '{"Operations":[{"op":"replace","value":{"displayName":"fed ' .. n .. '"}}]}')
+end"#;
+    let quiet = wrk::run(&base, &format!("{prelude}\n{patch_names}"), shape)?;
+    let waiters: usize = if args.smoke { 100 } else { 1_000 };
+    let (stop, answered) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicU64::new(0)));
+    let mut tasks = Vec::new();
+    for t in 0..waiters.div_ceil(50) {
+        let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Api, &format!("feed {t}")).await?;
+        for _ in 0..50.min(waiters - t * 50) {
+            let (http, base, token, stop, answered) =
+                (reqwest::Client::new(), base.clone(), token.clone(), stop.clone(), answered.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut after = "now".to_owned();
+                while !stop.load(Ordering::Relaxed) {
+                    let url = format!("{base}/v1/events?after={after}&wait=30&limit=100");
+                    let Ok(r) = http.get(url).bearer_auth(&token).send().await else { continue };
+                    if let Ok(page) = r.json::<Value>().await
+                        && let Some(next) = page["next"].as_str()
+                    {
+                        after = next.to_owned();
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let busy = wrk::run(&base, &format!("{prelude}\n{patch_names}"), shape)?;
+    let pages = answered.load(Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
+    // Each waiter ends at its next answer: one more write wakes them all.
+    c.send(
+        reqwest::Method::PATCH,
+        &format!("/Users/{}", ids[0]),
+        Some(&json!({"Operations": [{"op": "replace", "value": {"displayName": "end"}}]})),
+    )
+    .await?;
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(35), t).await;
+    }
+    println!(
+        "  PATCH, no feed waiters: {:.0} req/s, p99 {:.1} ms; with {waiters}: {:.0} req/s, p99 {:.1} ms",
+        quiet.per_sec,
+        quiet.p99.as_secs_f64() * 1e3,
+        busy.per_sec,
+        busy.p99.as_secs_f64() * 1e3
+    );
+    facts.push((
+        format!("feed: SCIM PATCH p99 with {waiters} long polls waiting, against none"),
+        format!(
+            "{:.2}× ({} ms against {} ms); the waiters were answered {pages} pages meanwhile",
+            busy.p99.as_secs_f64() / quiet.p99.as_secs_f64().max(1e-6),
+            ms(busy.p99),
+            ms(quiet.p99)
+        ),
+    ));
+    rows.push(Row { phase: "PATCH `displayName`, no feed requests waiting".into(), load: Some(quiet), single: None });
+    rows.push(Row {
+        phase: format!("PATCH `displayName`, {waiters} feed requests waiting (20 API tokens)"),
+        load: Some(busy),
+        single: None,
+    });
+
     // Webhooks: how soon a receiver hears of a SCIM write, one write at a time and under write load.
     let receiver = server::testing::Receiver::start().await;
     services.webhooks.add(&ctx, &receiver.url, "user.*").await?;
@@ -647,7 +721,8 @@ async fn db_size(url: &str, db: &Db) -> anyhow::Result<String> {
             format!("{:.0} MiB file, {:.0} MiB WAL", size(path), size(&format!("{path}-wal")))
         }
         Db::Postgres(p) => {
-            let bytes: i64 = sqlx::query_scalar("select pg_database_size(current_database())").fetch_one(&p.read).await?;
+            let bytes: i64 =
+                sqlx::query_scalar("select pg_database_size(current_database())").fetch_one(&p.read).await?;
             format!("{:.0} MiB", bytes as f64 / 1048576.0)
         }
     })

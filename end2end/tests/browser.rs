@@ -4,7 +4,7 @@
 //! Each test runs roster in-process on port 0 with a fresh database and saves screenshots to docs/screenshots/.
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster::service::Ctx;
-use server::testing::{TestApp, spawn_app, spawn_bare};
+use server::testing::{TestApp, loopback_webhooks, spawn_app_with, spawn_bare};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -205,7 +205,8 @@ async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
 
 /// A running app with SCIM on, an IdP token, and an admin signed in through the real form.
 async fn signed_in() -> (TestApp, Browser) {
-    let app = spawn_app().await;
+    // Webhook receivers in these tests listen on this machine.
+    let app = spawn_app_with(loopback_webhooks).await;
     app.services.admins.create(&Ctx::cli("e2e"), "ada@example.com", "correct horse battery").await.expect("admin");
     let b = browser().await;
     b.client.goto(&format!("{}/login", app.base)).await.expect("login page");

@@ -7,9 +7,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use roster::Error;
-use roster::model::{DirectoryUserQuery, GroupId, UserId};
+use roster::model::{DirectoryUserQuery, GroupId, TokenId, UserId};
 use roster::service::Services;
 use serde::Deserialize;
 use serde_json::json;
@@ -49,6 +49,8 @@ impl From<Error> for ApiError {
             Error::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Error::Gone(_) => (StatusCode::GONE, "cursor_expired"),
+            Error::CursorAhead { .. } => (StatusCode::CONFLICT, "cursor_ahead"),
+            Error::TooBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => {
                 tracing::error!(error = ?e, "directory API request failed");
@@ -78,7 +80,7 @@ impl IntoResponse for ApiError {
             StatusCode::UNAUTHORIZED => {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"roster\""));
             }
-            StatusCode::SERVICE_UNAVAILABLE => {
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
@@ -89,12 +91,19 @@ impl IntoResponse for ApiError {
 
 type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 
+/// The directory API token a request came with.
+#[derive(Debug, Clone, Copy)]
+struct ApiClient(TokenId);
+
 /// Every `/v1` request needs a live directory API token.
-async fn authenticate(State(s): State<Services>, req: Request, next: Next) -> Response {
+async fn authenticate(State(s): State<Services>, mut req: Request, next: Next) -> Response {
     let bearer =
         req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
     match s.tokens.authenticate_api(bearer.as_deref()).await {
-        Ok(_) => next.run(req).await,
+        Ok(token) => {
+            req.extensions_mut().insert(ApiClient(token.id));
+            next.run(req).await
+        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -164,7 +173,11 @@ struct FeedQuery {
     wait: Option<u64>,
 }
 
-async fn events(State(s): State<Services>, q: Result<Query<FeedQuery>, QueryRejection>) -> ApiResult {
+async fn events(
+    State(s): State<Services>,
+    Extension(client): Extension<ApiClient>,
+    q: Result<Query<FeedQuery>, QueryRejection>,
+) -> ApiResult {
     let q = q?.0;
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
         None => s.directory.cursor_bounds().await?.1,
@@ -174,7 +187,7 @@ async fn events(State(s): State<Services>, q: Result<Query<FeedQuery>, QueryReje
         })?,
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
-    let feed = s.directory.events(after, roster::service::directory_limit(q.limit), wait).await?;
+    let feed = s.directory.events(client.0, after, roster::service::directory_limit(q.limit), wait).await?;
     let events: Vec<serde_json::Value> = feed.events.iter().map(|e| e.payload()).collect();
     Ok(Json(json!({ "events": events, "next": feed.next.to_string() })))
 }

@@ -1,7 +1,8 @@
 //! The subcommands. Each opens the database (migrating it first, as the server does) and calls the same services
 //! the panel uses, so a rule enforced in the panel is enforced here too.
 use crate::config::{
-    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, TokenCommand, WebhookCommand,
+    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, SecretKeyCommand, TokenCommand,
+    WebhookCommand,
 };
 use crate::startup::Application;
 use crate::store::Db;
@@ -48,6 +49,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { path } => backup(&config, &path).await,
+        Command::SecretKey(SecretKeyCommand::Generate) => {
+            println!("{}", roster::service::SecretKeys::generate()?);
+            Ok(())
+        }
         Command::Api(ApiCommand::Token(cmd)) => api_token(&config, cmd).await,
         Command::Webhook(cmd) => webhook(&config, cmd).await,
         Command::Seats(SeatsCommand::Show) => {
@@ -108,7 +113,10 @@ async fn services(config: &Config) -> anyhow::Result<Services> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let mut services = Services::new(db.store());
-    services.webhooks = services.webhooks.allowing_http(config.webhook_allow_http);
+    services.webhooks = services
+        .webhooks
+        .with_policy(config.webhook_allow_http, config.network_policy()?)
+        .with_keys(config.secret_keys()?);
     Ok(services)
 }
 

@@ -66,9 +66,22 @@ pub struct Config {
     #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 30, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub event_retention_days: u32,
     /// Allow webhook endpoints over plain http:// to any host, for tests and private networks. Without it, http:// is
-    /// allowed only to localhost.
+    /// allowed only to a loopback address.
     #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_HTTP", default_value_t = false, global = true)]
     pub webhook_allow_http: bool,
+
+    /// Networks webhook endpoints may be on besides the public internet, as CIDR[,CIDR…] (for example
+    /// 10.20.0.0/16,fd00:1::/64). Without it roster refuses loopback, private, link-local, carrier-grade NAT, unique
+    /// local, multicast and other special addresses, checked on every address a host resolves to when connecting, so an
+    /// internal receiver needs its network here.
+    #[arg(long, env = "ROSTER_WEBHOOK_ALLOW_NETWORKS", global = true)]
+    pub webhook_allow_networks: Option<String>,
+
+    /// A file of keys that seal secrets at rest (webhook signing secrets): one key per line, 32 bytes in base64 (make
+    /// one with `roster secret-key generate`). The first seals; every line opens, so a new key goes first and the old
+    /// one stays below it until a start has resealed everything. Without it secrets are stored in clear.
+    #[arg(long, env = "ROSTER_SECRET_KEY_FILE", global = true)]
+    pub secret_key_file: Option<std::path::PathBuf>,
     /// Seconds a request may take, from its first byte to its response, before it gets 503.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
@@ -93,6 +106,8 @@ impl Default for Config {
             log_retention_days: 400,
             event_retention_days: 30,
             webhook_allow_http: false,
+            webhook_allow_networks: None,
+            secret_key_file: None,
             request_timeout_secs: 60,
             header_timeout_secs: 10,
         }
@@ -100,6 +115,20 @@ impl Default for Config {
 }
 
 impl Config {
+    /// `--webhook-allow-networks`, parsed.
+    pub fn network_policy(&self) -> anyhow::Result<roster::service::NetworkPolicy> {
+        let list = self.webhook_allow_networks.as_deref().unwrap_or_default();
+        roster::service::NetworkPolicy::parse(list).map_err(|e| anyhow::anyhow!("--webhook-allow-networks: {e}"))
+    }
+
+    /// The keys of `--secret-key-file`, or none.
+    pub fn secret_keys(&self) -> anyhow::Result<roster::service::SecretKeys> {
+        let Some(path) = &self.secret_key_file else { return Ok(roster::service::SecretKeys::none()) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the secret key file {}: {e}", path.display()))?;
+        roster::service::SecretKeys::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
     /// The public URL without a trailing slash.
     pub fn public_url(&self, bound: SocketAddr) -> String {
         self.public_url.clone().unwrap_or_else(|| format!("http://{bound}")).trim_end_matches('/').to_owned()
@@ -127,6 +156,9 @@ pub enum Command {
     /// Webhook endpoints that hear of every change, signed by the Standard Webhooks specification.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Keys for --secret-key-file.
+    #[command(subcommand)]
+    SecretKey(SecretKeyCommand),
     /// Write a consistent copy of the SQLite database to PATH while the server keeps running (PostgreSQL: use
     /// pg_dump). Restore by stopping roster and putting the copy in the database's place.
     Backup {
@@ -192,7 +224,8 @@ pub enum ApiCommand {
 pub enum WebhookCommand {
     /// Add an endpoint and print its signing secret (only it), `whsec_…`, shown once.
     Add {
-        /// Where deliveries go: https://…, or http:// to localhost.
+        /// Where deliveries go: https://…, or http:// to a loopback address. Internal addresses need
+        /// --webhook-allow-networks.
         #[arg(long)]
         url: String,
         /// Event types, comma-separated: `*` (the default), `user.*`, `group.*`, or names such as user.deactivated.
@@ -205,6 +238,12 @@ pub enum WebhookCommand {
     Remove { id: String },
     /// Print a new signing secret (only it). The old one also signs for 24 hours, so receivers can switch over.
     Rotate { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretKeyCommand {
+    /// Print a new random key: one line for the secret key file.
+    Generate,
 }
 
 #[derive(Debug, Subcommand)]

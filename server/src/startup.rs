@@ -45,8 +45,19 @@ impl Application {
         let mut services = Services::new(store);
         services.admins =
             services.admins.with_session_lifetime(hours(config.session_lifetime_hours).as_millis() as i64);
-        let sender = std::sync::Arc::new(crate::webhooks::HttpSender::new()?);
-        services.webhooks = services.webhooks.with_sender(sender, config.webhook_allow_http);
+        let (policy, keys) = (config.network_policy()?, config.secret_keys()?);
+        if !keys.is_set() {
+            tracing::warn!(
+                "webhook signing secrets are stored in clear: set --secret-key-file (ROSTER_SECRET_KEY_FILE) to seal them"
+            );
+        }
+        let sender = Arc::new(crate::webhooks::HttpSender::new(policy.clone())?);
+        services.webhooks =
+            services.webhooks.with_policy(config.webhook_allow_http, policy).with_keys(keys).with_sender(sender);
+        let resealed = services.webhooks.reseal_secrets().await?;
+        if resealed > 0 {
+            tracing::info!(secrets = resealed, "sealed webhook signing secrets with the key file's first key");
+        }
         services.webhooks.spawn_delivery();
         let setup_token = services.admins.issue_setup_token().await?;
         spawn_log_pruning(services.clone(), config.log_retention_days, config.event_retention_days);

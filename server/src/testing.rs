@@ -97,6 +97,19 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// [`spawn_app`] with a configuration of the test's own.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_with(configure).await;
+    app.set_scim(true).await;
+    app
+}
+
+/// Lets webhooks reach receivers on this machine, such as [`Receiver`] on 127.0.0.1: roster's network policy refuses
+/// loopback unless the operator allows it.
+pub fn loopback_webhooks(c: &mut Config) {
+    c.webhook_allow_networks = Some("127.0.0.0/8,::1".into());
+}
+
 /// A running app as a fresh install leaves it: SCIM off, no admin, but a token exists.
 pub async fn spawn_bare() -> TestApp {
     spawn_with(|_| {}).await

@@ -13,12 +13,119 @@ use std::time::Duration;
 pub const MAX_LIMIT: i64 = 1_000;
 /// The longest a feed request may wait for an event.
 pub const MAX_WAIT_SECS: u64 = 30;
-/// How often a waiting feed request looks for events another instance committed.
+/// How often the feed's watcher looks for events another instance committed, while anyone waits.
 const POLL: Duration = Duration::from_millis(250);
+/// Long polls one API token may have waiting at once; one more is answered 429.
+pub const MAX_WAITERS_PER_TOKEN: usize = 50;
+/// Long polls this instance holds at once, whatever their tokens.
+pub const MAX_WAITERS: usize = 2_000;
+/// The most event data one page of the feed carries (it always carries one event): a page of membership events,
+/// each with up to a thousand ids, is bounded by its size as well as its count.
+pub const MAX_PAGE_BYTES: usize = 1 << 20;
 
 #[derive(Clone)]
 pub struct DirectoryService {
     pub(super) store: Arc<dyn Store>,
+    pub(super) feed: Arc<Feed>,
+}
+
+/// The feed's waiting requests, and the one watcher per instance that tells them of new events: it reads the newest
+/// event's number once per commit on this instance, and every [`POLL`] while anyone waits (for other instances'),
+/// and a waiter reads the database only when there is something new for it.
+#[derive(Default)]
+pub struct Feed {
+    /// The newest event's seq as the watcher last read it.
+    newest: std::sync::OnceLock<tokio::sync::watch::Sender<i64>>,
+    /// Told when a request starts waiting, so an idle watcher looks at once.
+    arrived: tokio::sync::Notify,
+    waiting: std::sync::Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    total: usize,
+    by_token: HashMap<TokenId, usize>,
+}
+
+/// A waiting request's place; given back when it ends, however it ends.
+struct WaitSlot {
+    feed: Arc<Feed>,
+    token: TokenId,
+}
+
+impl Drop for WaitSlot {
+    fn drop(&mut self) {
+        let mut w = self.feed.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        w.total = w.total.saturating_sub(1);
+        if let Some(n) = w.by_token.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                w.by_token.remove(&self.token);
+            }
+        }
+    }
+}
+
+impl Feed {
+    fn wait_slot(self: &Arc<Self>, token: TokenId) -> Result<WaitSlot> {
+        let mut w = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = w.by_token.get(&token).copied().unwrap_or(0);
+        if mine >= MAX_WAITERS_PER_TOKEN {
+            return Err(Error::TooBusy(format!(
+                "this API token already has {MAX_WAITERS_PER_TOKEN} feed requests waiting; wait for one to answer, or \
+                 ask without `wait`"
+            )));
+        }
+        if w.total >= MAX_WAITERS {
+            return Err(Error::TooBusy(
+                "the event feed has as many requests waiting as it takes; retry shortly".into(),
+            ));
+        }
+        w.total += 1;
+        *w.by_token.entry(token).or_default() += 1;
+        Ok(WaitSlot { feed: self.clone(), token })
+    }
+
+    /// A receiver of the newest seq; starts the watcher on first use.
+    fn subscribe(self: &Arc<Self>, store: &Arc<dyn Store>) -> tokio::sync::watch::Receiver<i64> {
+        let newest = self.newest.get_or_init(|| {
+            let (tx, _) = tokio::sync::watch::channel(-1);
+            tokio::spawn(watch(self.clone(), store.clone(), tx.clone()));
+            tx
+        });
+        let rx = newest.subscribe();
+        self.arrived.notify_one();
+        rx
+    }
+}
+
+/// The watcher: publishes the newest seq while anyone waits, for as long as the process runs.
+async fn watch(feed: Arc<Feed>, store: Arc<dyn Store>, newest: tokio::sync::watch::Sender<i64>) {
+    let mut local = store.event_signal();
+    loop {
+        local.borrow_and_update();
+        if newest.receiver_count() == 0 {
+            // Nobody waits: no reads until a commit here or a new waiter.
+            tokio::select! {
+                _ = local.changed() => {}
+                _ = feed.arrived.notified() => {}
+            }
+            continue;
+        }
+        match store.begin_read().await {
+            Ok(mut tx) => match tx.event_bounds().await {
+                Ok((seq, _)) => {
+                    newest.send_if_modified(|n| std::mem::replace(n, seq) != seq);
+                }
+                Err(e) => tracing::warn!(error = %e, "the event feed could not read the newest event"),
+            },
+            Err(e) => tracing::warn!(error = %e, "the event feed could not read the newest event"),
+        }
+        if tokio::time::timeout(POLL, local.changed()).await.is_ok_and(|r| r.is_err()) {
+            // No commits will be signalled any more (the store is shutting down): poll only.
+            tokio::time::sleep(POLL).await;
+        }
+    }
 }
 
 /// A page of the event feed.
@@ -92,31 +199,39 @@ impl DirectoryService {
         tx.group(id).await?.map(|g| DirectoryGroup::of(&g)).ok_or_else(|| Error::not_found(Kind::Group, id))
     }
 
-    /// `GET /v1/events`: events after the cursor in commit order. With `wait`, an empty answer waits up to that long
-    /// for the next commit: at once for this instance's commits, within [`POLL`] for another instance's.
-    pub async fn events(&self, after: i64, limit: i64, wait: Duration) -> Result<EventFeed> {
+    /// `GET /v1/events`: events after the cursor in commit order, at most `limit` and [`MAX_PAGE_BYTES`] of them.
+    /// With `wait`, an empty answer waits up to that long for the next event: woken by the watcher at once for this
+    /// instance's commits, within [`POLL`] for another instance's. `token` is the API token asking, whose waiting
+    /// requests are capped.
+    pub async fn events(&self, token: TokenId, after: i64, limit: i64, wait: Duration) -> Result<EventFeed> {
         let limit = limit.clamp(1, MAX_LIMIT);
-        let deadline = tokio::time::Instant::now() + wait.min(Duration::from_secs(MAX_WAIT_SECS));
-        let mut signal = self.store.event_signal();
-        loop {
-            signal.borrow_and_update();
-            let mut tx = self.store.begin_read().await?;
-            let (newest, pruned) = tx.event_bounds().await?;
-            if after < pruned {
-                return Err(Error::Gone(format!(
-                    "events up to {pruned} were removed by the retention policy, so the cursor {after} has missed some; \
-                     read the current state from /v1/users and /v1/groups, then follow the feed from cursor {newest}"
-                )));
-            }
-            let events = if newest > after { tx.directory_events(after, limit).await? } else { Vec::new() };
-            drop(tx);
-            let now = tokio::time::Instant::now();
-            if !events.is_empty() || now >= deadline {
-                let next = events.last().map(|e| e.seq).unwrap_or(after);
-                return Ok(EventFeed { events, next });
-            }
-            let _ = tokio::time::timeout(POLL.min(deadline - now), signal.changed()).await;
+        let (newest, pruned) = self.store.begin_read().await?.event_bounds().await?;
+        if after < pruned {
+            return Err(Error::Gone(format!(
+                "events up to {pruned} were removed by the retention policy, so the cursor {after} has missed some; \
+                 read the current state from /v1/users and /v1/groups, then follow the feed from cursor {newest}"
+            )));
         }
+        if after > newest.max(pruned) {
+            return Err(Error::CursorAhead { cursor: after, newest: newest.max(pruned) });
+        }
+        let wait = wait.min(Duration::from_secs(MAX_WAIT_SECS));
+        if newest <= after && !wait.is_zero() {
+            let _slot = self.feed.wait_slot(token)?;
+            let mut newest = self.feed.subscribe(&self.store);
+            if tokio::time::timeout(wait, newest.wait_for(|n| *n > after)).await.is_err() {
+                return Ok(EventFeed { events: Vec::new(), next: after });
+            }
+        }
+        let mut events = self.store.begin_read().await?.directory_events(after, limit).await?;
+        events.truncate(fitting(&events, MAX_PAGE_BYTES));
+        let next = events.last().map(|e| e.seq).unwrap_or(after);
+        Ok(EventFeed { events, next })
+    }
+
+    /// Feed requests waiting on this instance now.
+    pub fn waiting(&self) -> usize {
+        self.feed.waiting.lock().unwrap_or_else(|p| p.into_inner()).total
     }
 
     /// The cursors of the newest event (`after=now`) and of just before the oldest kept (no `after`).
@@ -155,6 +270,18 @@ impl DirectoryService {
     }
 }
 
+/// How many of `events`, from the first, fit in `max_bytes` of data: always at least one, so a page moves on.
+fn fitting(events: &[DirectoryEvent], max_bytes: usize) -> usize {
+    let mut bytes = 0;
+    events
+        .iter()
+        .position(|e| {
+            bytes += e.data.to_string().len();
+            bytes > max_bytes
+        })
+        .map_or(events.len(), |i| i.max(1))
+}
+
 fn group_ref(g: GroupRef) -> DirectoryGroupRef {
     DirectoryGroupRef { id: g.id, display_name: g.display_name }
 }
@@ -191,4 +318,27 @@ pub(super) async fn charts(tx: &mut dyn Tx, at: Millis) -> Result<Charts> {
         .map(|hour| by_hour.get(&hour).copied().unwrap_or(ActivityHour { hour, ..Default::default() }))
         .collect();
     Ok(Charts { seats, activity })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(seq: i64, ids: usize) -> DirectoryEvent {
+        let ids: Vec<String> = (0..ids).map(|i| format!("{i:036}")).collect();
+        let data = serde_json::json!({ "group": { "id": "g" }, "userIds": ids });
+        DirectoryEvent { seq, id: format!("evt_{seq}"), kind: "group.members_added".into(), at: 0, data }
+    }
+
+    #[test]
+    fn a_feed_page_is_bounded_in_bytes_and_always_moves_on() {
+        // A thousand ids of 36 characters: about 39 KB each.
+        let events: Vec<DirectoryEvent> = (1..=100).map(|s| event(s, 1000)).collect();
+        let n = fitting(&events, MAX_PAGE_BYTES);
+        let bytes: usize = events[..n].iter().map(|e| e.data.to_string().len()).sum();
+        assert!(n > 1 && n < 100 && bytes <= MAX_PAGE_BYTES, "{n} events, {bytes} bytes");
+        assert_eq!(fitting(&events, 10), 1, "one event larger than the bound still goes alone");
+        assert_eq!(fitting(&events[..3], MAX_PAGE_BYTES), 3);
+        assert_eq!(fitting(&[], MAX_PAGE_BYTES), 0);
+    }
 }

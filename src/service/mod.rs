@@ -16,7 +16,9 @@ mod webhooks;
 pub use admins::{
     AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ACCOUNT_AND_ADDRESS, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS,
 };
-pub use directory::{DirectoryService, EventFeed, limit as directory_limit};
+pub use directory::{
+    DirectoryService, EventFeed, MAX_PAGE_BYTES, MAX_WAITERS, MAX_WAITERS_PER_TOKEN, limit as directory_limit,
+};
 pub use groups::GroupService;
 pub use network::{NetworkPolicy, classify as classify_address};
 pub use sealed::SecretKeys;
@@ -57,12 +59,14 @@ impl Services {
             tokens: TokenService { store: store.clone(), cache: auth.clone() },
             admins: AdminService::new(store.clone()),
             settings: SettingsService { store: store.clone(), activity: activity.clone(), auth },
-            directory: DirectoryService { store: store.clone() },
+            directory: DirectoryService { store: store.clone(), feed: Arc::default() },
             webhooks: WebhookService {
                 store: store.clone(),
                 sender: None,
                 instance: uuid::Uuid::new_v4().simple().to_string().chars().take(12).collect::<String>().into(),
                 allow_http: false,
+                policy: NetworkPolicy::default(),
+                keys: SecretKeys::none(),
             },
             activity,
             store,

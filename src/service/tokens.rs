@@ -2,18 +2,18 @@
 use super::secret::{random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
-use crate::model::{Actor, ScimToken, TokenKind, fold};
+use crate::model::{Actor, Millis, ScimToken, TokenId, TokenKind, fold};
 use crate::store::Store;
 use crate::{Error, Result};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Last-used times are written at most once a minute per token, so SCIM traffic does not become write traffic.
 const TOUCH_EVERY_MS: i64 = 60_000;
-/// How long an authentication is remembered: a SCIM request costs no database read, and revoking a token or turning
-/// SCIM off takes effect within this on every instance (at once on the instance that did it).
+/// How long authentication trusts what it read: a request costs no database read, and revoking a token or turning
+/// SCIM off takes effect within this on every instance (at once on the instance that did it). A token created on
+/// another instance works here within this too.
 pub const AUTH_CACHE_MS: i64 = 1_000;
-/// Entries the cache holds before it starts over, so random tokens cannot grow it without bound.
-const AUTH_CACHE_ENTRIES: usize = 10_000;
 
 #[derive(Clone)]
 pub struct TokenService {
@@ -21,39 +21,68 @@ pub struct TokenService {
     pub(super) cache: AuthCache,
 }
 
-/// What an authentication found: the token and whether SCIM is on, or nothing.
-type Found = Option<(ScimToken, bool)>;
-
-/// Recent authentications by token hash: when looked up, and what was found.
+/// Every live token by hash, read at most once per [`AUTH_CACHE_MS`]: a bearer token is looked up here, so a flood
+/// of made-up tokens costs no database read each, only the one refresh a second that any traffic costs.
 #[derive(Clone, Default)]
-pub struct AuthCache(Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Found)>>>);
+pub struct AuthCache(Arc<AuthState>);
+
+#[derive(Default)]
+pub struct AuthState {
+    index: std::sync::Mutex<Option<Arc<TokenIndex>>>,
+    /// One refresh at a time: requests that find the index stale wait for it rather than each reading the table.
+    refresh: tokio::sync::Mutex<()>,
+    /// When this instance last recorded each token's use, so one write per token is in flight at a time.
+    touched: std::sync::Mutex<HashMap<TokenId, Millis>>,
+}
+
+struct TokenIndex {
+    read_at: Millis,
+    scim_enabled: bool,
+    by_hash: HashMap<String, (TokenKind, ScimToken)>,
+}
 
 impl AuthCache {
-    fn get(&self, hash: &str, now: i64) -> Option<Found> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(hash).filter(|(at, _)| now - at < AUTH_CACHE_MS).map(|(_, found)| found.clone())
+    fn current(&self, at: Millis) -> Option<Arc<TokenIndex>> {
+        let index = self.0.index.lock().unwrap_or_else(|p| p.into_inner());
+        index.as_ref().filter(|i| at - i.read_at < AUTH_CACHE_MS && at >= i.read_at).cloned()
     }
 
-    fn put(&self, hash: String, now: i64, found: Found) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= AUTH_CACHE_ENTRIES {
-            map.clear();
+    /// The index, read afresh when it is older than [`AUTH_CACHE_MS`].
+    async fn index(&self, store: &Arc<dyn Store>) -> Result<Arc<TokenIndex>> {
+        if let Some(index) = self.current(now()) {
+            return Ok(index);
         }
-        map.insert(hash, (now, found));
-    }
-
-    /// Records a use of the token about to be written, so the requests that follow within the cache's second do not
-    /// each write it again.
-    fn used(&self, hash: &str, at: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((_, Some((token, _)))) = map.get_mut(hash) {
-            token.last_used_at = Some(at);
+        let _one = self.0.refresh.lock().await;
+        // Another request may have refreshed it while this one waited.
+        if let Some(index) = self.current(now()) {
+            return Ok(index);
         }
+        let read_at = now();
+        let (tokens, scim_enabled) = store.begin_read().await?.live_tokens().await?;
+        let by_hash = tokens.into_iter().map(|t| (t.hash, (t.kind, t.token))).collect();
+        let index = Arc::new(TokenIndex { read_at, scim_enabled, by_hash });
+        *self.0.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
+        Ok(index)
     }
 
-    /// Forgets everything: after a revocation or the SCIM switch on this instance.
+    /// Whether this request should record the token's use: when neither the stored time nor this instance's last
+    /// write is within [`TOUCH_EVERY_MS`]. Claims the write, so concurrent requests do not each make it.
+    fn claim_touch(&self, token: &ScimToken, at: Millis) -> bool {
+        let mut touched = self.0.touched.lock().unwrap_or_else(|p| p.into_inner());
+        let last = token.last_used_at.into_iter().chain(touched.get(&token.id).copied()).max();
+        if last.is_some_and(|t| at - t < TOUCH_EVERY_MS) {
+            return false;
+        }
+        if touched.len() >= 10_000 {
+            touched.clear();
+        }
+        touched.insert(token.id, at);
+        true
+    }
+
+    /// Forgets what it read: after a token is created or revoked, or SCIM switched, on this instance.
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        *self.0.index.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 
@@ -88,6 +117,8 @@ impl TokenService {
                 })
             })
             .await?;
+        // Usable at once on this instance.
+        self.cache.clear();
         Ok((token, secret))
     }
 
@@ -114,60 +145,46 @@ impl TokenService {
         Ok(())
     }
 
-    /// Checks a directory API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token. Looked up each
-    /// time (an indexed read), so a revocation takes effect at once everywhere.
+    /// Checks a directory API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token.
     pub async fn authenticate_api(&self, bearer: Option<&str>) -> Result<ScimToken> {
-        let Some(bearer) = bearer.map(str::trim).filter(|b| !b.is_empty()) else {
-            return Err(Error::Unauthenticated);
-        };
-        let found = self.store.begin_read().await?.authenticate_api_token(&sha256_hex(bearer)).await?;
-        let token = found.ok_or(Error::Unauthenticated)?;
-        if token.last_used_at.is_none_or(|t| now() - t >= TOUCH_EVERY_MS) {
-            let (store, id) = (self.store.clone(), token.id);
-            tokio::spawn(async move {
-                let touched = store.write(move |tx| Box::pin(async move { tx.touch_token(id, now()).await })).await;
-                if let Err(e) = touched {
-                    tracing::warn!(error = %e, "could not record token use");
-                }
-            });
-        }
+        let (token, _) = self.find(bearer, TokenKind::Api).await?;
         Ok(token)
     }
 
-    /// Checks a bearer token: 401 for a missing, wrong or revoked one, then 403 while SCIM is disabled.
+    /// Checks a SCIM bearer token: 401 for a missing, wrong or revoked one (and for an API token), then 403 while
+    /// SCIM is disabled.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Actor> {
-        let Some(bearer) = bearer.map(str::trim).filter(|b| !b.is_empty()) else {
-            return Err(Error::Unauthenticated);
-        };
-        let hash = sha256_hex(bearer);
-        let at = now();
-        let found = match self.cache.get(&hash, at) {
-            Some(found) => found,
-            None => {
-                let found = self.store.begin_read().await?.authenticate_token(&hash).await?;
-                self.cache.put(hash.clone(), at, found.clone());
-                found
-            }
-        };
-        let Some((token, enabled)) = found else {
-            return Err(Error::Unauthenticated);
-        };
-        if token.last_used_at.is_none_or(|t| at - t >= TOUCH_EVERY_MS) {
-            self.cache.used(&hash, at);
-            let store = self.store.clone();
-            let id = token.id;
-            // Off the request path: a lookup never waits for this write.
-            tokio::spawn(async move {
-                let touched = store.write(move |tx| Box::pin(async move { tx.touch_token(id, now()).await })).await;
-                if let Err(e) = touched {
-                    tracing::warn!(error = %e, "could not record token use");
-                }
-            });
-        }
+        let (token, enabled) = self.find(bearer, TokenKind::Scim).await?;
         if !enabled {
             return Err(Error::ScimDisabled);
         }
         Ok(Actor::Scim { token: token.id, name: token.name })
+    }
+
+    /// The live token of this kind behind `bearer`, and whether SCIM is on; records its use now and then.
+    async fn find(&self, bearer: Option<&str>, kind: TokenKind) -> Result<(ScimToken, bool)> {
+        let Some(bearer) = bearer.map(str::trim).filter(|b| !b.is_empty()) else {
+            return Err(Error::Unauthenticated);
+        };
+        let index = self.cache.index(&self.store).await?;
+        let Some((found_kind, token)) = index.by_hash.get(&sha256_hex(bearer)) else {
+            return Err(Error::Unauthenticated);
+        };
+        if *found_kind != kind {
+            return Err(Error::Unauthenticated);
+        }
+        let at = now();
+        if self.cache.claim_touch(token, at) {
+            let (store, id) = (self.store.clone(), token.id);
+            // Off the request path: a request never waits for this write.
+            tokio::spawn(async move {
+                let touched = store.write(move |tx| Box::pin(async move { tx.touch_token(id, now()).await })).await;
+                if let Err(e) = touched {
+                    tracing::warn!(error = %e, "could not record token use");
+                }
+            });
+        }
+        Ok((token.clone(), index.scim_enabled))
     }
 }
 

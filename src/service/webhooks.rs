@@ -5,6 +5,8 @@
 //! instance sends to an endpoint only while it holds the endpoint's lease, taken in a write transaction, so with
 //! several instances each attempt is made by one. Sending happens on tasks of its own, never in a request, so a slow
 //! or dead endpoint cannot slow SCIM. The HTTP client is the server's ([`WebhookSender`]).
+use super::network::NetworkPolicy;
+use super::sealed::SecretKeys;
 use super::{Ctx, now};
 use crate::Kind;
 use crate::model::*;
@@ -43,6 +45,10 @@ pub struct WebhookService {
     pub(super) instance: Arc<str>,
     /// Plain HTTP to any host (tests and local networks); otherwise only to loopback.
     pub(super) allow_http: bool,
+    /// The networks besides the public internet that endpoints may be on.
+    pub(super) policy: NetworkPolicy,
+    /// Seals signing secrets at rest, when the operator gave a key file.
+    pub(super) keys: SecretKeys,
 }
 
 /// The `webhook-signature` header: one `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` per secret, space-separated
@@ -69,35 +75,61 @@ fn new_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(key))
 }
 
-/// Checks an endpoint URL: https, or http to loopback (or anywhere with `allow_http`), bounded, no whitespace.
-pub fn parse_url(url: &str, allow_http: bool) -> Result<String> {
+/// Checks an endpoint URL: https (plain http to a loopback address, or anywhere with `allow_http`), no user name or
+/// password, bounded, and, when its host is an IP address, one the network policy allows. A name is checked where it
+/// is resolved, at every connection (the server's HTTP client), so DNS cannot swap an internal address in later. The
+/// URL is parsed as the HTTP client parses it, so `http://0x7f.1/` is the loopback address it reaches, and
+/// `http://127.0.0.1.example.com/` is a name, not loopback.
+pub fn parse_url(url: &str, allow_http: bool, policy: &NetworkPolicy) -> Result<String> {
     let url = url.trim();
-    let bad = |why: &str| Err(Error::InvalidValue(format!("webhook URL '{url}': {why}")));
+    let bad = |why: String| Err(Error::InvalidValue(format!("webhook URL '{}': {why}", url.escape_debug())));
     if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return bad("it must be at most 2,048 characters, without spaces");
+        return bad("it must be at most 2,048 characters, without spaces".into());
     }
-    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
-        (Some(rest), _) => (true, rest),
-        (_, Some(rest)) => (false, rest),
-        _ => return bad("it must start with https://"),
+    let Ok(parsed) = url::Url::parse(url) else { return bad("it is not a URL".into()) };
+    let https = match parsed.scheme() {
+        "https" => true,
+        "http" => false,
+        _ => return bad("it must start with https://".into()),
     };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.rsplit_once('@') {
-        Some(_) => return bad("it must not carry a user name or password"),
-        None if authority.starts_with('[') => authority.split(']').next().map(|h| h.trim_start_matches('[')),
-        None => authority.split(':').next(),
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return bad("it must not carry a user name or password".into());
     }
-    .unwrap_or_default();
-    if host.is_empty() {
-        return bad("it has no host");
+    let ip = match parsed.host() {
+        None => return bad("it has no host".into()),
+        Some(url::Host::Domain("")) => return bad("it has no host".into()),
+        Some(url::Host::Domain(_)) => None,
+        Some(url::Host::Ipv4(ip)) => Some(std::net::IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => Some(std::net::IpAddr::V6(ip)),
+    };
+    if let Some(ip) = ip
+        && let Err(why) = policy.check(ip)
+    {
+        return bad(format!(
+            "{ip} is a {why} address, refused by roster's network policy. Internal receivers need an operator to \
+             allow their network with --webhook-allow-networks"
+        ));
     }
-    let loopback = host.eq_ignore_ascii_case("localhost") || host.starts_with("127.") || host == "::1";
+    let loopback = ip.is_some_and(|ip| ip.is_loopback()) || parsed.host_str() == Some("localhost");
     if !https && !loopback && !allow_http {
         return bad(
-            "use https:// (plain http:// is allowed only to localhost, or with ROSTER_WEBHOOK_ALLOW_HTTP=true)",
+            "use https:// (plain http:// is allowed only to a loopback address, or with ROSTER_WEBHOOK_ALLOW_HTTP=true)"
+                .into(),
         );
     }
     Ok(url.to_owned())
+}
+
+/// An endpoint's place in the set of those being delivered, given back when its task ends, however it ends.
+struct Delivering {
+    active: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    id: String,
+}
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+    }
 }
 
 /// When the next attempt goes after `attempt` failures.
@@ -109,23 +141,30 @@ fn next_attempt(at: Millis, attempt: i64) -> Millis {
 impl WebhookService {
     /// The service that delivers: set by the server at start. Without it (the CLI), endpoints can be managed but
     /// nothing is sent.
-    pub fn with_sender(mut self, sender: Arc<dyn WebhookSender>, allow_http: bool) -> Self {
+    pub fn with_sender(mut self, sender: Arc<dyn WebhookSender>) -> Self {
         self.sender = Some(sender);
-        self.allow_http = allow_http;
         self
     }
 
-    pub fn allowing_http(mut self, allow_http: bool) -> Self {
+    /// What endpoints may be: plain http anywhere (`allow_http`), and on which networks besides the public internet.
+    pub fn with_policy(mut self, allow_http: bool, policy: NetworkPolicy) -> Self {
         self.allow_http = allow_http;
+        self.policy = policy;
+        self
+    }
+
+    /// The key file's keys: secrets are sealed with the first.
+    pub fn with_keys(mut self, keys: SecretKeys) -> Self {
+        self.keys = keys;
         self
     }
 
     /// Adds an endpoint; it hears of events committed from now on. Returns it and its secret, shown this once.
     pub async fn add(&self, ctx: &Ctx, url: &str, events: &str) -> Result<(WebhookEndpoint, String)> {
-        let url = parse_url(url, self.allow_http)?;
+        let url = parse_url(url, self.allow_http, &self.policy)?;
         let patterns = parse_event_patterns(events).map_err(Error::InvalidValue)?;
         let secret = new_secret();
-        let (ctx, key) = (ctx.clone(), secret.clone());
+        let (ctx, key) = (ctx.clone(), self.keys.seal(&secret)?);
         let endpoint = self
             .store
             .write(move |tx| {
@@ -138,6 +177,38 @@ impl WebhookService {
             })
             .await?;
         Ok((endpoint, secret))
+    }
+
+    /// Seals every signing secret that is in clear or sealed with a key other than the key file's first, in one
+    /// write: at start, so setting a key file encrypts what was stored before, and putting a new key first rotates.
+    /// Returns how many secrets were resealed.
+    pub async fn reseal_secrets(&self) -> Result<usize> {
+        if !self.keys.is_set() {
+            return Ok(0);
+        }
+        let keys = self.keys.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut resealed = 0;
+                    for e in tx.list_webhooks().await? {
+                        let Some(claimed) = tx.webhook(&e.id).await? else { continue };
+                        let s = claimed.secrets;
+                        if !keys.needs_reseal(&s.current)
+                            && !s.previous.as_deref().is_some_and(|p| keys.needs_reseal(p))
+                        {
+                            continue;
+                        }
+                        let current = keys.seal(&keys.open(&s.current)?)?;
+                        let previous =
+                            s.previous.as_deref().map(|p| keys.open(p).and_then(|p| keys.seal(&p))).transpose()?;
+                        tx.set_webhook_secrets(&e.id, &current, previous.as_deref()).await?;
+                        resealed += 1 + usize::from(previous.is_some());
+                    }
+                    Ok(resealed)
+                })
+            })
+            .await
     }
 
     pub async fn list(&self) -> Result<Vec<WebhookEndpoint>> {
@@ -170,7 +241,7 @@ impl WebhookService {
     /// A new secret; the old one keeps signing for [`ROTATION_OVERLAP_MS`]. Returns the new one, shown this once.
     pub async fn rotate(&self, ctx: &Ctx, id: &str) -> Result<String> {
         let secret = new_secret();
-        let (ctx, id, key) = (ctx.clone(), id.trim().to_owned(), secret.clone());
+        let (ctx, id, key) = (ctx.clone(), id.trim().to_owned(), self.keys.seal(&secret)?);
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -227,6 +298,9 @@ impl WebhookService {
     pub fn spawn_delivery(&self) {
         let Some(sender) = self.sender.clone() else { return };
         let this = self.clone();
+        // The endpoints this instance is delivering to: one task each, so a due endpoint already being delivered
+        // costs no second task and no second claim.
+        let active: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
         tokio::spawn(async move {
             let mut signal = this.store.event_signal();
             loop {
@@ -236,9 +310,14 @@ impl WebhookService {
                         Ok(due) => {
                             drop(tx);
                             for id in due {
+                                if !active.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone()) {
+                                    continue;
+                                }
                                 let (this, sender) = (this.clone(), sender.clone());
+                                let delivering = Delivering { active: active.clone(), id };
                                 tokio::spawn(async move {
-                                    if let Err(e) = this.deliver(sender.as_ref(), &id).await {
+                                    let id = &delivering.id;
+                                    if let Err(e) = this.deliver(sender.as_ref(), id).await {
                                         tracing::warn!(error = %e, endpoint = %id, "webhook delivery stopped");
                                     }
                                 });
@@ -363,7 +442,10 @@ impl WebhookService {
     ) -> Result<AttemptResult> {
         let body = event.payload().to_string();
         let timestamp = now() / 1000;
-        let mut secrets = to.secrets.clone();
+        let mut secrets = WebhookSecrets {
+            current: self.keys.open(&to.secrets.current)?,
+            previous: to.secrets.previous.as_deref().map(|p| self.keys.open(p)).transpose()?,
+        };
         if to.endpoint.previous_secret_until.is_none_or(|until| until <= now()) {
             secrets.previous = None;
         }
@@ -409,16 +491,45 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(parse_url("https://hooks.example.com/roster", false).is_ok());
-        assert!(parse_url("http://127.0.0.1:9000/x", false).is_ok());
-        assert!(parse_url("http://localhost/x", false).is_ok());
-        assert!(parse_url("http://[::1]:8080/x", false).is_ok());
-        assert!(parse_url("http://hooks.example.com/x", false).is_err());
-        assert!(parse_url("http://hooks.example.com/x", true).is_ok());
-        assert!(parse_url("ftp://x", true).is_err());
-        assert!(parse_url("https://user:pw@x/", false).is_err());
-        assert!(parse_url("https:///x", false).is_err());
-        assert!(parse_url("https://x/ y", false).is_err());
+        let public = NetworkPolicy::default();
+        let local = NetworkPolicy::parse("127.0.0.0/8,::1").unwrap_or_default();
+        assert!(parse_url("https://hooks.example.com/roster", false, &public).is_ok());
+        assert!(parse_url("http://localhost/x", false, &public).is_ok(), "a name: checked when connecting");
+        assert!(parse_url("http://127.0.0.1:9000/x", false, &local).is_ok());
+        assert!(parse_url("http://[::1]:8080/x", false, &local).is_ok());
+        assert!(parse_url("http://hooks.example.com/x", false, &public).is_err());
+        assert!(parse_url("http://hooks.example.com/x", true, &public).is_ok());
+        assert!(parse_url("ftp://x", true, &public).is_err());
+        assert!(parse_url("https://user:pw@x/", false, &public).is_err());
+        assert!(parse_url("https://", false, &public).is_err());
+        assert!(parse_url("https://:443/x", false, &public).is_err());
+        assert!(parse_url("https://x/ y", false, &public).is_err());
+    }
+
+    /// The addresses a security review added as endpoints: each is refused when added, with the reason.
+    #[test]
+    fn internal_addresses_are_refused_when_added() {
+        let public = NetworkPolicy::default();
+        for url in [
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.5:8443/x",
+            "https://[::ffff:a9fe:a9fe]/",
+            "https://0.0.0.0:9090/",
+            "http://127.0.0.1:9090/metrics",
+            "https://0x7f.1/",
+            "https://[::1]/",
+            "https://[2002:a9fe:a9fe::1]/",
+            "https://[64:ff9b::10.0.0.5]/",
+        ] {
+            let e = parse_url(url, true, &public).expect_err(url).to_string();
+            assert!(e.contains("refused by roster's network policy"), "{url}: {e}");
+        }
+        // Plain http's loopback exemption is for a loopback host, not a name that starts like one.
+        let e = parse_url("http://127.0.0.1.attacker.example/hook", false, &public).expect_err("a name").to_string();
+        assert!(e.contains("use https://"), "{e}");
+        // An operator's allowed network is allowed.
+        let internal = NetworkPolicy::parse("10.0.0.0/8").unwrap_or_default();
+        assert!(parse_url("https://10.0.0.5:8443/x", false, &internal).is_ok());
     }
 
     #[test]

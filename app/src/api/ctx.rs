@@ -81,7 +81,10 @@ pub async fn current_admin(session: &Session, services: &Services) -> roster::Re
             let now = roster::service::now();
             if now - signed_in.renewed >= RENEW_AFTER_MS {
                 // A change to the session: the layer saves it, with the idle expiry moved on from now.
-                session.insert(SIGNED_IN, SignedIn { renewed: now, ..signed_in }).await.map_err(roster::Error::internal)?;
+                session
+                    .insert(SIGNED_IN, SignedIn { renewed: now, ..signed_in })
+                    .await
+                    .map_err(roster::Error::internal)?;
             }
             Ok(Some(admin))
         }

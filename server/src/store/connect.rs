@@ -86,7 +86,8 @@ impl Db {
             let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database '{url}': {e}");
             // The writer's connection first: it creates the file and sets WAL, which the read connections then share.
             let write = sqlite(1).connect_with(opts.clone()).await.map_err(cannot)?;
-            let read = sqlite(READ_CONNECTIONS).connect_with(opts.pragma("query_only", "true")).await.map_err(cannot)?;
+            let read =
+                sqlite(READ_CONNECTIONS).connect_with(opts.pragma("query_only", "true")).await.map_err(cannot)?;
             Ok(Db::Sqlite(Pools { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("bad PostgreSQL URL: {e}"))?;

@@ -235,6 +235,11 @@ impl DirectoryTx for SqlTx {
         Ok(self.write("delete from webhook_endpoint where endpoint_id = $1", &args![id]).await? > 0)
     }
 
+    async fn set_webhook_secrets(&mut self, id: &str, secret: &str, previous: Option<&str>) -> Result<()> {
+        let sql = "update webhook_endpoint set secret = $2, previous_secret = $3 where endpoint_id = $1";
+        self.write(sql, &args![id, secret, previous]).await.map(|_| ())
+    }
+
     async fn rotate_webhook(&mut self, id: &str, secret: &str, previous_until: Millis) -> Result<bool> {
         let sql = "update webhook_endpoint set previous_secret = secret, previous_secret_until = $2, secret = $3 \
                    where endpoint_id = $1";

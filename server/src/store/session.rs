@@ -120,10 +120,7 @@ impl SessionStore for Sessions {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let hash = key(id);
-        self.store
-            .write(move |tx| Box::pin(async move { tx.delete_session(&hash).await }))
-            .await
-            .map_err(backend)
+        self.store.write(move |tx| Box::pin(async move { tx.delete_session(&hash).await })).await.map_err(backend)
     }
 }
 

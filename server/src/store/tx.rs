@@ -12,7 +12,7 @@ use super::rows::*;
 use super::sql::{Arg, Dialect, Script, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
-use roster::store::{NewEvent, Tx};
+use roster::store::{LiveToken, NewEvent, Tx};
 use roster::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
@@ -878,28 +878,24 @@ impl Tx for SqlTx {
         Ok(self.write(sql, &args![now, name_folded, kind.as_str()]).await? > 0)
     }
 
-    async fn authenticate_token(&mut self, token_hash: &str) -> Result<Option<(ScimToken, bool)>> {
-        let row: Option<(i64, String, i64, Option<i64>, bool)> = self
-            .fetch_optional(
-                "select t.token_id, t.name, t.created_at, t.last_used_at, s.scim_enabled from scim_token t, setting s \
-                 where t.token_hash = $1 and t.kind = 'scim' and t.revoked_at is null and s.setting_id = 1",
-                &args![token_hash],
+    async fn live_tokens(&mut self) -> Result<(Vec<LiveToken>, bool)> {
+        let rows: Vec<(String, String, i64, String, i64, Option<i64>)> = self
+            .fetch_all(
+                "select kind, token_hash, token_id, name, created_at, last_used_at from scim_token \
+                 where revoked_at is null",
+                &[],
             )
             .await?;
-        Ok(row.map(|(id, name, created_at, last_used_at, enabled)| {
-            (ScimToken { id: TokenId(id), name, created_at, last_used_at, revoked_at: None }, enabled)
-        }))
-    }
-
-    async fn authenticate_api_token(&mut self, token_hash: &str) -> Result<Option<ScimToken>> {
-        let row: Option<TokenRecord> = self
-            .fetch_optional(
-                "select token_id, name, created_at, last_used_at, revoked_at from scim_token \
-                 where token_hash = $1 and kind = 'api' and revoked_at is null",
-                &args![token_hash],
-            )
-            .await?;
-        Ok(row.map(Into::into))
+        let enabled = self.settings_row().await?.scim_enabled;
+        let tokens = rows
+            .into_iter()
+            .map(|(kind, hash, id, name, created_at, last_used_at)| LiveToken {
+                kind: if kind == "api" { TokenKind::Api } else { TokenKind::Scim },
+                hash,
+                token: ScimToken { id: TokenId(id), name, created_at, last_used_at, revoked_at: None },
+            })
+            .collect();
+        Ok((tokens, enabled))
     }
 
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()> {

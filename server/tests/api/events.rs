@@ -1,6 +1,6 @@
 //! Telling the rest of the product: webhooks signed by the Standard Webhooks specification (checked with that
 //! project's Rust library), the event feed, the directory API, drift before a Push now, and the dashboard's charts.
-use crate::helpers::{Receiver, TestApp, okta_user, spawn_app};
+use crate::helpers::{Receiver, TestApp, loopback_webhooks, okta_user, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 use roster::model::TokenKind;
 use roster::service::Ctx;
@@ -25,7 +25,7 @@ fn deactivate() -> Value {
 
 #[tokio::test]
 async fn a_receiver_gets_a_signed_user_deactivated_within_seconds_and_the_feed_has_the_same_events() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(loopback_webhooks).await;
     let receiver = Receiver::start().await;
     let (_, secret) = app.services.webhooks.add(&Ctx::cli("test"), &receiver.url, "user.*").await.unwrap();
     assert!(secret.starts_with("whsec_"), "{secret}");
@@ -71,7 +71,7 @@ async fn a_receiver_gets_a_signed_user_deactivated_within_seconds_and_the_feed_h
 
 #[tokio::test]
 async fn a_receiver_that_is_down_then_back_gets_every_event_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(loopback_webhooks).await;
     let mut receiver = Receiver::start().await;
     receiver.stop().await;
     let (endpoint, _) = app.services.webhooks.add(&Ctx::cli("test"), &receiver.url, "*").await.unwrap();
@@ -297,4 +297,117 @@ async fn the_dashboard_draws_seats_and_activity_as_svg_with_a_text_alternative()
     assert!(page.contains("<svg") && page.contains("role=\"img\""), "the charts are server-rendered SVG");
     assert!(page.contains("Seats used over the last 30 days"));
     assert!(page.contains("1 push refused for lack of seats"), "the text alternative gives the figures");
+}
+
+/// The store, counting what reaches it: to see how many database reads and writes a burst of requests costs.
+struct Counting {
+    inner: std::sync::Arc<dyn roster::store::Store>,
+    reads: std::sync::atomic::AtomicUsize,
+    writes: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl roster::store::Store for Counting {
+    async fn begin_read(&self) -> roster::Result<Box<dyn roster::store::Tx>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.begin_read().await
+    }
+    async fn run_write(&self, job: roster::store::WriteJob) -> roster::Result<Box<dyn std::any::Any + Send>> {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.run_write(job).await
+    }
+    async fn ping(&self) -> roster::Result<()> {
+        self.inner.ping().await
+    }
+    fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.event_signal()
+    }
+}
+
+/// A flood of made-up bearer tokens costs no database read each (authentication reads every live token at most once a
+/// second), and a burst of requests with one token records its use once.
+#[tokio::test]
+async fn a_flood_of_unknown_tokens_costs_no_read_each_and_a_burst_records_one_use() {
+    let db = server::testing::TestDb::fresh().await.unwrap();
+    let pool = server::store::Db::connect(&db.url).await.unwrap();
+    pool.migrate().await.unwrap();
+    let counting =
+        std::sync::Arc::new(Counting { inner: pool.store(), reads: Default::default(), writes: Default::default() });
+    let services = roster::service::Services::new(counting.clone());
+    let (_, token) = services.tokens.create(&Ctx::cli("test"), TokenKind::Api, "billing").await.unwrap();
+    let reads = || counting.reads.load(std::sync::atomic::Ordering::Relaxed);
+    let writes = || counting.writes.load(std::sync::atomic::Ordering::Relaxed);
+    let before = reads();
+    for i in 0..2_000 {
+        let made_up = format!("roster_api_{i:064}");
+        assert!(matches!(services.tokens.authenticate_api(Some(&made_up)).await, Err(roster::Error::Unauthenticated)));
+    }
+    assert!(reads() - before <= 3, "2,000 unknown tokens cost {} reads", reads() - before);
+
+    let before = writes();
+    let burst: Vec<_> = (0..100)
+        .map(|_| {
+            let (services, token) = (services.clone(), token.clone());
+            tokio::spawn(async move { services.tokens.authenticate_api(Some(&token)).await.is_ok() })
+        })
+        .collect();
+    for b in burst {
+        assert!(b.await.unwrap());
+    }
+    for _ in 0..100 {
+        if writes() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(writes() - before, 1, "one write records the token's use, not one per request");
+}
+
+/// Long polls are capped per token, with 429 and Retry-After beyond the cap; a commit then answers every waiter. A
+/// cursor ahead of the newest event (as after a restore of an older backup) is an error, not empty pages forever.
+#[tokio::test]
+async fn waiting_feed_requests_are_capped_per_token_and_a_cursor_ahead_is_refused() {
+    let app = spawn_app().await;
+    let token = api_token(&app).await;
+    let other = app.services.tokens.create(&Ctx::cli("test"), TokenKind::Api, "reports").await.unwrap().1;
+    let cap = roster::service::MAX_WAITERS_PER_TOKEN;
+    let wait = |token: String| {
+        let (http, url) = (app.http.clone(), format!("{}/v1/events?after=now&wait=20", app.base));
+        tokio::spawn(async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        })
+    };
+    let waiters: Vec<_> = (0..cap).map(|_| wait(token.clone())).collect();
+    let started = Instant::now();
+    while app.services.directory.waiting() < cap {
+        assert!(started.elapsed() < Duration::from_secs(15), "{} waiting", app.services.directory.waiting());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let r = app.http.get(format!("{}/v1/events?after=now&wait=20", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_requests");
+    // Another token is not held back by this one's waiters.
+    let theirs = wait(other);
+    while app.services.directory.waiting() < cap + 1 {
+        assert!(started.elapsed() < Duration::from_secs(15));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    app.user_id("wake@example.com").await;
+    for w in waiters.into_iter().chain([theirs]) {
+        let (status, body) = w.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["events"][0]["type"], "user.created", "{body}");
+    }
+    assert_eq!(app.services.directory.waiting(), 0, "every place was given back");
+
+    let (_, now) = v1(&app, &token, "/events?after=now").await;
+    let newest: i64 = now["next"].as_str().unwrap().parse().unwrap();
+    let (status, body) = v1(&app, &token, &format!("/events?after={}", newest + 1000)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["code"], "cursor_ahead");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&format!("from cursor {newest}")), "{body}");
 }

@@ -25,6 +25,7 @@ impl Roster {
     async fn start(db: &TestDb, port: u16) -> Roster {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
             .args(["serve", "--database-url", &db.url, "--listen", &format!("127.0.0.1:{port}")])
+            .args(["--webhook-allow-networks", "127.0.0.0/8"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -59,7 +60,10 @@ impl Drop for Roster {
 async fn services(db: &TestDb) -> Services {
     let d = Db::connect(&db.url).await.unwrap();
     d.migrate().await.unwrap();
-    Services::new(d.store())
+    let mut services = Services::new(d.store());
+    services.webhooks =
+        services.webhooks.with_policy(false, roster::service::NetworkPolicy::parse("127.0.0.0/8").unwrap());
+    services
 }
 
 async fn scim(base: &str, token: &str, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {

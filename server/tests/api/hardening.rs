@@ -619,3 +619,104 @@ async fn a_request_that_takes_too_long_gets_503() {
     assert!(answer.contains("\"status\":\"503\""), "a SCIM error body: {answer}");
     assert_eq!(app.total("/Users").await, 0);
 }
+
+// ---- Webhooks and roster's network policy (server-side request forgery) ----
+
+/// The deliveries recorded for an endpoint, once there is at least one.
+async fn deliveries(app: &TestApp, endpoint: &str) -> Vec<roster::model::WebhookDelivery> {
+    for _ in 0..200 {
+        let (_, d) = app.services.webhooks.detail(endpoint).await.unwrap();
+        if !d.is_empty() {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no delivery was attempted");
+}
+
+/// Receivers on this machine stand for the internal services an attacker would aim at; nothing here sends traffic
+/// anywhere but loopback. By default an address in the URL is refused when the endpoint is added, and a name that
+/// resolves to loopback is accepted then but refused when connecting, with a short reason and nothing sent. Once the
+/// operator allows 127.0.0.0/8, both are reached.
+#[tokio::test]
+async fn webhooks_to_this_machine_are_refused_until_the_operator_allows_its_network() {
+    let ctx = Ctx::cli("test");
+    let app = spawn_app().await;
+    let receiver = crate::helpers::Receiver::start().await;
+    let e = app.services.webhooks.add(&ctx, &receiver.url, "*").await.unwrap_err().to_string();
+    assert!(e.contains("loopback") && e.contains("refused by roster's network policy"), "{e}");
+    assert!(e.contains("--webhook-allow-networks"), "says how an operator allows it: {e}");
+
+    let by_name = receiver.url.replace("127.0.0.1", "localhost");
+    let (endpoint, _) = app.services.webhooks.add(&ctx, &by_name, "*").await.unwrap();
+    app.user_id("ada@example.com").await;
+    let d = deliveries(&app, &endpoint.id).await;
+    assert_eq!((d[0].status, d[0].error.as_str()), (None, "refused by roster's network policy"));
+    assert!(receiver.received().is_empty(), "nothing reached the receiver");
+    // The panel's "Send again" says the same few words, not the error chain.
+    app.sign_in().await;
+    let seq = d[0].event_seq.to_string();
+    let r = app.form("/api/webhook_send_again", &[("id", &endpoint.id), ("event_seq", &seq)], "/integrations").await;
+    assert_eq!(r.status(), StatusCode::FOUND);
+    let (_, html) = app.page("/integrations").await;
+    assert!(
+        html.contains("it failed: refused by roster&#x27;s network policy")
+            || html.contains("it failed: refused by roster's network policy"),
+        "{html}"
+    );
+    assert!(receiver.received().is_empty());
+
+    let allowed = crate::helpers::spawn_app_with(|c| c.webhook_allow_networks = Some("127.0.0.0/8".into())).await;
+    let (literal, _) = allowed.services.webhooks.add(&ctx, &receiver.url, "*").await.unwrap();
+    let (named, _) = allowed.services.webhooks.add(&ctx, &by_name, "*").await.unwrap();
+    allowed.user_id("bob@example.com").await;
+    for endpoint in [&literal.id, &named.id] {
+        let d = deliveries(&allowed, endpoint).await;
+        assert_eq!((d[0].status, d[0].error.as_str()), (Some(200), ""), "delivered");
+    }
+    assert_eq!(receiver.wait_for(2, Duration::from_secs(10)).await.len(), 2, "both reached the receiver");
+}
+
+/// A webhook's signing secret as stored.
+async fn stored_secret(app: &TestApp, endpoint: &str) -> String {
+    use server::store::Db;
+    let sql = "select secret from webhook_endpoint where endpoint_id = $1";
+    match Db::connect(&app.db_url).await.unwrap() {
+        Db::Sqlite(p) => sqlx::query_scalar(sql).bind(endpoint).fetch_one(&p.read).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(sql).bind(endpoint).fetch_one(&p.read).await.unwrap(),
+    }
+}
+
+/// Secrets at rest: with a key file, a webhook's signing secret is stored sealed and still signs; a start with a new key
+/// first reseals it.
+#[tokio::test]
+async fn webhook_secrets_are_sealed_at_rest_with_a_key_file_and_resealed_by_a_new_key() {
+    let dir = std::env::temp_dir().join(format!("roster-keys-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, new) =
+        (roster::service::SecretKeys::generate().unwrap(), roster::service::SecretKeys::generate().unwrap());
+    let file = dir.join("keys");
+    std::fs::write(&file, format!("{old}\n")).unwrap();
+    let app = crate::helpers::spawn_app_with(|c| {
+        c.secret_key_file = Some(file.clone());
+        c.webhook_allow_networks = Some("127.0.0.0/8".into());
+    })
+    .await;
+    let receiver = crate::helpers::Receiver::start().await;
+    let (endpoint, secret) = app.services.webhooks.add(&Ctx::cli("test"), &receiver.url, "*").await.unwrap();
+    assert!(!database_contains(&app, &secret["whsec_".len()..]).await, "not stored in clear");
+    app.user_id("ada@example.com").await;
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    let hook = standardwebhooks::Webhook::new(&secret).unwrap();
+    hook.verify(got[0].body.as_bytes(), &got[0].headers).expect("signed with the secret it was given");
+
+    // A new key goes first and the old one stays below: a start reseals with the new one, and signing goes on.
+    let keys = roster::service::SecretKeys::parse(&format!("{new}\n{old}\n")).unwrap();
+    let stored = stored_secret(&app, &endpoint.id).await;
+    assert!(keys.needs_reseal(&stored), "sealed with the old key");
+    let rotated = app.services.webhooks.clone().with_keys(keys.clone());
+    assert_eq!(rotated.reseal_secrets().await.unwrap(), 1);
+    let stored = stored_secret(&app, &endpoint.id).await;
+    assert!(!keys.needs_reseal(&stored) && keys.open(&stored).unwrap() == secret, "resealed under the new key");
+    let _ = std::fs::remove_dir_all(&dir);
+}

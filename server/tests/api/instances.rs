@@ -26,6 +26,7 @@ impl Instance {
     fn start(db_url: &str) -> Instance {
         let child = Command::new(env!("CARGO_BIN_EXE_roster"))
             .args(["serve", "--database-url", db_url, "--listen", "127.0.0.1:0"])
+            .args(["--webhook-allow-networks", "127.0.0.0/8"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -92,7 +93,10 @@ async fn two_instances() -> Option<(TestDb, Instance, Instance, Services)> {
         let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/postgres")).unwrap().count();
         assert_eq!((applied, distinct), (files as i64, files as i64), "every migration applied exactly once");
     }
-    Some((db, a, b, Services::new(pool.store())))
+    let mut services = Services::new(pool.store());
+    services.webhooks =
+        services.webhooks.with_policy(false, roster::service::NetworkPolicy::parse("127.0.0.0/8").unwrap());
+    Some((db, a, b, services))
 }
 
 #[tokio::test]
