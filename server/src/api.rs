@@ -177,7 +177,7 @@ async fn events(
     State(s): State<Services>,
     Extension(client): Extension<ApiClient>,
     q: Result<Query<FeedQuery>, QueryRejection>,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     let q = q?.0;
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
         None => s.directory.cursor_bounds().await?.1,
@@ -187,7 +187,7 @@ async fn events(
         })?,
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
-    let feed = s.directory.events(client.0, after, roster::service::directory_limit(q.limit), wait).await?;
-    let events: Vec<serde_json::Value> = feed.events.iter().map(|e| e.payload()).collect();
-    Ok(Json(json!({ "events": events, "next": feed.next.to_string() })))
+    let page = s.directory.events(client.0, after, roster::service::directory_limit(q.limit), wait).await?;
+    // The page's JSON is written once and shared by every waiter the same commit woke at the same cursor.
+    Ok(([(header::CONTENT_TYPE, "application/json")], page.json().to_owned()).into_response())
 }

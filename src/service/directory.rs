@@ -29,6 +29,9 @@ pub struct DirectoryService {
     pub(super) feed: Arc<Feed>,
 }
 
+/// How long a woken waiter lets further commits gather before it reads its page.
+const LINGER: Duration = Duration::from_millis(50);
+
 /// The feed's waiting requests, and the one watcher per instance that tells them of new events: it reads the newest
 /// event's number once per commit on this instance, and every [`POLL`] while anyone waits (for other instances'),
 /// and a waiter reads the database only when there is something new for it.
@@ -39,6 +42,8 @@ pub struct Feed {
     /// Told when a request starts waiting, so an idle watcher looks at once.
     arrived: tokio::sync::Notify,
     waiting: std::sync::Mutex<Waiting>,
+    /// Held while a page is read and written, so requests for the same page find it done.
+    pages: tokio::sync::Mutex<PageCache>,
 }
 
 #[derive(Default)]
@@ -136,6 +141,47 @@ pub struct EventFeed {
     pub next: i64,
 }
 
+impl EventFeed {
+    /// The page as the feed answers it: `{"events": […], "next": "…"}`, each event in its Standard Webhooks shape.
+    pub fn to_json(&self) -> String {
+        let events: Vec<serde_json::Value> = self.events.iter().map(DirectoryEvent::payload).collect();
+        serde_json::json!({ "events": events, "next": self.next.to_string() }).to_string()
+    }
+}
+
+/// A page of the feed as served, shared by the requests that ask for it: its JSON is written once however many
+/// requests it answers.
+#[derive(Debug)]
+pub struct FeedPage {
+    pub feed: EventFeed,
+    /// Asked for: events after `after`, at most `limit`.
+    after: i64,
+    limit: i64,
+    /// Whether it holds as much as a page may (`limit` events, or [`MAX_PAGE_BYTES`]): then it never changes.
+    full: bool,
+    /// The newest seq known to exist when it was read.
+    read_at: i64,
+    json: std::sync::OnceLock<String>,
+}
+
+impl FeedPage {
+    fn new(after: i64, limit: i64, feed: EventFeed, full: bool, read_at: i64) -> FeedPage {
+        FeedPage { after, limit, feed, full, read_at, json: Default::default() }
+    }
+
+    pub fn json(&self) -> &str {
+        self.json.get_or_init(|| self.feed.to_json())
+    }
+}
+
+/// Pages recently served, newest last.
+#[derive(Default)]
+struct PageCache {
+    pages: Vec<Arc<FeedPage>>,
+}
+
+const PAGE_CACHE: usize = 64;
+
 /// Clamps a requested page size: absent or below 1 is 100.
 pub fn limit(requested: Option<i64>) -> i64 {
     match requested {
@@ -203,7 +249,7 @@ impl DirectoryService {
     /// With `wait`, an empty answer waits up to that long for the next event: woken by the watcher at once for this
     /// instance's commits, within [`POLL`] for another instance's. `token` is the API token asking, whose waiting
     /// requests are capped.
-    pub async fn events(&self, token: TokenId, after: i64, limit: i64, wait: Duration) -> Result<EventFeed> {
+    pub async fn events(&self, token: TokenId, after: i64, limit: i64, wait: Duration) -> Result<Arc<FeedPage>> {
         let limit = limit.clamp(1, MAX_LIMIT);
         let (newest, pruned) = self.store.begin_read().await?.event_bounds().await?;
         if after < pruned {
@@ -216,17 +262,46 @@ impl DirectoryService {
             return Err(Error::CursorAhead { cursor: after, newest: newest.max(pruned) });
         }
         let wait = wait.min(Duration::from_secs(MAX_WAIT_SECS));
-        if newest <= after && !wait.is_zero() {
-            let _slot = self.feed.wait_slot(token)?;
-            let mut newest = self.feed.subscribe(&self.store);
-            if tokio::time::timeout(wait, newest.wait_for(|n| *n > after)).await.is_err() {
-                return Ok(EventFeed { events: Vec::new(), next: after });
+        if newest > after || wait.is_zero() {
+            return self.page(after, limit, newest).await;
+        }
+        let _slot = self.feed.wait_slot(token)?;
+        let mut watcher = self.feed.subscribe(&self.store);
+        let woken = match tokio::time::timeout(wait, watcher.wait_for(|n| *n > after)).await {
+            Ok(Ok(newest)) => *newest,
+            _ => {
+                let empty = EventFeed { events: Vec::new(), next: after };
+                return Ok(Arc::new(FeedPage::new(after, limit, empty, false, after)));
             }
+        };
+        // Let the commits right behind this one join the page, so a busy feed answers fewer, fuller pages.
+        tokio::time::sleep(LINGER).await;
+        self.page(after, limit, woken).await
+    }
+
+    /// The page after `after`, for a reader who knows events up to `newest` exist. Pages are shared: a full page never
+    /// changes (events are numbered in commit order), and any page read since `newest` is as new as a read now, so
+    /// consumers at the same cursor (every waiter a commit woke, or consumers catching up in step) cost one read and
+    /// one JSON text between them. Pages are built one at a time, so a crowd of consumers queues here instead of
+    /// taking the processor from SCIM.
+    async fn page(&self, after: i64, limit: i64, newest: i64) -> Result<Arc<FeedPage>> {
+        let mut cache = self.feed.pages.lock().await;
+        let usable = |p: &&Arc<FeedPage>| p.after == after && p.limit == limit && (p.full || p.read_at >= newest);
+        if let Some(page) = cache.pages.iter().rev().find(usable) {
+            return Ok(page.clone());
         }
         let mut events = self.store.begin_read().await?.directory_events(after, limit).await?;
+        let read = events.len();
         events.truncate(fitting(&events, MAX_PAGE_BYTES));
+        let full = events.len() < read || events.len() as i64 == limit;
         let next = events.last().map(|e| e.seq).unwrap_or(after);
-        Ok(EventFeed { events, next })
+        let page = Arc::new(FeedPage::new(after, limit, EventFeed { events, next }, full, newest));
+        page.json();
+        if cache.pages.len() >= PAGE_CACHE {
+            cache.pages.remove(0);
+        }
+        cache.pages.push(page.clone());
+        Ok(page)
     }
 
     /// Feed requests waiting on this instance now.

@@ -17,7 +17,7 @@ pub use admins::{
     AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ACCOUNT_AND_ADDRESS, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS,
 };
 pub use directory::{
-    DirectoryService, EventFeed, MAX_PAGE_BYTES, MAX_WAITERS, MAX_WAITERS_PER_TOKEN, limit as directory_limit,
+    DirectoryService, EventFeed, FeedPage, MAX_PAGE_BYTES, MAX_WAITERS, MAX_WAITERS_PER_TOKEN, limit as directory_limit,
 };
 pub use groups::GroupService;
 pub use network::{NetworkPolicy, classify as classify_address};

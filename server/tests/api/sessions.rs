@@ -255,8 +255,8 @@ async fn signing_out_ends_the_session_even_while_a_slow_request_of_it_is_in_flig
     // The regular delivery of that event arrives first; let it through.
     receiver.arrived.notified().await;
     receiver.release.notify_one();
-    let feed = app.services.directory.events(roster::model::TokenId(0), 0, 10, Default::default()).await.unwrap();
-    let seq = feed.events[0].seq;
+    let page = app.services.directory.events(roster::model::TokenId(0), 0, 10, Default::default()).await.unwrap();
+    let seq = page.feed.events[0].seq;
 
     // "Send again" waits on the receiver, holding the signed-in session of the request it came with.
     let in_flight = {
