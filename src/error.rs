@@ -7,7 +7,7 @@ pub enum Kind {
     Group,
     Token,
     Admin,
-    Event,
+    LogEntry,
     ApiToken,
     Webhook,
 }
@@ -19,7 +19,7 @@ impl fmt::Display for Kind {
             Kind::Group => "group",
             Kind::Token => "SCIM token",
             Kind::Admin => "admin",
-            Kind::Event => "log entry",
+            Kind::LogEntry => "log entry",
             Kind::ApiToken => "directory API token",
             Kind::Webhook => "webhook endpoint",
         })

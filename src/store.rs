@@ -51,7 +51,7 @@ impl dyn Store {
 
 /// A log entry to write.
 #[derive(Debug, Clone)]
-pub struct NewEvent {
+pub struct NewLogEntry {
     pub at: Millis,
     pub actor: String,
     pub method: String,
@@ -70,7 +70,7 @@ pub struct LiveToken {
     pub kind: TokenKind,
     /// SHA-256 of the bearer token, hex.
     pub hash: String,
-    pub token: ScimToken,
+    pub token: Token,
 }
 
 /// What changes a webhook attempt makes to its endpoint, decided by the service.
@@ -111,7 +111,7 @@ pub trait DirectoryTx: Send {
         now: Millis,
     ) -> Result<WebhookEndpoint>;
     async fn list_webhooks(&mut self) -> Result<Vec<WebhookEndpoint>>;
-    async fn webhook(&mut self, id: &str) -> Result<Option<ClaimedEndpoint>>;
+    async fn webhook(&mut self, id: &str) -> Result<Option<EndpointWithSecrets>>;
     async fn delete_webhook(&mut self, id: &str) -> Result<bool>;
     /// Stores the secrets as they are (resealed under another key), changing nothing else.
     async fn set_webhook_secrets(&mut self, id: &str, secret: &str, previous: Option<&str>) -> Result<()>;
@@ -126,7 +126,7 @@ pub trait DirectoryTx: Send {
         owner: &str,
         now: Millis,
         until: Millis,
-    ) -> Result<Option<ClaimedEndpoint>>;
+    ) -> Result<Option<EndpointWithSecrets>>;
     /// Records attempts and moves the endpoint on, keeping the lease until `lease_until` (0 lets it go), if `owner`
     /// still holds it; false when another instance took it meanwhile.
     async fn finish_attempt(
@@ -219,8 +219,8 @@ pub trait Tx: DirectoryTx + SessionTx + Send {
 
     // SCIM tokens.
     /// `Error::Conflict` when an unrevoked token has this name (folded).
-    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken>;
-    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<ScimToken>>;
+    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<Token>;
+    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<Token>>;
     /// Revokes the unrevoked token with this folded name; false when there is none.
     async fn revoke_token(&mut self, kind: TokenKind, name_folded: &str, now: Millis) -> Result<bool>;
     /// Every unrevoked token, of both kinds, with its hash, and whether SCIM is enabled: what authentication checks
@@ -273,13 +273,13 @@ pub trait Tx: DirectoryTx + SessionTx + Send {
 
     // The provisioning log.
     /// Writes a log entry now and returns its id (for a failure's detail, which quotes it).
-    async fn insert_event(&mut self, event: &NewEvent) -> Result<EventId>;
+    async fn insert_log_entry(&mut self, event: &NewLogEntry) -> Result<LogEntryId>;
     /// Records a log entry of this transaction: written when it commits, or never if it does not.
-    async fn log_event(&mut self, event: &NewEvent) -> Result<()>;
-    async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>>;
-    async fn event(&mut self, id: EventId) -> Result<Option<Event>>;
+    async fn add_log_entry(&mut self, event: &NewLogEntry) -> Result<()>;
+    async fn log_entries(&mut self, q: &LogQuery) -> Result<Page<LogEntry>>;
+    async fn log_entry(&mut self, id: LogEntryId) -> Result<Option<LogEntry>>;
     /// Deletes up to `limit` of the oldest log entries from before `before`; returns how many went.
-    async fn prune_events(&mut self, before: Millis, limit: i64) -> Result<u64>;
+    async fn prune_log_entries(&mut self, before: Millis, limit: i64) -> Result<u64>;
     /// Deletes sign-in attempt windows that began before `before`.
     async fn prune_sign_in_attempts(&mut self, before: Millis) -> Result<u64>;
 }

@@ -489,8 +489,8 @@ async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
     let used = app.services.settings.seats().await.expect("seats").used;
     app.set_seats(used).await;
     assert_eq!(app.post("/Users", server::testing::okta_user("late@example.com")).await.status, 403);
-    let recent = roster::model::EventQuery { start_index: 1, count: 50, ..Default::default() };
-    let failed = app.services.settings.events(&recent).await.expect("log");
+    let recent = roster::model::LogQuery { start_index: 1, count: 50, ..Default::default() };
+    let failed = app.services.settings.log(&recent).await.expect("log");
     let failed = failed.items.iter().find(|e| e.status == 400).expect("a failed entry").id.0;
     (grace, gid, failed)
 }

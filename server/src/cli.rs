@@ -120,7 +120,7 @@ async fn services(config: &Config) -> anyhow::Result<Services> {
     Ok(services)
 }
 
-fn print_tokens(tokens: Vec<roster::model::ScimToken>) {
+fn print_tokens(tokens: Vec<roster::model::Token>) {
     println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
     for t in tokens {
         let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());

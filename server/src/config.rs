@@ -228,7 +228,7 @@ pub enum WebhookCommand {
         /// --webhook-allow-networks.
         #[arg(long)]
         url: String,
-        /// Event types, comma-separated: `*` (the default), `user.*`, `group.*`, or names such as user.deactivated.
+        /// LogEntry types, comma-separated: `*` (the default), `user.*`, `group.*`, or names such as user.deactivated.
         #[arg(long, default_value = "*")]
         events: String,
     },

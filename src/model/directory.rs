@@ -252,9 +252,9 @@ pub struct WebhookSecrets {
     pub previous: Option<String>,
 }
 
-/// An endpoint claimed for delivery by one instance.
+/// An endpoint with the secrets that sign for it, as delivery and "Send again" need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimedEndpoint {
+pub struct EndpointWithSecrets {
     pub endpoint: WebhookEndpoint,
     pub secrets: WebhookSecrets,
 }
@@ -271,10 +271,40 @@ pub struct WebhookDelivery {
     pub at: Millis,
     pub instance: String,
     pub status: Option<i64>,
-    /// `delivered`, `failed`, `gave_up` or `resent`.
-    pub outcome: String,
+    pub outcome: DeliveryOutcome,
     pub error: String,
     pub duration_ms: i64,
+}
+
+/// What became of a delivery attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcome {
+    /// The receiver answered 2xx; the endpoint moves on.
+    Delivered,
+    /// It will be tried again.
+    Failed,
+    /// A day of failures: given up on, and the endpoint moved on.
+    GaveUp,
+    /// Sent again by hand ("Send again"), outside the endpoint's order.
+    Resent,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Delivered => "delivered",
+            DeliveryOutcome::Failed => "failed",
+            DeliveryOutcome::GaveUp => "gave_up",
+            DeliveryOutcome::Resent => "resent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeliveryOutcome> {
+        [DeliveryOutcome::Delivered, DeliveryOutcome::Failed, DeliveryOutcome::GaveUp, DeliveryOutcome::Resent]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
 }
 
 /// What an attempt came to.

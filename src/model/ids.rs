@@ -40,46 +40,8 @@ int_id!(AdminId);
 int_id!(TokenId);
 int_id!(
     /// A provisioning-log entry. Quoted at the end of every SCIM error detail so Okta's task list leads to it.
-    EventId
+    LogEntryId
 );
-
-/// A SCIM `userName`: stored and returned exactly as sent, compared case-insensitively (RFC 7643 §4.1.1 caseExact=false).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserName(String);
-
-impl UserName {
-    /// Trims nothing and changes nothing: Okta's SPEC test checks the case survives. Empty names are refused.
-    pub fn parse(s: &str) -> crate::Result<Self> {
-        if s.trim().is_empty() {
-            return Err(crate::Error::InvalidValue("userName is required and must not be empty".into()));
-        }
-        if s.chars().count() > 256 {
-            return Err(crate::Error::InvalidValue("userName is longer than 256 characters".into()));
-        }
-        Ok(UserName(s.to_owned()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    /// The folded form the unique index is on.
-    pub fn folded(&self) -> String {
-        fold(&self.0)
-    }
-}
-
-impl PartialEq for UserName {
-    fn eq(&self, other: &Self) -> bool {
-        self.folded() == other.folded()
-    }
-}
-impl Eq for UserName {}
-
-impl fmt::Display for UserName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// Case folding used for every case-insensitive column, done in Rust so SQLite and PostgreSQL agree exactly.
 pub fn fold(s: &str) -> String {

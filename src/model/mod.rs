@@ -143,7 +143,7 @@ impl TokenKind {
 
 /// A named bearer token (SCIM or directory API). Only its SHA-256 is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScimToken {
+pub struct Token {
     pub id: TokenId,
     pub name: String,
     pub created_at: Millis,
@@ -183,8 +183,8 @@ pub struct GroupRef {
 
 /// One line of the provisioning log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Event {
-    pub id: EventId,
+pub struct LogEntry {
+    pub id: LogEntryId,
     pub at: Millis,
     pub actor: String,
     pub method: String,

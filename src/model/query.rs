@@ -50,7 +50,7 @@ pub struct GroupQuery {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct EventQuery {
+pub struct LogQuery {
     /// Matches the target's id or name, or the actor.
     pub target: Option<String>,
     pub kind: Option<crate::Kind>,

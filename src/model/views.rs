@@ -17,14 +17,14 @@ pub struct Dashboard {
     pub seats: SeatUsage,
     pub counts: Counts,
     /// IdP pushes refused for lack of seats, newest first.
-    pub refused: Vec<Event>,
+    pub refused: Vec<LogEntry>,
     pub refused_total: i64,
     pub errors_24h: i64,
     /// The last SCIM request any instance served (to the minute for other instances' requests).
     pub last_request_at: Option<Millis>,
     /// Successful SCIM reads this instance served since it started.
     pub reads: i64,
-    pub recent: Vec<Event>,
+    pub recent: Vec<LogEntry>,
     pub charts: Charts,
 }
 
@@ -34,7 +34,7 @@ pub struct UserDetail {
     pub user: User,
     pub access: Access,
     pub groups: Vec<GroupRef>,
-    pub history: Vec<Event>,
+    pub history: Vec<LogEntry>,
 }
 
 /// The group page: the group, its access decision, and a page of members.
@@ -81,7 +81,7 @@ pub struct ScimSettings {
     pub enabled: bool,
     /// `<public URL>/scim/v2`: what to paste into Okta or Entra.
     pub base_url: String,
-    pub tokens: Vec<ScimToken>,
+    pub tokens: Vec<Token>,
     /// The IdPs that manage objects, for "release".
     pub idps: Vec<IdpObjects>,
     /// A token created by the request that led here, shown this once.
@@ -104,7 +104,7 @@ pub struct IdpObjects {
 pub struct Integrations {
     /// `<public URL>/v1`.
     pub api_base: String,
-    pub api_tokens: Vec<ScimToken>,
+    pub api_tokens: Vec<Token>,
     /// Each endpoint with its latest deliveries, newest first.
     pub webhooks: Vec<(WebhookEndpoint, Vec<WebhookDelivery>)>,
     /// A token or signing secret created by the request that led here, shown this once.

@@ -56,7 +56,7 @@ pub fn parse_user(body: Value) -> Result<UserBody> {
         attributes.insert(key, normalise(v));
     }
     let user_name = match attributes.get("userName") {
-        Some(Value::String(s)) => crate::model::UserName::parse(s)?.as_str().to_owned(),
+        Some(Value::String(s)) => user_name(s)?,
         _ => return Err(Error::InvalidValue("userName is required".into())),
     };
     Ok(UserBody { attributes, user_name, active })
@@ -523,4 +523,16 @@ mod tests {
         );
         assert_eq!(p, json!({"id":"1"}), "an unknown extension names nothing; id is always returned");
     }
+}
+
+/// A SCIM `userName`: kept exactly as sent (Okta's SPEC test checks the case survives), compared case-insensitively
+/// (RFC 7643 §4.1.1 caseExact=false, through the folded column). Empty or over 256 characters is refused.
+fn user_name(s: &str) -> crate::Result<String> {
+    if s.trim().is_empty() {
+        return Err(crate::Error::InvalidValue("userName is required and must not be empty".into()));
+    }
+    if s.chars().count() > 256 {
+        return Err(crate::Error::InvalidValue("userName is longer than 256 characters".into()));
+    }
+    Ok(s.to_owned())
 }

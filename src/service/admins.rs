@@ -151,7 +151,7 @@ impl AdminService {
                     let admin = tx.insert_admin(&email, &hash, now()).await?;
                     tx.set_setup_token(None).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &email);
-                    tx.log_event(&ctx.event(201, t, format!("admin {email} added"))).await?;
+                    tx.add_log_entry(&ctx.entry(201, t, format!("admin {email} added"))).await?;
                     Ok(admin)
                 })
             })
@@ -175,7 +175,7 @@ impl AdminService {
                     }
                     tx.delete_admin(admin.id).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &admin.email);
-                    tx.log_event(&ctx.event(200, t, format!("admin {} removed", admin.email))).await?;
+                    tx.add_log_entry(&ctx.entry(200, t, format!("admin {} removed", admin.email))).await?;
                     Ok(admin)
                 })
             })
@@ -263,7 +263,7 @@ impl AdminService {
                     let at = now();
                     tx.set_admin_password(id, &new_hash, at).await?;
                     let t = target(Kind::Admin, &id.to_string(), &ctx.actor.name());
-                    tx.log_event(&ctx.event(200, t, "password changed; other sessions ended".into())).await?;
+                    tx.add_log_entry(&ctx.entry(200, t, "password changed; other sessions ended".into())).await?;
                     Ok(at)
                 })
             })

@@ -474,5 +474,5 @@ async fn resolve_members(tx: &mut dyn Tx, ids: &[String]) -> Result<Vec<Member>>
 
 async fn log(tx: &mut dyn Tx, ctx: &Ctx, status: u16, g: &Group, summary: String) -> Result<()> {
     let t = target(Kind::Group, g.id.as_str(), &g.display_name);
-    tx.log_event(&ctx.event(status, t, summary)).await.map(|_| ())
+    tx.add_log_entry(&ctx.entry(status, t, summary)).await.map(|_| ())
 }

@@ -29,8 +29,8 @@ pub use users::UserService;
 pub use webhooks::{SEND_TIMEOUT_SECS as WEBHOOK_TIMEOUT_SECS, WebhookSender, WebhookService, sign};
 
 use crate::Kind;
-use crate::model::{Actor, EventId, ManagedBy, Millis, Outcome, Target};
-use crate::store::{NewEvent, Store};
+use crate::model::{Actor, LogEntryId, ManagedBy, Millis, Outcome, Target};
+use crate::store::{NewLogEntry, Store};
 use crate::{Error, Result};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -80,7 +80,7 @@ impl Services {
 
     /// Records a request that failed, in its own transaction (the failed one rolled back). Returns the entry's id,
     /// which the SCIM error detail quotes. A push the licence refused is also a `seats.refused` event.
-    pub async fn record_failure(&self, event: NewEvent) -> Result<EventId> {
+    pub async fn record_failure(&self, event: NewLogEntry) -> Result<LogEntryId> {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -88,7 +88,7 @@ impl Services {
                         let usage = tx.seat_usage().await?;
                         outbox::seats_refused(tx, &event, usage).await?;
                     }
-                    tx.insert_event(&event).await
+                    tx.insert_log_entry(&event).await
                 })
             })
             .await
@@ -144,8 +144,8 @@ impl Ctx {
         self.idp().map(|idp| ManagedBy::Scim { idp }).unwrap_or(ManagedBy::Local)
     }
 
-    fn event(&self, status: u16, target: Option<Target>, diff: String) -> NewEvent {
-        NewEvent {
+    fn entry(&self, status: u16, target: Option<Target>, diff: String) -> NewLogEntry {
+        NewLogEntry {
             at: now(),
             actor: self.actor.name(),
             method: self.method.clone(),

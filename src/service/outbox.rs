@@ -65,7 +65,11 @@ pub(super) async fn members_changed(tx: &mut dyn Tx, g: &Group, users: &[UserId]
 }
 
 /// `seats.refused`: an IdP's push that the licence refused, with its request line and, for an existing user, the id.
-pub(super) async fn seats_refused(tx: &mut dyn Tx, refused: &crate::store::NewEvent, usage: SeatUsage) -> Result<()> {
+pub(super) async fn seats_refused(
+    tx: &mut dyn Tx,
+    refused: &crate::store::NewLogEntry,
+    usage: SeatUsage,
+) -> Result<()> {
     let user = refused.target.as_ref().filter(|t| t.kind == crate::Kind::User).map(|t| t.id.as_str());
     let data = json!({
         "idp": refused.actor,

@@ -2,7 +2,7 @@
 use super::{Activity, Ctx, now};
 use crate::Kind;
 use crate::model::{
-    Dashboard, Event, EventId, EventQuery, IdpObjects, Outcome, Page, SeatLimit, SeatUsage, Settings, fold,
+    Dashboard, IdpObjects, LogEntry, LogEntryId, LogQuery, Outcome, Page, SeatLimit, SeatUsage, Settings, fold,
 };
 use crate::store::Store;
 use crate::{Error, Result};
@@ -39,7 +39,7 @@ impl SettingsService {
                         tx.set_scim_enabled(on).await?;
                         let what = if on { "SCIM provisioning enabled" } else { "SCIM provisioning disabled" };
                         super::outbox::scim_switched(tx, on, &ctx.actor.name()).await?;
-                        tx.log_event(&ctx.event(200, None, what.into())).await?;
+                        tx.add_log_entry(&ctx.entry(200, None, what.into())).await?;
                     }
                     Ok(Settings { scim_enabled: on, ..before })
                 })
@@ -67,7 +67,7 @@ impl SettingsService {
                     }
                     if before.limit != seats {
                         tx.set_seat_limit(SeatLimit(seats)).await?;
-                        tx.log_event(&ctx.event(200, None, format!("seats: {} → {seats}", before.limit))).await?;
+                        tx.add_log_entry(&ctx.entry(200, None, format!("seats: {} → {seats}", before.limit))).await?;
                     }
                     Ok(SeatUsage { used, limit: seats })
                 })
@@ -102,7 +102,7 @@ impl SettingsService {
                         "released {} users and {} groups from {name}: they are local now, and an IdP's next push may adopt them",
                         released.users, released.groups
                     );
-                    tx.log_event(&ctx.event(200, None, what)).await?;
+                    tx.add_log_entry(&ctx.entry(200, None, what)).await?;
                     Ok(released)
                 })
             })
@@ -115,14 +115,13 @@ impl SettingsService {
         let settings = tx.settings().await?;
         let seats = tx.seat_usage().await?;
         let counts = tx.counts().await?;
-        let page = |q: EventQuery| EventQuery { start_index: 1, ..q };
-        let refused = tx
-            .list_events(&page(EventQuery { outcome: Some(Outcome::NoSeats), count: 5, ..Default::default() }))
-            .await?;
+        let page = |q: LogQuery| LogQuery { start_index: 1, ..q };
+        let refused =
+            tx.log_entries(&page(LogQuery { outcome: Some(Outcome::NoSeats), count: 5, ..Default::default() })).await?;
         let errors = tx
-            .list_events(&page(EventQuery { failed_only: true, since: Some(since), count: 0, ..Default::default() }))
+            .log_entries(&page(LogQuery { failed_only: true, since: Some(since), count: 0, ..Default::default() }))
             .await?;
-        let recent = tx.list_events(&page(EventQuery { count: 8, ..Default::default() })).await?;
+        let recent = tx.log_entries(&page(LogQuery { count: 8, ..Default::default() })).await?;
         // Any instance's last request: each touches its token at most once a minute (tokens.rs), so this instance's
         // own clock is the freshest for its requests and the tokens are for the others'.
         let touched = tx
@@ -156,7 +155,8 @@ impl SettingsService {
         self.store.write(move |tx| Box::pin(async move { tx.prune_sign_in_attempts(windows).await })).await?;
         let mut total = 0;
         loop {
-            let n = self.store.write(move |tx| Box::pin(async move { tx.prune_events(before, BATCH).await })).await?;
+            let n =
+                self.store.write(move |tx| Box::pin(async move { tx.prune_log_entries(before, BATCH).await })).await?;
             total += n;
             if n < BATCH as u64 {
                 return Ok(total);
@@ -165,11 +165,16 @@ impl SettingsService {
         }
     }
 
-    pub async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {
-        self.store.begin_read().await?.list_events(q).await
+    pub async fn log(&self, q: &LogQuery) -> Result<Page<LogEntry>> {
+        self.store.begin_read().await?.log_entries(q).await
     }
 
-    pub async fn event(&self, id: EventId) -> Result<Event> {
-        self.store.begin_read().await?.event(id).await?.ok_or_else(|| Error::not_found(Kind::Event, format!("#{id}")))
+    pub async fn log_entry(&self, id: LogEntryId) -> Result<LogEntry> {
+        self.store
+            .begin_read()
+            .await?
+            .log_entry(id)
+            .await?
+            .ok_or_else(|| Error::not_found(Kind::LogEntry, format!("#{id}")))
     }
 }

@@ -2,7 +2,7 @@
 use super::secret::{random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
-use crate::model::{Actor, Millis, ScimToken, TokenId, TokenKind, fold};
+use crate::model::{Actor, Millis, Token, TokenId, TokenKind, fold};
 use crate::store::Store;
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -38,7 +38,7 @@ pub struct AuthState {
 struct TokenIndex {
     read_at: Millis,
     scim_enabled: bool,
-    by_hash: HashMap<String, (TokenKind, ScimToken)>,
+    by_hash: HashMap<String, (TokenKind, Token)>,
 }
 
 impl AuthCache {
@@ -67,7 +67,7 @@ impl AuthCache {
 
     /// Whether this request should record the token's use: when neither the stored time nor this instance's last
     /// write is within [`TOUCH_EVERY_MS`]. Claims the write, so concurrent requests do not each make it.
-    fn claim_touch(&self, token: &ScimToken, at: Millis) -> bool {
+    fn claim_touch(&self, token: &Token, at: Millis) -> bool {
         let mut touched = self.0.touched.lock().unwrap_or_else(|p| p.into_inner());
         let last = token.last_used_at.into_iter().chain(touched.get(&token.id).copied()).max();
         if last.is_some_and(|t| at - t < TOUCH_EVERY_MS) {
@@ -98,7 +98,7 @@ pub fn parse_token_name(name: &str) -> Result<String> {
 
 impl TokenService {
     /// Creates a token and returns it in clear, the only time it is ever visible.
-    pub async fn create(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<(ScimToken, String)> {
+    pub async fn create(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<(Token, String)> {
         let name = parse_token_name(name)?;
         let secret = random_token(match kind {
             TokenKind::Scim => "roster_scim_",
@@ -112,7 +112,7 @@ impl TokenService {
                 Box::pin(async move {
                     let token = tx.insert_token(kind, &name, &hash, now()).await?;
                     let t = target(Kind::Token, &token.id.to_string(), &name);
-                    tx.log_event(&ctx.event(201, t, format!("{} '{name}' created", noun(kind)))).await?;
+                    tx.add_log_entry(&ctx.entry(201, t, format!("{} '{name}' created", noun(kind)))).await?;
                     Ok(token)
                 })
             })
@@ -122,7 +122,7 @@ impl TokenService {
         Ok((token, secret))
     }
 
-    pub async fn list(&self, kind: TokenKind) -> Result<Vec<ScimToken>> {
+    pub async fn list(&self, kind: TokenKind) -> Result<Vec<Token>> {
         self.store.begin_read().await?.list_tokens(kind).await
     }
 
@@ -136,7 +136,7 @@ impl TokenService {
                         return Err(Error::not_found(k, format!("'{name}'")));
                     }
                     let t = target(Kind::Token, &name, &name);
-                    tx.log_event(&ctx.event(200, t, format!("{} '{name}' revoked", noun(kind)))).await?;
+                    tx.add_log_entry(&ctx.entry(200, t, format!("{} '{name}' revoked", noun(kind)))).await?;
                     Ok(())
                 })
             })
@@ -146,7 +146,7 @@ impl TokenService {
     }
 
     /// Checks a directory API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token.
-    pub async fn authenticate_api(&self, bearer: Option<&str>) -> Result<ScimToken> {
+    pub async fn authenticate_api(&self, bearer: Option<&str>) -> Result<Token> {
         let (token, _) = self.find(bearer, TokenKind::Api).await?;
         Ok(token)
     }
@@ -162,7 +162,7 @@ impl TokenService {
     }
 
     /// The live token of this kind behind `bearer`, and whether SCIM is on; records its use now and then.
-    async fn find(&self, bearer: Option<&str>, kind: TokenKind) -> Result<(ScimToken, bool)> {
+    async fn find(&self, bearer: Option<&str>, kind: TokenKind) -> Result<(Token, bool)> {
         let Some(bearer) = bearer.map(str::trim).filter(|b| !b.is_empty()) else {
             return Err(Error::Unauthenticated);
         };

@@ -113,8 +113,8 @@ impl UserService {
         let settings = tx.settings().await?;
         let access = ownership::access(actor, &user.managed_by, settings.scim_enabled);
         let groups = tx.groups_of_user(id).await?;
-        let q = EventQuery { target: Some(id.to_string()), start_index: 1, count: 50, ..Default::default() };
-        let history = tx.list_events(&q).await?.items;
+        let q = LogQuery { target: Some(id.to_string()), start_index: 1, count: 50, ..Default::default() };
+        let history = tx.log_entries(&q).await?.items;
         Ok(UserDetail { user, access, groups, history })
     }
 
@@ -204,7 +204,7 @@ pub(super) async fn save(
     tx.adjust_seats_used(seats_delta).await?;
     super::outbox::user_written(tx, before, &after).await?;
     let diff = why.describe(before, &after);
-    tx.log_event(&ctx.event(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
+    tx.add_log_entry(&ctx.entry(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
     Ok(after)
 }
 

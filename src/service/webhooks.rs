@@ -171,7 +171,7 @@ impl WebhookService {
                 Box::pin(async move {
                     let e = tx.insert_webhook(&url, &patterns, &key, now()).await?;
                     let what = format!("webhook {} added for {}: {}", e.id, e.url, e.event_types.join(", "));
-                    tx.log_event(&ctx.event(201, super::target(Kind::Webhook, &e.id, &e.url), what)).await?;
+                    tx.add_log_entry(&ctx.entry(201, super::target(Kind::Webhook, &e.id, &e.url), what)).await?;
                     Ok(e)
                 })
             })
@@ -232,7 +232,7 @@ impl WebhookService {
                         return Err(Error::not_found(Kind::Webhook, &id));
                     }
                     let t = super::target(Kind::Webhook, &id, &id);
-                    tx.log_event(&ctx.event(200, t, format!("webhook {id} removed"))).await
+                    tx.add_log_entry(&ctx.entry(200, t, format!("webhook {id} removed"))).await
                 })
             })
             .await
@@ -249,7 +249,7 @@ impl WebhookService {
                         return Err(Error::not_found(Kind::Webhook, &id));
                     }
                     let what = format!("webhook {id}: secret rotated; the old one also signs for 24 hours");
-                    tx.log_event(&ctx.event(200, super::target(Kind::Webhook, &id, &id), what)).await
+                    tx.add_log_entry(&ctx.entry(200, super::target(Kind::Webhook, &id, &id), what)).await
                 })
             })
             .await?;
@@ -266,7 +266,7 @@ impl WebhookService {
                         return Err(Error::not_found(Kind::Webhook, &id));
                     }
                     let t = super::target(Kind::Webhook, &id, &id);
-                    tx.log_event(&ctx.event(200, t, format!("webhook {id}: retry requested"))).await
+                    tx.add_log_entry(&ctx.entry(200, t, format!("webhook {id}: retry requested"))).await
                 })
             })
             .await
@@ -287,7 +287,7 @@ impl WebhookService {
             .ok_or_else(|| Error::Gone(format!("event {event_seq} is no longer kept (retention)")))?;
         drop(tx);
         let result = self.send(sender.as_ref(), &claimed, &event).await?;
-        let delivery = self.delivery(&claimed.endpoint, &event, 0, "resent", &result);
+        let delivery = self.delivery(&claimed.endpoint, &event, 0, DeliveryOutcome::Resent, &result);
         let record = delivery.clone();
         self.store.write(move |tx| Box::pin(async move { tx.record_delivery(&record).await })).await?;
         Ok(delivery)
@@ -376,7 +376,7 @@ impl WebhookService {
             let at = now();
             let attempt = state.attempt + 1;
             if result.delivered() {
-                done.push(self.delivery(e, &event, attempt, "delivered", &result));
+                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::Delivered, &result));
                 state = EndpointState {
                     delivered_through: event.seq,
                     attempt: 0,
@@ -394,7 +394,7 @@ impl WebhookService {
             };
             state = if at - failing_since >= GIVE_UP_AFTER_MS {
                 // A day of failures: this event is given up on, so the endpoint's later events can go next time.
-                done.push(self.delivery(e, &event, attempt, "gave_up", &result));
+                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::GaveUp, &result));
                 EndpointState {
                     delivered_through: event.seq,
                     attempt: 0,
@@ -403,7 +403,7 @@ impl WebhookService {
                     last_error: Some(format!("gave up on {} after 24 hours: {error}", event.id)),
                 }
             } else {
-                done.push(self.delivery(e, &event, attempt, "failed", &result));
+                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::Failed, &result));
                 EndpointState {
                     delivered_through: state.delivered_through,
                     attempt,
@@ -437,7 +437,7 @@ impl WebhookService {
     async fn send(
         &self,
         sender: &dyn WebhookSender,
-        to: &ClaimedEndpoint,
+        to: &EndpointWithSecrets,
         event: &DirectoryEvent,
     ) -> Result<AttemptResult> {
         let body = event.payload().to_string();
@@ -465,7 +465,7 @@ impl WebhookService {
         e: &WebhookEndpoint,
         event: &DirectoryEvent,
         attempt: i64,
-        outcome: &str,
+        outcome: DeliveryOutcome,
         result: &AttemptResult,
     ) -> WebhookDelivery {
         WebhookDelivery {
@@ -478,7 +478,7 @@ impl WebhookService {
             at: now(),
             instance: self.instance.to_string(),
             status: result.status,
-            outcome: outcome.to_owned(),
+            outcome,
             error: result.error.chars().take(500).collect(),
             duration_ms: result.duration_ms,
         }

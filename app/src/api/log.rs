@@ -5,7 +5,7 @@ use super::ctx::admin;
 use super::users::PER_PAGE;
 use crate::error::UiError;
 use leptos::prelude::*;
-use roster::model::{Event, Page};
+use roster::model::{LogEntry, Page};
 
 /// `q`: a user or group id or name, an actor, or `#123` (the id quoted in a SCIM error); `status`: failed | no_seats;
 /// `kind`: user | group; `since`/`until`: dates (YYYY-MM-DD, UTC).
@@ -17,7 +17,7 @@ pub async fn list_events(
     since: String,
     until: String,
     page: i64,
-) -> Result<Page<Event>, UiError> {
+) -> Result<Page<LogEntry>, UiError> {
     use roster::model::{Outcome, parse_rfc3339};
     let (panel, _) = admin().await?;
     let day = |d: &str| -> Result<Option<i64>, UiError> {
@@ -29,7 +29,7 @@ pub async fn list_events(
             .map(Some)
             .ok_or_else(|| UiError::Message(format!("'{d}' is not a date like 2026-11-29")))
     };
-    let q = roster::model::EventQuery {
+    let q = roster::model::LogQuery {
         target: Some(q),
         kind: match kind.as_str() {
             "user" => Some(roster::error::Kind::User),
@@ -43,11 +43,11 @@ pub async fn list_events(
         start_index: roster::model::Page::<()>::start_of(page, PER_PAGE),
         count: PER_PAGE,
     };
-    Ok(panel.services.settings.events(&q).await?)
+    Ok(panel.services.settings.log(&q).await?)
 }
 
 #[server(prefix = "/api", endpoint = "event")]
-pub async fn get_event(id: i64) -> Result<Event, UiError> {
+pub async fn get_log_entry(id: i64) -> Result<LogEntry, UiError> {
     let (panel, _) = admin().await?;
-    Ok(panel.services.settings.event(roster::model::EventId(id)).await?)
+    Ok(panel.services.settings.log_entry(roster::model::LogEntryId(id)).await?)
 }

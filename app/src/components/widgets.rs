@@ -1,6 +1,6 @@
 //! Small pieces used across pages: the source badge, the pager, status badges, query-string helpers.
 use leptos::prelude::*;
-use roster::model::{Event, ManagedBy, human_time};
+use roster::model::{LogEntry, ManagedBy, human_time};
 
 /// "Managed by Okta" for IdP-managed objects, "Local" otherwise.
 #[component]
@@ -99,7 +99,7 @@ where
 
 /// Provisioning-log entries as a table, each time linking to the entry's page.
 #[component]
-pub fn EventsTable(events: Vec<Event>) -> impl IntoView {
+pub fn LogTable(events: Vec<LogEntry>) -> impl IntoView {
     view! {
         <table>
             <thead><tr><th scope="col">"When"</th><th scope="col">"Who"</th><th scope="col">"Request"</th><th scope="col">"Status"</th><th scope="col">"What changed"</th></tr></thead>
@@ -146,7 +146,7 @@ pub fn ShownOnce(token: String, heading: &'static str, hint: &'static str) -> im
 
 /// Bearer tokens (SCIM or directory API) as a table: name, created, last used, status, and `revoke(name)`'s control
 /// for the live ones.
-pub fn token_table(tokens: Vec<roster::model::ScimToken>, revoke: impl Fn(String) -> AnyView + 'static) -> AnyView {
+pub fn token_table(tokens: Vec<roster::model::Token>, revoke: impl Fn(String) -> AnyView + 'static) -> AnyView {
     view! {
         <table>
             <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>

@@ -3,7 +3,7 @@ use crate::api::dashboard::get_dashboard;
 use crate::components::charts::{ActivityChart, SeatsChart};
 use crate::components::layout::Layout;
 use crate::components::seat_meter::SeatMeter;
-use crate::components::widgets::EventsTable;
+use crate::components::widgets::LogTable;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster::model::{Dashboard, human_time};
@@ -71,7 +71,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             {if d.recent.is_empty() {
                 view! { <p class="empty">"Nothing yet. Connect Okta or Entra ID under SCIM settings, or add users by hand."</p> }.into_any()
             } else {
-                view! { <EventsTable events=d.recent /> }.into_any()
+                view! { <LogTable events=d.recent /> }.into_any()
             }}
         </section>
     }

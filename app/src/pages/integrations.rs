@@ -7,7 +7,7 @@ use crate::components::layout::Layout;
 use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use roster::model::{Integrations, WebhookDelivery, WebhookEndpoint, human_time};
+use roster::model::{DeliveryOutcome, Integrations, WebhookDelivery, WebhookEndpoint, human_time};
 
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
@@ -150,9 +150,10 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
                         <tbody>
                             {d.into_iter().map(|d| {
                                 let id = id_rows.clone();
-                                let result = match (d.status, d.outcome.as_str()) {
-                                    (Some(s), "delivered" | "resent") if (200..300).contains(&s) => format!("{} · HTTP {s}", d.outcome),
-                                    (_, o) => format!("{o} · {}", d.error),
+                                let outcome = d.outcome.as_str();
+                                let result = match (d.status, d.outcome) {
+                                    (Some(s), DeliveryOutcome::Delivered | DeliveryOutcome::Resent) if (200..300).contains(&s) => format!("{outcome} · HTTP {s}"),
+                                    _ => format!("{outcome} · {}", d.error),
                                 };
                                 let ok = d.status.is_some_and(|s| (200..300).contains(&s));
                                 view! {

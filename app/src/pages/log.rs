@@ -1,6 +1,6 @@
 //! The provisioning log: every write and every failed SCIM request, filterable; and one entry in full.
 use super::{error_view, id_param, page_param, param};
-use crate::api::log::{get_event, list_events};
+use crate::api::log::{get_log_entry, list_events};
 use crate::api::users::PER_PAGE;
 use crate::components::layout::Layout;
 use crate::components::widgets::Pager;
@@ -88,9 +88,10 @@ pub fn LogPage() -> impl IntoView {
 }
 
 #[component]
-pub fn EventPage() -> impl IntoView {
+pub fn LogEntryPage() -> impl IntoView {
     let id = id_param();
-    let data = Resource::new_blocking(move || id.get().trim_start_matches('#').parse::<i64>().unwrap_or(0), get_event);
+    let data =
+        Resource::new_blocking(move || id.get().trim_start_matches('#').parse::<i64>().unwrap_or(0), get_log_entry);
     view! {
         <Title text="Log entry" />
         <Layout>

@@ -18,7 +18,7 @@ use roster::Kind;
 use roster::model::{Outcome, Target};
 use roster::scim::{MAX_BODY_BYTES, MAX_GROUP_BODY_BYTES};
 use roster::service::{Ctx, Services};
-use roster::store::NewEvent;
+use roster::store::NewLogEntry;
 use std::sync::Arc;
 
 /// What the SCIM endpoint needs, and nothing more: the services, its own base URL, and the throttle of logged 401s.
@@ -158,7 +158,7 @@ async fn log_failure(s: &ScimState, f: Failed<'_>, err: ScimError) -> Response {
     if err.status == StatusCode::SERVICE_UNAVAILABLE {
         return err.render(None); // The log is in the database that is unavailable.
     }
-    let event = NewEvent {
+    let event = NewLogEntry {
         at: roster::service::now(),
         actor: f.who.to_owned(),
         method: f.method.to_string(),

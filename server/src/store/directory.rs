@@ -47,10 +47,10 @@ struct EndpointRow {
     last_error: Option<String>,
 }
 
-impl TryFrom<EndpointRow> for ClaimedEndpoint {
+impl TryFrom<EndpointRow> for EndpointWithSecrets {
     type Error = Error;
-    fn try_from(r: EndpointRow) -> Result<ClaimedEndpoint> {
-        Ok(ClaimedEndpoint {
+    fn try_from(r: EndpointRow) -> Result<EndpointWithSecrets> {
+        Ok(EndpointWithSecrets {
             endpoint: WebhookEndpoint {
                 id: r.endpoint_id,
                 url: r.url,
@@ -84,9 +84,12 @@ struct DeliveryRow {
     duration_ms: i64,
 }
 
-impl From<DeliveryRow> for WebhookDelivery {
-    fn from(r: DeliveryRow) -> WebhookDelivery {
-        WebhookDelivery {
+impl TryFrom<DeliveryRow> for WebhookDelivery {
+    type Error = Error;
+    fn try_from(r: DeliveryRow) -> Result<WebhookDelivery> {
+        let outcome = DeliveryOutcome::parse(&r.outcome)
+            .ok_or_else(|| Error::internal(format!("unknown delivery outcome '{}'", r.outcome)))?;
+        Ok(WebhookDelivery {
             id: r.delivery_id,
             endpoint_id: r.endpoint_id,
             event_seq: r.event_seq,
@@ -96,10 +99,10 @@ impl From<DeliveryRow> for WebhookDelivery {
             at: r.at,
             instance: r.instance,
             status: r.status,
-            outcome: r.outcome,
+            outcome,
             error: r.error,
             duration_ms: r.duration_ms,
-        }
+        })
     }
 }
 
@@ -221,12 +224,12 @@ impl DirectoryTx for SqlTx {
     async fn list_webhooks(&mut self) -> Result<Vec<WebhookEndpoint>> {
         let sql = format!("select {ENDPOINT_COLUMNS} from webhook_endpoint order by created_at");
         let rows: Vec<EndpointRow> = self.fetch_all(&sql, &[]).await?;
-        rows.into_iter().map(|r| ClaimedEndpoint::try_from(r).map(|c| c.endpoint)).collect()
+        rows.into_iter().map(|r| EndpointWithSecrets::try_from(r).map(|c| c.endpoint)).collect()
     }
 
-    async fn webhook(&mut self, id: &str) -> Result<Option<ClaimedEndpoint>> {
+    async fn webhook(&mut self, id: &str) -> Result<Option<EndpointWithSecrets>> {
         let sql = format!("select {ENDPOINT_COLUMNS} from webhook_endpoint where endpoint_id = $1");
-        self.fetch_optional::<EndpointRow>(&sql, &args![id]).await?.map(ClaimedEndpoint::try_from).transpose()
+        self.fetch_optional::<EndpointRow>(&sql, &args![id]).await?.map(EndpointWithSecrets::try_from).transpose()
     }
 
     async fn delete_webhook(&mut self, id: &str) -> Result<bool> {
@@ -263,7 +266,7 @@ impl DirectoryTx for SqlTx {
         owner: &str,
         now: Millis,
         until: Millis,
-    ) -> Result<Option<ClaimedEndpoint>> {
+    ) -> Result<Option<EndpointWithSecrets>> {
         // One conditional update decides, on either database: of several instances trying at once, one changes the
         // row and the others find it leased.
         let claimed = self
@@ -327,7 +330,7 @@ impl DirectoryTx for SqlTx {
                 d.at,
                 &d.instance,
                 d.status,
-                &d.outcome,
+                d.outcome.as_str(),
                 &d.error,
                 d.duration_ms
             ],
@@ -341,7 +344,7 @@ impl DirectoryTx for SqlTx {
             "select {DELIVERY_COLUMNS} from webhook_delivery where endpoint_id = $1 order by delivery_id desc limit $2"
         );
         let rows: Vec<DeliveryRow> = self.fetch_all(&sql, &args![id, limit]).await?;
-        Ok(rows.into_iter().map(Into::into).collect())
+        rows.into_iter().map(WebhookDelivery::try_from).collect()
     }
 
     async fn prune_webhook_deliveries(&mut self, before: Millis) -> Result<u64> {

@@ -3,7 +3,7 @@ use super::filter::translate;
 use super::rows::kind_str;
 use super::sql::{Dialect, Sql, contains_pattern};
 use roster::Result;
-use roster::model::{EventQuery, GroupQuery, UserQuery, UserSort, UserStatus, fold};
+use roster::model::{GroupQuery, LogQuery, UserQuery, UserSort, UserStatus, fold};
 use roster::scim::schema::ResourceType;
 
 /// The WHERE clause of a user listing.
@@ -81,7 +81,7 @@ pub fn group_order(q: &GroupQuery) -> String {
     format!(" order by {col} {dir}, app_group.group_id {dir}")
 }
 
-pub fn event_where(q: &EventQuery) -> Sql {
+pub fn log_where(q: &LogQuery) -> Sql {
     let mut s = Sql::default();
     s.push(" where 1 = 1");
     if let Some(t) = q.target.as_deref().map(str::trim).filter(|t| !t.is_empty()) {

@@ -127,9 +127,9 @@ pub struct TokenRecord {
     revoked_at: Option<i64>,
 }
 
-impl From<TokenRecord> for ScimToken {
-    fn from(r: TokenRecord) -> ScimToken {
-        ScimToken {
+impl From<TokenRecord> for Token {
+    fn from(r: TokenRecord) -> Token {
+        Token {
             id: TokenId(r.token_id),
             name: r.name,
             created_at: r.created_at,
@@ -140,7 +140,7 @@ impl From<TokenRecord> for ScimToken {
 }
 
 #[derive(FromRow)]
-pub struct EventRecord {
+pub struct LogEntryRecord {
     event_id: i64,
     at: i64,
     actor: String,
@@ -162,7 +162,7 @@ pub fn kind_str(k: Kind) -> &'static str {
         Kind::Group => "group",
         Kind::Token => "token",
         Kind::Admin => "admin",
-        Kind::Event => "event",
+        Kind::LogEntry => "event",
         Kind::ApiToken => "api_token",
         Kind::Webhook => "webhook",
     }
@@ -174,21 +174,21 @@ fn parse_kind(s: &str) -> Option<Kind> {
         "group" => Kind::Group,
         "token" => Kind::Token,
         "admin" => Kind::Admin,
-        "event" => Kind::Event,
+        "event" => Kind::LogEntry,
         "api_token" => Kind::ApiToken,
         "webhook" => Kind::Webhook,
         _ => return None,
     })
 }
 
-impl From<EventRecord> for Event {
-    fn from(r: EventRecord) -> Event {
+impl From<LogEntryRecord> for LogEntry {
+    fn from(r: LogEntryRecord) -> LogEntry {
         let target = match (r.target_kind.as_deref().and_then(parse_kind), r.target_id) {
             (Some(kind), Some(id)) => Some(Target { kind, id, name: r.target_name.unwrap_or_default() }),
             _ => None,
         };
-        Event {
-            id: EventId(r.event_id),
+        LogEntry {
+            id: LogEntryId(r.event_id),
             at: r.at,
             actor: r.actor,
             method: r.method,

@@ -246,7 +246,7 @@ async fn admins_are_unique_by_email_in_any_case() {
 async fn events_are_listed_newest_first_and_filtered() {
     let (s, _t) = store().await;
     let mut tx = s.begin_write().await.unwrap();
-    let ev = |status: u16, outcome: Outcome, id: &str| NewEvent {
+    let ev = |status: u16, outcome: Outcome, id: &str| NewLogEntry {
         at: 100,
         actor: "Okta".into(),
         method: "POST".into(),
@@ -258,22 +258,20 @@ async fn events_are_listed_newest_first_and_filtered() {
         detail: String::new(),
         request_id: Some("req-1".into()),
     };
-    let a = tx.insert_event(&ev(201, Outcome::Ok, "u1")).await.unwrap();
-    let b = tx.insert_event(&ev(403, Outcome::NoSeats, "u2")).await.unwrap();
+    let a = tx.insert_log_entry(&ev(201, Outcome::Ok, "u1")).await.unwrap();
+    let b = tx.insert_log_entry(&ev(403, Outcome::NoSeats, "u2")).await.unwrap();
     assert!(b.0 > a.0);
-    let all = tx.list_events(&EventQuery { start_index: 1, count: 10, ..Default::default() }).await.unwrap();
+    let all = tx.log_entries(&LogQuery { start_index: 1, count: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.items[0].id, b);
-    let failed = tx
-        .list_events(&EventQuery { failed_only: true, start_index: 1, count: 10, ..Default::default() })
-        .await
-        .unwrap();
+    let failed =
+        tx.log_entries(&LogQuery { failed_only: true, start_index: 1, count: 10, ..Default::default() }).await.unwrap();
     assert_eq!((failed.total, failed.items[0].outcome), (1, Outcome::NoSeats));
     let by_id = tx
-        .list_events(&EventQuery { target: Some(format!("#{}", b.0)), start_index: 1, count: 10, ..Default::default() })
+        .log_entries(&LogQuery { target: Some(format!("#{}", b.0)), start_index: 1, count: 10, ..Default::default() })
         .await
         .unwrap();
     assert_eq!(by_id.items[0].id, b);
-    assert_eq!(tx.event(a).await.unwrap().unwrap().status, 201);
+    assert_eq!(tx.log_entry(a).await.unwrap().unwrap().status, 201);
 }
 
 #[tokio::test]

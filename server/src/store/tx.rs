@@ -7,12 +7,12 @@
 //! writes in memory until it commits, and gives each job a savepoint just before its first write. A read needs no
 //! transaction: it runs each statement on a pooled connection as it comes.
 use super::positions::{self, Marks, Positions};
-use super::query::{event_where, group_order, group_where, user_order, user_where};
+use super::query::{group_order, group_where, log_where, user_order, user_where};
 use super::rows::*;
 use super::sql::{Arg, Dialect, Script, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
-use roster::store::{LiveToken, NewEvent, Tx};
+use roster::store::{LiveToken, NewLogEntry, Tx};
 use roster::{Error, Result};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
@@ -23,9 +23,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Log entries per multi-row insert (12 values each).
-const EVENT_CHUNK: usize = 200;
-/// A log entry's columns, in the order of [`event_args`].
-const EVENT_COLUMNS: &str =
+const ROWS_PER_INSERT: usize = 200;
+/// A log entry's columns, in the order of [`log_entry_args`].
+const LOG_COLUMNS: &str =
     "at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, detail, request_id";
 
 enum Conn {
@@ -50,7 +50,7 @@ struct Pending {
     settings: Option<SettingsRow>,
     /// How far the stored count of seats used is behind `settings.seats_used`.
     seats_delta: i64,
-    events: Vec<NewEvent>,
+    events: Vec<NewLogEntry>,
     /// SQLite: the users whose search text changed, re-indexed in one statement at commit (migration 0005).
     search: Vec<String>,
     /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
@@ -60,7 +60,7 @@ struct Pending {
     /// Seats used or the licence moved: today's row of the seats chart is written at commit.
     seat_day: bool,
     /// Log entries written at once (failures), to add to the activity chart with the rest at commit.
-    counted: Vec<NewEvent>,
+    counted: Vec<NewLogEntry>,
 }
 
 /// Where `Pending` stood when a job began: a failed job's rollback truncates back to it.
@@ -371,7 +371,7 @@ impl SqlTx {
         let counted = std::mem::take(&mut self.pending.counted);
         count_activity(&mut script, events.iter().chain(&counted));
         let directory = std::mem::take(&mut self.pending.directory);
-        for chunk in directory.chunks(EVENT_CHUNK) {
+        for chunk in directory.chunks(ROWS_PER_INSERT) {
             let s = script.statement();
             s.push("insert into directory_event (event_id, event_type, at, data) values ");
             for (i, e) in chunk.iter().enumerate() {
@@ -380,12 +380,12 @@ impl SqlTx {
                 s.bind(e.kind.as_str()).push(", ").bind(e.at).push(", ").bind(e.data.to_string()).push(")");
             }
         }
-        for chunk in events.chunks(EVENT_CHUNK) {
+        for chunk in events.chunks(ROWS_PER_INSERT) {
             let s = script.statement();
-            s.push("insert into provisioning_event (").push(EVENT_COLUMNS).push(") values ");
+            s.push("insert into log_entry (").push(LOG_COLUMNS).push(") values ");
             for (i, e) in chunk.iter().enumerate() {
                 s.push(if i == 0 { "(" } else { ", (" });
-                for (j, a) in event_args(e).into_iter().enumerate() {
+                for (j, a) in log_entry_args(e).into_iter().enumerate() {
                     if j > 0 {
                         s.push(", ");
                     }
@@ -590,9 +590,9 @@ fn index_emails(script: &mut Script, u: &User) {
     }
 }
 
-/// The values of a log entry, in the column order of `provisioning_event`, as the log stores them.
+/// The values of a log entry, in the column order of `log_entry`, as the log stores them.
 /// Adds log entries to the activity chart's hours, one upsert per hour touched.
-fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewEvent>) {
+fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewLogEntry>) {
     let mut hours: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();
     for e in events {
         let h = hours.entry(e.at.div_euclid(3_600_000)).or_default();
@@ -618,7 +618,7 @@ fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewE
     }
 }
 
-fn event_args(e: &NewEvent) -> Vec<Arg<'_>> {
+fn log_entry_args(e: &NewLogEntry) -> Vec<Arg<'_>> {
     Vec::from(args![
         e.at,
         log_text(&e.actor, 256),
@@ -845,7 +845,7 @@ impl Tx for SqlTx {
         Ok(())
     }
 
-    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<ScimToken> {
+    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<Token> {
         self.unique_write(
             "insert into scim_token (name, name_folded, token_hash, created_at, kind) values ($1, $2, $3, $4, $5)",
             &args![name, fold(name), token_hash, now, kind.as_str()],
@@ -862,7 +862,7 @@ impl Tx for SqlTx {
         Ok(row.into())
     }
 
-    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<ScimToken>> {
+    async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<Token>> {
         let rows: Vec<TokenRecord> = self
             .fetch_all(
                 "select token_id, name, created_at, last_used_at, revoked_at from scim_token where kind = $1 \
@@ -892,7 +892,7 @@ impl Tx for SqlTx {
             .map(|(kind, hash, id, name, created_at, last_used_at)| LiveToken {
                 kind: if kind == "api" { TokenKind::Api } else { TokenKind::Scim },
                 hash,
-                token: ScimToken { id: TokenId(id), name, created_at, last_used_at, revoked_at: None },
+                token: Token { id: TokenId(id), name, created_at, last_used_at, revoked_at: None },
             })
             .collect();
         Ok((tokens, enabled))
@@ -1141,7 +1141,7 @@ impl Tx for SqlTx {
         Ok((counts[0], counts[1]))
     }
 
-    async fn insert_event(&mut self, e: &NewEvent) -> Result<EventId> {
+    async fn insert_log_entry(&mut self, e: &NewLogEntry) -> Result<LogEntryId> {
         self.savepoint().await?;
         if self.in_transaction() {
             // Counted in the activity chart at commit, with the transaction's other entries.
@@ -1150,29 +1150,28 @@ impl Tx for SqlTx {
         let (id,): (i64,) = self
             .fetch_one(
                 &format!(
-                    "insert into provisioning_event ({EVENT_COLUMNS}) \
+                    "insert into log_entry ({LOG_COLUMNS}) \
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning event_id"
                 ),
-                &event_args(e),
+                &log_entry_args(e),
             )
             .await?;
-        Ok(EventId(id))
+        Ok(LogEntryId(id))
     }
 
-    async fn log_event(&mut self, e: &NewEvent) -> Result<()> {
+    async fn add_log_entry(&mut self, e: &NewLogEntry) -> Result<()> {
         if self.in_transaction() {
             // Written with the others of this transaction in one statement, just before it commits.
             self.pending.events.push(e.clone());
             return Ok(());
         }
-        self.insert_event(e).await.map(|_| ())
+        self.insert_log_entry(e).await.map(|_| ())
     }
 
-    async fn list_events(&mut self, q: &EventQuery) -> Result<Page<Event>> {
-        let select = format!("event_id, {EVENT_COLUMNS}");
-        let page: Page<EventRecord> = self
-            .page(&select, "provisioning_event", event_where(q), " order by event_id desc", q.start_index, q.count)
-            .await?;
+    async fn log_entries(&mut self, q: &LogQuery) -> Result<Page<LogEntry>> {
+        let select = format!("event_id, {LOG_COLUMNS}");
+        let page: Page<LogEntryRecord> =
+            self.page(&select, "log_entry", log_where(q), " order by event_id desc", q.start_index, q.count).await?;
         Ok(Page {
             items: page.items.into_iter().map(Into::into).collect(),
             total: page.total,
@@ -1184,22 +1183,19 @@ impl Tx for SqlTx {
         self.write("delete from sign_in_attempt where window_start < $1", &args![before]).await
     }
 
-    async fn prune_events(&mut self, before: Millis, limit: i64) -> Result<u64> {
+    async fn prune_log_entries(&mut self, before: Millis, limit: i64) -> Result<u64> {
         // The oldest entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
         self.write(
-            "delete from provisioning_event where event_id in \
-             (select event_id from provisioning_event where at < $1 order by event_id limit $2)",
+            "delete from log_entry where event_id in \
+             (select event_id from log_entry where at < $1 order by event_id limit $2)",
             &args![before, limit],
         )
         .await
     }
 
-    async fn event(&mut self, id: EventId) -> Result<Option<Event>> {
-        let row: Option<EventRecord> = self
-            .fetch_optional(
-                &format!("select event_id, {EVENT_COLUMNS} from provisioning_event where event_id = $1"),
-                &args![id.0],
-            )
+    async fn log_entry(&mut self, id: LogEntryId) -> Result<Option<LogEntry>> {
+        let row: Option<LogEntryRecord> = self
+            .fetch_optional(&format!("select event_id, {LOG_COLUMNS} from log_entry where event_id = $1"), &args![id.0])
             .await?;
         Ok(row.map(Into::into))
     }

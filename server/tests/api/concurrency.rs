@@ -2,7 +2,7 @@
 //! give. Nothing is lost or duplicated, nothing deadlocks, and no request gets a 5xx.
 use crate::helpers::{TestApp, okta_user, spawn_app};
 use reqwest::{Method, StatusCode};
-use roster::model::{EventQuery, GroupId, UserId, UserQuery, UserStatus};
+use roster::model::{GroupId, LogQuery, UserId, UserQuery, UserStatus};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -12,8 +12,8 @@ fn members(ids: &[String]) -> Value {
 
 /// How many log entries a target has that record a change (not the creation).
 async fn changes_logged(app: &TestApp, target: &str) -> i64 {
-    let q = EventQuery { target: Some(target.to_owned()), start_index: 1, count: 10_000, ..Default::default() };
-    let events = app.services.settings.events(&q).await.unwrap().items;
+    let q = LogQuery { target: Some(target.to_owned()), start_index: 1, count: 10_000, ..Default::default() };
+    let events = app.services.settings.log(&q).await.unwrap().items;
     events.iter().filter(|e| e.outcome == roster::model::Outcome::Ok && e.status != 201).count() as i64
 }
 

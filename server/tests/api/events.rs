@@ -86,7 +86,7 @@ async fn a_receiver_that_is_down_then_back_gets_every_event_in_order() {
     loop {
         let (e, deliveries) = app.services.webhooks.detail(&endpoint.id).await.unwrap();
         if e.attempt > 0 {
-            assert!(deliveries.iter().all(|d| d.outcome == "failed"));
+            assert!(deliveries.iter().all(|d| d.outcome == roster::model::DeliveryOutcome::Failed));
             assert!(e.last_error.is_some());
             break;
         }
@@ -108,7 +108,7 @@ async fn a_receiver_that_is_down_then_back_gets_every_event_in_order() {
         let (e, deliveries) = app.services.webhooks.detail(&endpoint.id).await.unwrap();
         if e.attempt == 0 {
             assert!(e.last_error.is_none() && e.failing_since.is_none());
-            assert!(deliveries.iter().any(|d| d.outcome == "delivered"));
+            assert!(deliveries.iter().any(|d| d.outcome == roster::model::DeliveryOutcome::Delivered));
             break;
         }
         assert!(Instant::now() < deadline, "the endpoint never recovered: {e:?}");
@@ -270,8 +270,8 @@ async fn drift_while_scim_is_off_is_listed_and_the_next_push_says_what_it_undid(
     let push = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Eng",
                       "members": [{"value": a}, {"value": b}]});
     assert_eq!(app.put(&format!("/Groups/{eng}"), push).await.status, StatusCode::OK);
-    let q = roster::model::EventQuery { count: 5, start_index: 1, ..Default::default() };
-    let entry = app.services.settings.events(&q).await.unwrap().items.into_iter().find(|e| e.method == "PUT").unwrap();
+    let q = roster::model::LogQuery { count: 5, start_index: 1, ..Default::default() };
+    let entry = app.services.settings.log(&q).await.unwrap().items.into_iter().find(|e| e.method == "PUT").unwrap();
     assert!(
         entry.diff.contains("undid changes made in roster while SCIM was off: −a@example.com (by panel-admin@example.com), +c@example.com (by panel-admin@example.com)"),
         "{}",

@@ -4,7 +4,7 @@ use crate::helpers::{TestApp, okta_user, spawn_app, spawn_with};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use roster::Error;
-use roster::model::{EventQuery, UserId};
+use roster::model::{LogQuery, UserId};
 use roster::service::Ctx;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -270,7 +270,7 @@ async fn unauthenticated_log_entries_are_small() {
     let long = "x".repeat(20_000);
     let r = app.raw(app.http.get(format!("{}/Users/{long}", app.scim))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    let events = app.services.settings.events(&EventQuery { start_index: 1, count: 10, ..Default::default() }).await;
+    let events = app.services.settings.log(&LogQuery { start_index: 1, count: 10, ..Default::default() }).await;
     let e = events.unwrap().items.into_iter().find(|e| e.status == 401).expect("logged");
     assert!(e.path.chars().count() <= 257, "{} characters", e.path.len());
 }
@@ -281,7 +281,7 @@ async fn the_log_is_pruned_after_its_retention() {
     app.user_id("a@example.com").await;
     let all = |app: &TestApp| {
         let s = app.services.settings.clone();
-        async move { s.events(&EventQuery { start_index: 1, count: 0, ..Default::default() }).await.unwrap().total }
+        async move { s.log(&LogQuery { start_index: 1, count: 0, ..Default::default() }).await.unwrap().total }
     };
     assert!(all(&app).await > 0);
     assert_eq!(app.services.settings.prune_log(3_600_000).await.unwrap(), 0, "an hour's retention keeps today's");
@@ -474,7 +474,7 @@ async fn database_contains(app: &TestApp, needle: &str) -> bool {
     let like = format!("%{needle}%");
     let sql = "select (select count(*) from panel_session where data like $1 or session_hash like $1) + \
                (select count(*) from scim_token where token_hash like $1 or name like $1) + \
-               (select count(*) from provisioning_event where diff like $1 or detail like $1 or path like $1)";
+               (select count(*) from log_entry where diff like $1 or detail like $1 or path like $1)";
     let n: i64 = match Db::connect(&app.db_url).await.unwrap() {
         Db::Sqlite(p) => sqlx::query_scalar(sql).bind(&like).fetch_one(&p.read).await.unwrap(),
         Db::Postgres(p) => sqlx::query_scalar(sql).bind(&like).fetch_one(&p.read).await.unwrap(),

@@ -212,7 +212,7 @@ async fn two_instances_never_deliver_one_attempt_twice() {
     assert_eq!(unique.len(), 40);
     let (_, deliveries) = services.webhooks.detail(&endpoint.id).await.unwrap();
     let mut seqs: Vec<i64> = deliveries.iter().map(|d| d.event_seq).collect();
-    assert!(deliveries.iter().all(|d| d.outcome == "delivered" && d.attempt == 1));
+    assert!(deliveries.iter().all(|d| d.outcome == roster::model::DeliveryOutcome::Delivered && d.attempt == 1));
     seqs.reverse();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in commit order");
 }

@@ -75,8 +75,8 @@ async fn a_request_id_is_echoed_and_recorded_in_the_log_entry_and_a_hostile_one_
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.headers["x-request-id"], "okta-7f3a.2");
-    let recent = roster::model::EventQuery { start_index: 1, count: 50, ..Default::default() };
-    let entry = app.services.settings.events(&recent).await.unwrap();
+    let recent = roster::model::LogQuery { start_index: 1, count: 50, ..Default::default() };
+    let entry = app.services.settings.log(&recent).await.unwrap();
     let failed = entry.items.iter().find(|e| e.status == 409).expect("the failure is logged");
     assert_eq!(failed.request_id.as_deref(), Some("okta-7f3a.2"));
 
@@ -93,7 +93,7 @@ async fn a_request_id_is_echoed_and_recorded_in_the_log_entry_and_a_hostile_one_
     let id = r.headers["x-request-id"].to_str().unwrap().to_owned();
     assert_ne!(id, hostile);
     assert!(id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
-    let log = app.services.settings.events(&recent).await.unwrap();
+    let log = app.services.settings.log(&recent).await.unwrap();
     let created = log.items.iter().find(|e| e.status == 201 && e.path.ends_with("/Users")).expect("logged");
     assert_eq!(created.request_id.as_deref(), Some(id.as_str()));
 }

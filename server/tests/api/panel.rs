@@ -222,8 +222,8 @@ async fn swapping_one_member_for_another_is_a_change_with_a_new_etag_and_a_log_e
     let after = app.get(&format!("/Groups/{g}")).await.body;
     assert_ne!(after["meta"]["version"], before);
     assert_eq!(after["members"][0]["value"], json!(b));
-    let q = roster::model::EventQuery { target: Some(g.clone()), start_index: 1, count: 10, ..Default::default() };
-    let events = app.services.settings.events(&q).await.unwrap();
+    let q = roster::model::LogQuery { target: Some(g.clone()), start_index: 1, count: 10, ..Default::default() };
+    let events = app.services.settings.log(&q).await.unwrap();
     assert!(
         events.items.iter().any(|e| e.diff.contains("1 members removed") && e.diff.contains("1 members added")),
         "{:?}",

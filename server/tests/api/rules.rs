@@ -3,8 +3,8 @@
 use crate::helpers::{Reply, TestApp, okta_user, sorted, spawn_app};
 use reqwest::StatusCode;
 use roster::Error;
-use roster::model::EventQuery;
-use roster::model::{EventId, GroupId, Outcome, UserId};
+use roster::model::LogQuery;
+use roster::model::{GroupId, LogEntryId, Outcome, UserId};
 use roster::service::Ctx;
 use serde_json::{Value, json};
 
@@ -18,13 +18,8 @@ fn add_members(ids: &[&str]) -> Value {
 }
 
 /// Every provisioning-log entry, newest first.
-async fn all_events(app: &TestApp) -> Vec<roster::model::Event> {
-    app.services
-        .settings
-        .events(&EventQuery { start_index: 1, count: 10_000, ..Default::default() })
-        .await
-        .unwrap()
-        .items
+async fn all_events(app: &TestApp) -> Vec<roster::model::LogEntry> {
+    app.services.settings.log(&LogQuery { start_index: 1, count: 10_000, ..Default::default() }).await.unwrap().items
 }
 
 /// The log entry number a SCIM error detail ends with: `… (roster log #12)`.
@@ -469,7 +464,8 @@ async fn every_scim_error_detail_ends_with_its_log_entry_and_that_entry_has_the_
         assert!(r.status.is_client_error(), "{what}: {}", r.status);
         let n = log_number(&r);
         assert!(seen.insert(n), "{what}: each failure has its own entry");
-        let entry = app.services.settings.event(EventId(n)).await.unwrap_or_else(|e| panic!("{what}: entry #{n}: {e}"));
+        let entry =
+            app.services.settings.log_entry(LogEntryId(n)).await.unwrap_or_else(|e| panic!("{what}: entry #{n}: {e}"));
         assert_eq!(entry.status, r.status.as_u16(), "{what}");
         assert!(entry.path.ends_with(&path), "{what}: the entry names the request: {} vs {path}", entry.path);
         assert_ne!(entry.outcome, Outcome::Ok, "{what}");
@@ -486,7 +482,7 @@ async fn a_successful_write_leaves_a_log_entry_with_what_changed() {
     let events = app
         .services
         .settings
-        .events(&EventQuery { target: Some(id.clone()), start_index: 1, count: 50, ..Default::default() })
+        .log(&LogQuery { target: Some(id.clone()), start_index: 1, count: 50, ..Default::default() })
         .await
         .unwrap();
     let created = events.items.iter().find(|e| e.method == "POST").expect("the POST is logged");

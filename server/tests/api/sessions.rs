@@ -56,13 +56,14 @@ fn reads(user: &str, group: &str, entry: i64) -> Vec<(&'static str, Vec<(&'stati
 /// while four IdP clients create users.
 #[tokio::test]
 async fn parallel_tabs_on_one_session_while_an_idp_writes_all_answer() {
+    server::telemetry::init();
     let app = Arc::new(spawn_with(|c| c.request_timeout_secs = 30).await);
     app.set_scim(true).await;
     app.set_seats(1_000_000).await;
     let user = app.user_id("first@example.com").await;
     let group = app.group_id("Everyone", &[&user]).await;
-    let q = roster::model::EventQuery { start_index: 1, count: 1, ..Default::default() };
-    let entry = app.services.settings.events(&q).await.unwrap().items[0].id.0;
+    let q = roster::model::LogQuery { start_index: 1, count: 1, ..Default::default() };
+    let entry = app.services.settings.log(&q).await.unwrap().items[0].id.0;
     app.sign_in().await;
     let stop = Arc::new(AtomicBool::new(false));
     let mut idp = Vec::new();
@@ -134,8 +135,8 @@ async fn reading_the_panel_needs_no_write_lock() {
     app.set_scim(true).await;
     let user = app.user_id("first@example.com").await;
     let group = app.group_id("Everyone", &[&user]).await;
-    let q = roster::model::EventQuery { start_index: 1, count: 1, ..Default::default() };
-    let entry = app.services.settings.events(&q).await.unwrap().items[0].id.0;
+    let q = roster::model::LogQuery { start_index: 1, count: 1, ..Default::default() };
+    let entry = app.services.settings.log(&q).await.unwrap().items[0].id.0;
     app.sign_in().await;
     let mut holder = sqlx::SqliteConnection::connect(&app.db_url).await.unwrap();
     sqlx::query("begin immediate").execute(&mut holder).await.unwrap();

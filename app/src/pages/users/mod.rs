@@ -2,7 +2,7 @@
 use super::{error_view, id_param, page_param, param};
 use crate::api::users::{CreateUser, PER_PAGE, SetUserActive, get_user, list_users};
 use crate::components::layout::Layout;
-use crate::components::widgets::{EventsTable, ManagedBadge, Pager, StatusBadge, action_error};
+use crate::components::widgets::{LogTable, ManagedBadge, Pager, StatusBadge, action_error};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use roster::model::{UserDetail, human_time};
@@ -204,7 +204,7 @@ fn UserView(d: UserDetail) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Provisioning history"</h2>
-            <EventsTable events=d.history />
+            <LogTable events=d.history />
         </section>
     }
 }
