@@ -719,7 +719,7 @@ async fn plans(db: &Db, users: usize) -> anyhow::Result<Vec<(String, String)>> {
             },
         ),
     ];
-    let mut tx = db.begin(false).await?;
+    let mut tx = db.begin_read().await?;
     let mut out = Vec::new();
     for (what, q) in cases {
         let w = user_where(&q, tx.dialect())?;

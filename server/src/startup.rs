@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::guard::Guards;
 use crate::store::Db;
-use crate::store::session::Sessions;
+use crate::store::sessions::Sessions;
 use crate::web::{AppState, router};
 use anyhow::Context;
 use leptos::prelude::LeptosOptions;

@@ -2,7 +2,7 @@
 use crate::guard::{self, Guards};
 use crate::scim::ScimState;
 use crate::site::Site;
-use crate::store::session::Sessions;
+use crate::store::sessions::Sessions;
 use app::{App, Panel, shell};
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;

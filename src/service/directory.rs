@@ -3,7 +3,7 @@
 use super::now;
 use crate::Kind;
 use crate::model::*;
-use crate::store::{Store, Tx};
+use crate::store::{Read, Store};
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -361,7 +361,7 @@ fn group_ref(g: GroupRef) -> DirectoryGroupRef {
     DirectoryGroupRef { id: g.id, display_name: g.display_name }
 }
 
-pub(super) async fn charts(tx: &mut dyn Tx, at: Millis) -> Result<Charts> {
+pub(super) async fn charts(tx: &mut dyn Read, at: Millis) -> Result<Charts> {
     const DAY: i64 = 86_400_000;
     const HOUR: i64 = 3_600_000;
     let (today, this_hour) = (at.div_euclid(DAY), at.div_euclid(HOUR));

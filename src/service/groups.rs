@@ -78,9 +78,10 @@ impl GroupService {
         tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))
     }
 
-    /// The group with all its members (SCIM GET without `excludedAttributes=members`).
+    /// The group with all its members (SCIM GET without `excludedAttributes=members`), from one snapshot, so its
+    /// members agree with its version and count.
     pub async fn get_with_members(&self, id: &GroupId) -> Result<(Group, Vec<MemberRef>)> {
-        let mut tx = self.store.begin_read().await?;
+        let mut tx = self.store.begin_snapshot().await?;
         let g = tx.group(id).await?.ok_or_else(|| Error::not_found(Kind::Group, id))?;
         Ok((g, tx.members(id, 1, 0).await?.items))
     }
@@ -98,9 +99,10 @@ impl GroupService {
         self.store.begin_read().await?.list_groups(q).await
     }
 
-    /// A page of groups and, when `with_members`, each one's members, from one snapshot.
+    /// A page of groups and, when `with_members`, each one's members, from one snapshot: the groups, their members
+    /// and `totalResults` describe the same moment (RFC 7644 §3.4.2).
     pub async fn list_with_members(&self, q: &GroupQuery, with_members: bool) -> Result<Page<(Group, Vec<MemberRef>)>> {
-        let mut tx = self.store.begin_read().await?;
+        let mut tx = self.store.begin_snapshot().await?;
         let page = tx.list_groups(q).await?;
         let mut members = if with_members {
             tx.members_of(&page.items.iter().map(|g| g.id.clone()).collect::<Vec<_>>()).await?

@@ -7,7 +7,7 @@ use crate::model::*;
 use crate::rules::{ownership, seats};
 use crate::scim::patch::{PatchOp, apply_user};
 use crate::scim::resource::{UserBody, parse_user};
-use crate::store::{Store, Tx};
+use crate::store::{Read, Store, Tx};
 use crate::{Error, Result};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -100,8 +100,9 @@ impl UserService {
         live(self.store.begin_read().await?.as_mut(), id).await
     }
 
+    /// The user and the groups they are in, from one snapshot.
     pub async fn get_with_groups(&self, id: &UserId) -> Result<(User, Vec<GroupRef>)> {
-        let mut tx = self.store.begin_read().await?;
+        let mut tx = self.store.begin_snapshot().await?;
         let user = live(tx.as_mut(), id).await?;
         Ok((user, tx.groups_of_user(id).await?))
     }
@@ -252,7 +253,7 @@ fn apply(u: &mut User, change: Change, ctx: &Ctx, at: Millis) -> Result<()> {
     Ok(())
 }
 
-async fn live(tx: &mut dyn Tx, id: &UserId) -> Result<User> {
+async fn live(tx: &mut dyn Read, id: &UserId) -> Result<User> {
     tx.user(id).await?.filter(|u| u.deleted_at.is_none()).ok_or_else(|| Error::not_found(Kind::User, id))
 }
 

@@ -1,5 +1,6 @@
 //! Connecting: the two databases, their pools and migrations, and how a write transaction takes the write lock.
-use super::tx::SqlTx;
+use super::conn::{Conn, db};
+use super::job::SqlTx;
 use roster::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -154,21 +155,40 @@ impl Db {
         Ok(())
     }
 
-    /// Opens a transaction. A write takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
+    /// The writer's transaction, which takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
     /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
     /// activations both pass a seat count).
-    /// A read needs no transaction: a pooled connection runs its statements as they come.
-    pub async fn begin(&self, write: bool) -> Result<SqlTx> {
-        let internal = super::tx::db;
+    pub async fn begin_write(&self) -> Result<SqlTx> {
         Ok(match self {
-            Db::Sqlite(p) if write => SqlTx::sqlite(p.write.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?),
-            Db::Sqlite(p) => SqlTx::sqlite_read(p.read.acquire().await.map_err(internal)?),
-            Db::Postgres(p) if write => {
-                let mut tx = SqlTx::postgres(p.write.begin().await.map_err(internal)?);
-                tx.execute("select 1 from setting where setting_id = 1 for update", &[]).await?;
-                tx
+            Db::Sqlite(p) => SqlTx::writer(Conn::Sqlite(p.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)),
+            Db::Postgres(p) => {
+                let mut tx = p.write.begin().await.map_err(db)?;
+                sqlx::query("select 1 from setting where setting_id = 1 for update")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+                SqlTx::writer(Conn::Postgres(tx))
             }
-            Db::Postgres(p) => SqlTx::postgres_read(p.read.acquire().await.map_err(internal)?),
+        })
+    }
+
+    /// Reads without a transaction: a pooled connection runs its statements as they come, each on its own snapshot.
+    pub async fn begin_read(&self) -> Result<SqlTx> {
+        Ok(match self {
+            Db::Sqlite(p) => SqlTx::reader(Conn::SqliteRead(p.read.acquire().await.map_err(db)?)),
+            Db::Postgres(p) => SqlTx::reader(Conn::PostgresRead(p.read.acquire().await.map_err(db)?)),
+        })
+    }
+
+    /// Reads in one read-only transaction, so every statement sees the same moment: SQLite's deferred `BEGIN` takes
+    /// its snapshot at the first read; PostgreSQL's `REPEATABLE READ` at the first statement.
+    pub async fn begin_snapshot(&self) -> Result<SqlTx> {
+        Ok(match self {
+            Db::Sqlite(p) => SqlTx::reader(Conn::Sqlite(p.read.begin().await.map_err(db)?)),
+            Db::Postgres(p) => {
+                let tx = p.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db)?;
+                SqlTx::reader(Conn::Postgres(tx))
+            }
         })
     }
 }

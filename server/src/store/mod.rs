@@ -1,32 +1,44 @@
-//! The SQLite and PostgreSQL stores, implementing `roster::store` once for both:
-//! - [`connect`]: pools, migrations, backups, and how a transaction starts;
-//! - this file: the store itself, reads on pooled connections and writes through the writer;
-//! - [`writer`]: the one task that runs every write job, several per transaction (group commit);
-//! - [`tx`]: one transaction type and the SQL of every `Tx` method, written once with `$n` placeholders;
-//! - [`rows`]: what the SELECTs return and its conversion to the model;
-//! - [`sql`]: bound values and the SQL builder; [`query`]: the listing clauses; [`filter`]: SCIM filters to SQL;
-//! - [`positions`]: deep pages of the default user listing without OFFSET.
+//! The SQLite and PostgreSQL stores, implementing `roster::store` once for both, in three layers:
+//! - the connection layer: [`connect`] (pools, migrations, backups, how a transaction starts) and [`conn`] (the one
+//!   place SQL runs, on either database);
+//! - the per-job scope: [`job`] ([`SqlTx`]: a job's savepoint and pending state, the read and write helpers every
+//!   concern uses, what a commit writes) and [`writer`] (the one task that runs every write job, several per
+//!   transaction);
+//! - one file per concern, each with its row types beside its SQL: [`settings`], [`admins`], [`tokens`], [`users`]
+//!   (with their emails and search index), [`groups`] (with their members), [`log`], [`outbox`], [`webhooks`],
+//!   [`drift`], [`charts`] and [`sessions`].
 //!
-//! The contract suite in `tests.rs` runs on both databases. Sessions live in the same database ([`session`]).
+//! The SQL builder is [`sql`]; [`query`] holds the listing clauses, [`filter`] SCIM filters to SQL, and [`positions`]
+//! deep pages of the default user listing without OFFSET. The contract suite in `tests.rs` runs on both databases.
+mod admins;
+mod charts;
+pub mod conn;
 pub mod connect;
-mod directory;
+mod drift;
 pub mod filter;
+mod groups;
+pub mod job;
+mod log;
+mod outbox;
 pub mod positions;
 pub mod query;
-pub mod rows;
-pub mod session;
+pub mod sessions;
+mod settings;
 pub mod sql;
 #[cfg(test)]
 mod tests;
-pub mod tx;
+mod tokens;
+mod users;
+mod webhooks;
 pub mod writer;
 
 pub use connect::{Db, Pools};
+pub use job::SqlTx;
 
 use async_trait::async_trait;
 use positions::Positions;
 use roster::Result;
-use roster::store::{Store, Tx, WriteJob};
+use roster::store::{Read, Store, WriteJob};
 use std::any::Any;
 use std::sync::Arc;
 use writer::Writer;
@@ -51,8 +63,12 @@ struct SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
-    async fn begin_read(&self) -> Result<Box<dyn Tx>> {
-        Ok(Box::new(self.db.begin(false).await?.with_positions(self.positions.clone())))
+    async fn begin_read(&self) -> Result<Box<dyn Read>> {
+        Ok(Box::new(self.db.begin_read().await?.with_positions(self.positions.clone())))
+    }
+
+    async fn begin_snapshot(&self) -> Result<Box<dyn Read>> {
+        Ok(Box::new(self.db.begin_snapshot().await?))
     }
 
     async fn run_write(&self, job: WriteJob) -> Result<Box<dyn Any + Send>> {
@@ -68,6 +84,6 @@ impl Store for SqlStore {
             Db::Sqlite(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
             Db::Postgres(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
         }
-        .map_err(tx::db)
+        .map_err(conn::db)
     }
 }

@@ -1,6 +1,6 @@
 //! The WHERE and ORDER BY clauses of the three listings: users, groups and the provisioning log.
 use super::filter::translate;
-use super::rows::kind_str;
+use super::log::kind_str;
 use super::sql::{Dialect, Sql, contains_pattern};
 use roster::Result;
 use roster::model::{GroupQuery, LogQuery, UserQuery, UserSort, UserStatus, fold};
@@ -86,7 +86,7 @@ pub fn log_where(q: &LogQuery) -> Sql {
     s.push(" where 1 = 1");
     if let Some(t) = q.target.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         if let Ok(id) = t.trim_start_matches('#').parse::<i64>() {
-            s.push(" and (event_id = ").bind(id).push(" or target_id = ").bind(t.to_owned()).push(")");
+            s.push(" and (entry_id = ").bind(id).push(" or target_id = ").bind(t.to_owned()).push(")");
         } else {
             let like = contains_pattern(&fold(t));
             s.push(" and (target_id = ").bind(t.to_owned());

@@ -18,6 +18,19 @@ pub enum Arg<'a> {
     Bool(bool),
 }
 
+impl Arg<'_> {
+    /// An owned copy, for a builder that outlives the borrowed value.
+    pub fn into_owned(self) -> Arg<'static> {
+        match self {
+            Arg::Text(s) => Arg::Text(s.into_owned().into()),
+            Arg::OptText(s) => Arg::OptText(s.map(|s| s.into_owned().into())),
+            Arg::Int(i) => Arg::Int(i),
+            Arg::OptInt(i) => Arg::OptInt(i),
+            Arg::Bool(b) => Arg::Bool(b),
+        }
+    }
+}
+
 impl<'a> From<&'a str> for Arg<'a> {
     fn from(s: &'a str) -> Self {
         Arg::Text(Cow::Borrowed(s))

@@ -13,11 +13,11 @@ struct TestStore(Db);
 
 impl TestStore {
     async fn begin_write(&self) -> Result<Box<dyn Tx>, Error> {
-        Ok(Box::new(self.0.begin(true).await?))
+        Ok(Box::new(self.0.begin_write().await?))
     }
 
-    async fn begin_read(&self) -> Result<Box<dyn Tx>, Error> {
-        Ok(Box::new(self.0.begin(false).await?))
+    async fn begin_read(&self) -> Result<Box<dyn Read>, Error> {
+        Ok(Box::new(self.0.begin_read().await?))
     }
 
     fn store(&self) -> Arc<dyn Store> {
@@ -324,10 +324,10 @@ async fn case_insensitive_name_filters_use_an_index() {
         })
         .await
         .unwrap();
-    let mut tx = s.0.begin(true).await.unwrap();
-    tx.execute("analyze app_user", &[]).await.unwrap();
+    let mut tx = s.0.begin_write().await.unwrap();
+    tx.write("analyze app_user", &[]).await.unwrap();
     tx.finish().await.unwrap();
-    let mut tx = s.0.begin(false).await.unwrap();
+    let mut tx = s.0.begin_read().await.unwrap();
     for (filter, index) in [
         (r#"displayName eq "Ada Lovelace""#, "app_user_display_name_lower"),
         (r#"name.givenName eq "ada""#, "app_user_given_name_lower"),

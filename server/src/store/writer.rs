@@ -82,7 +82,7 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal) {
 async fn run_batch(db: &Db, batch: Vec<Queued>) -> bool {
     let started = std::time::Instant::now();
     let jobs = batch.len();
-    let mut tx = match db.begin(true).await {
+    let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
         Err(e) => {
             fail_all(batch.into_iter().map(|q| q.done), &e);

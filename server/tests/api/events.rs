@@ -308,9 +308,13 @@ struct Counting {
 
 #[async_trait::async_trait]
 impl roster::store::Store for Counting {
-    async fn begin_read(&self) -> roster::Result<Box<dyn roster::store::Tx>> {
+    async fn begin_read(&self) -> roster::Result<Box<dyn roster::store::Read>> {
         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.inner.begin_read().await
+    }
+    async fn begin_snapshot(&self) -> roster::Result<Box<dyn roster::store::Read>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.begin_snapshot().await
     }
     async fn run_write(&self, job: roster::store::WriteJob) -> roster::Result<Box<dyn std::any::Any + Send>> {
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -1,28 +1,31 @@
-//! Panel sessions: their SQL ([`roster::store::SessionTx`]) and the session layer's store over it ([`Sessions`]).
+//! Panel sessions: their SQL ([`roster::store::SessionRead`], [`roster::store::SessionWrite`]) and the session layer's store over it ([`Sessions`]).
 //!
 //! Sessions live in the same database as everything else, so they survive restarts and work across instances behind a
 //! load balancer. Every change to one is a job of the writer's, like any other write: on SQLite nothing but the writer
 //! ever takes the write lock. The session layer saves a session only when it changed (the panel renews the idle expiry
 //! when it has drifted, `app::api::ctx`), and a save never creates a session, so signing out ends it for good even
 //! while a request of that session is still in flight.
+use super::job::SqlTx;
 use super::sql::args;
-use super::tx::SqlTx;
 use async_trait::async_trait;
 use roster::model::Millis;
 use roster::service::sha256_hex;
-use roster::store::{SessionTx, Store};
+use roster::store::{SessionRead, SessionWrite, Store};
 use std::sync::Arc;
 use tower_sessions::cookie::time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, ExpiredDeletion, SessionStore};
 
 #[async_trait]
-impl SessionTx for SqlTx {
+impl SessionRead for SqlTx {
     async fn session(&mut self, id_hash: &str, now: Millis) -> roster::Result<Option<(String, Millis)>> {
         let sql = "select data, expires_at from panel_session where session_hash = $1 and expires_at > $2";
         self.fetch_optional(sql, &args![id_hash, now]).await
     }
+}
 
+#[async_trait]
+impl SessionWrite for SqlTx {
     async fn insert_session(&mut self, id_hash: &str, data: &str, expires_at: Millis) -> roster::Result<bool> {
         let sql = "insert into panel_session (session_hash, data, expires_at) values ($1, $2, $3) \
                    on conflict (session_hash) do nothing";

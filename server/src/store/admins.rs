@@ -1,0 +1,116 @@
+//! Admins and the sign-in throttle's counts.
+use super::job::SqlTx;
+use super::sql::args;
+use async_trait::async_trait;
+use roster::Result;
+use roster::model::*;
+use roster::store::{AdminRead, AdminWrite};
+use sqlx::FromRow;
+
+#[derive(FromRow)]
+pub struct AdminRecord {
+    admin_id: i64,
+    email: String,
+    created_at: i64,
+    sessions_valid_from: i64,
+}
+
+pub const ADMIN_COLUMNS: &str = "admin_id, email, created_at, sessions_valid_from";
+
+impl From<AdminRecord> for Admin {
+    fn from(r: AdminRecord) -> Admin {
+        Admin {
+            id: AdminId(r.admin_id),
+            email: r.email,
+            created_at: r.created_at,
+            sessions_valid_from: r.sessions_valid_from,
+        }
+    }
+}
+
+#[async_trait]
+impl AdminRead for SqlTx {
+    async fn count_admins(&mut self) -> Result<i64> {
+        self.scalar("select count(*) from admin", &[]).await
+    }
+
+    async fn admin_credentials(&mut self, email_folded: &str) -> Result<Option<(Admin, String)>> {
+        let row: Option<AdminRecord> = self
+            .fetch_optional(&format!("select {ADMIN_COLUMNS} from admin where email_folded = $1"), &args![email_folded])
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let admin = Admin::from(row);
+        Ok(self.admin_password_hash(admin.id).await?.map(|hash| (admin, hash)))
+    }
+
+    async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            self.fetch_optional("select password_hash from admin where admin_id = $1", &args![id.0]).await?;
+        Ok(row.map(|(h,)| h))
+    }
+
+    async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>> {
+        let sql = format!("select {ADMIN_COLUMNS} from admin where admin_id = $1");
+        let row: Option<AdminRecord> = self.fetch_optional(&sql, &args![id.0]).await?;
+        Ok(row.map(Into::into))
+    }
+
+    async fn list_admins(&mut self) -> Result<Vec<Admin>> {
+        let rows: Vec<AdminRecord> =
+            self.fetch_all(&format!("select {ADMIN_COLUMNS} from admin order by email_folded"), &[]).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+}
+
+#[async_trait]
+impl AdminWrite for SqlTx {
+    async fn insert_admin(&mut self, email: &str, password_hash: &str, now: Millis) -> Result<Admin> {
+        self.unique_write(
+            "insert into admin (email, email_folded, password_hash, created_at, updated_at) values ($1, $2, $3, $4, $4)",
+            &args![email, fold(email), password_hash, now],
+            "admin email",
+            email,
+        )
+        .await?;
+        let sql = format!("select {ADMIN_COLUMNS} from admin where email_folded = $1");
+        let row: AdminRecord = self.fetch_one(&sql, &args![fold(email)]).await?;
+        Ok(row.into())
+    }
+
+    async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()> {
+        self.write(
+            "update admin set password_hash = $1, updated_at = $2, sessions_valid_from = $2 where admin_id = $3",
+            &args![password_hash, now, id.0],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn delete_admin(&mut self, id: AdminId) -> Result<()> {
+        self.write("delete from admin where admin_id = $1", &args![id.0]).await.map(|_| ())
+    }
+
+    async fn count_sign_in_attempt(&mut self, key: &str, now: Millis, window_floor: Millis) -> Result<(i64, Millis)> {
+        // One statement, so the count and the check cannot be split by another attempt.
+        self.write_returning_one(
+            "insert into sign_in_attempt (attempt_key, window_start, attempts) values ($1, $2, 1) \
+             on conflict (attempt_key) do update set \
+             attempts = case when sign_in_attempt.window_start < $3 then 1 else sign_in_attempt.attempts + 1 end, \
+             window_start = case when sign_in_attempt.window_start < $3 then $2 else sign_in_attempt.window_start end \
+             returning attempts, window_start",
+            &args![key, now, window_floor],
+        )
+        .await
+    }
+
+    async fn clear_sign_in_attempts(&mut self, keys: &[String]) -> Result<()> {
+        for key in keys {
+            self.write("delete from sign_in_attempt where attempt_key = $1", &args![key]).await?;
+        }
+        Ok(())
+    }
+
+    async fn prune_sign_in_attempts(&mut self, before: Millis) -> Result<u64> {
+        self.write("delete from sign_in_attempt where window_start < $1", &args![before]).await
+    }
+}

@@ -1,0 +1,401 @@
+//! The per-job scope: [`SqlTx`], one transaction or read connection, through which every concern's SQL runs.
+//!
+//! The writer ([`super::writer`]) runs several jobs in one transaction. Each job gets a scope of its own: a savepoint,
+//! taken just before its first write, and its own pending state. A job that succeeds hands its pending state to the
+//! transaction; one that fails rolls back to its savepoint and its pending state is dropped, so nothing it did, in the
+//! database or in memory, survives it. At commit the transaction writes what its jobs left pending (the seat count,
+//! log entries, directory events, the search index) in one call on SQLite.
+//!
+//! Reads go through [`SqlTx::fetch_all`] and its siblings; every write goes through [`SqlTx::write`] and its
+//! siblings, which take the job's savepoint themselves and refuse to run outside a write transaction.
+use super::conn::{AnyRow, Conn};
+use super::positions::Positions;
+use super::sql::{Arg, Dialect, Script, Sql, limit};
+use super::{log, outbox, settings, users};
+use roster::model::*;
+use roster::store::NewLogEntry;
+use roster::{Error, Result};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// The settings row as a write transaction knows it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct SettingsRow {
+    pub scim_enabled: bool,
+    pub seat_limit: i64,
+    pub seats_used: i64,
+}
+
+/// What a job, and then its transaction, keeps in memory until the commit writes it.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// How far the stored count of seats used is behind.
+    pub seats_delta: i64,
+    /// Log entries, written at commit in one statement.
+    pub log: Vec<NewLogEntry>,
+    /// Log entries written at once (failures), counted in the activity chart at commit with the rest.
+    pub counted: Vec<NewLogEntry>,
+    /// SQLite: the users whose search text changed, re-indexed in one statement at commit (migration 0005).
+    pub search: Vec<String>,
+    /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
+    pub users_moved: bool,
+    /// Directory events (the outbox), written in the same commit as their changes.
+    pub directory: Vec<NewDirectoryEvent>,
+    /// Seats used or the licence moved: today's row of the seats chart is written at commit.
+    pub seat_day: bool,
+}
+
+impl Pending {
+    /// Takes on what a successful job left.
+    fn absorb(&mut self, job: Pending) {
+        self.seats_delta += job.seats_delta;
+        self.log.extend(job.log);
+        self.counted.extend(job.counted);
+        self.search.extend(job.search);
+        self.users_moved |= job.users_moved;
+        self.directory.extend(job.directory);
+        self.seat_day |= job.seat_day;
+    }
+}
+
+/// The job the writer is running.
+#[derive(Debug, Default)]
+struct Job {
+    pending: Pending,
+    /// The settings row as this job changed it.
+    settings: Option<SettingsRow>,
+    savepoint: bool,
+}
+
+/// One transaction on either database, or a connection for reads.
+pub struct SqlTx {
+    conn: Conn,
+    /// Only the writer's transaction writes.
+    writable: bool,
+    /// The settings row as the transaction's finished jobs left it: read once, then kept (the transaction holds the
+    /// write lock, so nothing else changes it).
+    settings: Option<SettingsRow>,
+    pending: Pending,
+    job: Option<Job>,
+    /// Reads: the instance's positions of the default user listing.
+    pub(super) positions: Option<Arc<Positions>>,
+}
+
+impl SqlTx {
+    fn new(conn: Conn, writable: bool) -> SqlTx {
+        SqlTx { conn, writable, settings: None, pending: Pending::default(), job: None, positions: None }
+    }
+
+    /// The writer's transaction.
+    pub(super) fn writer(conn: Conn) -> SqlTx {
+        SqlTx::new(conn, true)
+    }
+
+    /// Reads: a connection, or a snapshot transaction.
+    pub(super) fn reader(conn: Conn) -> SqlTx {
+        SqlTx::new(conn, false)
+    }
+
+    /// Lets this read connection serve deep pages of the default user listing from `positions`.
+    pub fn with_positions(mut self, positions: Arc<Positions>) -> SqlTx {
+        self.positions = Some(positions);
+        self
+    }
+
+    pub(super) fn is_sqlite(&self) -> bool {
+        self.conn.is_sqlite()
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        if self.is_sqlite() { Dialect::Sqlite } else { Dialect::Postgres }
+    }
+
+    pub(super) fn writable(&self) -> bool {
+        self.writable
+    }
+
+    /// What the running job (or, outside a job, the transaction) keeps for the commit.
+    pub(super) fn pending(&mut self) -> &mut Pending {
+        match &mut self.job {
+            Some(job) => &mut job.pending,
+            None => &mut self.pending,
+        }
+    }
+
+    /// The writer starts a job: a failure from here on is undone back to this point.
+    pub fn start_job(&mut self) {
+        self.job = Some(Job::default());
+    }
+
+    /// The writer ends a job: a successful one hands its pending state to the transaction; a failed one is rolled
+    /// back to its savepoint, and its pending state dropped.
+    pub async fn end_job(&mut self, ok: bool) -> Result<()> {
+        let Some(job) = self.job.take() else { return Ok(()) };
+        if ok {
+            self.pending.absorb(job.pending);
+            if job.settings.is_some() {
+                self.settings = job.settings;
+            }
+        }
+        if job.savepoint {
+            if !ok {
+                self.conn.execute("rollback to savepoint job", &[]).await?;
+            }
+            // SQLite keeps a successful job's savepoint until the commit releases them all; PostgreSQL is told at
+            // once, so its subtransactions stay few.
+            if !ok || !self.is_sqlite() {
+                self.conn.execute("release savepoint job", &[]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is pending and commits; returns whether directory events were committed. A read connection just
+    /// goes back to the pool; a snapshot ends.
+    pub async fn finish(mut self) -> Result<bool> {
+        let events = !self.pending.directory.is_empty();
+        if self.writable {
+            self.flush().await?;
+        }
+        self.conn.commit().await?;
+        Ok(events)
+    }
+
+    /// Writes what is pending, in one call on SQLite: each concern adds its statements.
+    async fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut script = Script::new(self.dialect());
+        settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
+        outbox::flush(&mut script, &pending.directory);
+        log::flush(&mut script, &pending.log, &pending.counted);
+        users::flush_search(&mut script, &pending.search)?;
+        for s in script.statements {
+            self.conn.execute(&s.text, &s.args).await?;
+        }
+        Ok(())
+    }
+
+    // ---- The settings row, read once per write transaction.
+
+    /// The settings row: the job's view, else the transaction's, else read (and kept, in a write transaction).
+    pub(super) async fn settings_row(&mut self) -> Result<SettingsRow> {
+        if let Some(s) = self.job.as_ref().and_then(|j| j.settings).or(self.settings) {
+            return Ok(s);
+        }
+        let (scim_enabled, seat_limit, seats_used): (bool, i64, i64) = self
+            .fetch_one(
+                "select scim_enabled, cast(seat_limit as bigint), cast(active_users as bigint) from setting \
+                 where setting_id = 1",
+                &[],
+            )
+            .await?;
+        let row = SettingsRow { scim_enabled, seat_limit, seats_used };
+        if self.writable {
+            self.settings = Some(row);
+        }
+        Ok(row)
+    }
+
+    /// Changes the settings row as this job sees it (and, once it succeeds, the transaction).
+    pub(super) async fn change_settings(&mut self, change: impl FnOnce(&mut SettingsRow)) -> Result<()> {
+        let mut row = self.settings_row().await?;
+        change(&mut row);
+        match &mut self.job {
+            Some(job) => job.settings = Some(row),
+            None => self.settings = Some(row),
+        }
+        Ok(())
+    }
+
+    // ---- Reads.
+
+    pub(super) async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        self.conn.fetch_all(sql, args).await
+    }
+
+    pub(super) async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
+        self.conn.fetch_optional(sql, args).await
+    }
+
+    pub(super) async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        self.conn.fetch_one(sql, args).await
+    }
+
+    pub(super) async fn scalar(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<i64> {
+        self.fetch_one::<(i64,)>(sql, args).await.map(|(n,)| n)
+    }
+
+    /// A read over a set of user ids: `sql` gets the row source of the ids, bound after `lead` (see [`over_ids`]).
+    pub(super) async fn by_ids<R: AnyRow>(
+        &mut self,
+        ids: &[UserId],
+        sql: impl Fn(&str) -> String,
+        lead: &[Arg<'_>],
+    ) -> Result<Vec<R>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let q = over_ids(self.dialect(), ids, sql, lead);
+        self.fetch_all(&q.text, &q.args).await
+    }
+
+    /// The plan the database chooses for `sql`, one line per step: for the contract tests and the bench.
+    pub async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<String> {
+        let lines: Vec<String> = if self.is_sqlite() {
+            let rows: Vec<(i64, i64, i64, String)> = self.fetch_all(&format!("explain query plan {sql}"), args).await?;
+            rows.into_iter().map(|r| r.3).collect()
+        } else {
+            let rows: Vec<(String,)> = self.fetch_all(&format!("explain {sql}"), args).await?;
+            rows.into_iter().map(|r| r.0).collect()
+        };
+        Ok(lines.join("\n"))
+    }
+
+    /// A page of `select … from … where … order by …`, with the total of matches. A page that is not full ends the
+    /// matches, so it tells the total without counting them (an Okta lookup is one statement); a full or empty page
+    /// needs the count.
+    pub(super) async fn page<R: AnyRow>(
+        &mut self,
+        select: &str,
+        from: &str,
+        w: Sql,
+        order: &str,
+        start: i64,
+        count: i64,
+    ) -> Result<Page<R>> {
+        let (limit, offset) = limit(start, count);
+        let count_sql = format!("select count(*) from {from}{}", w.text);
+        if limit == 0 {
+            let total = self.scalar(&count_sql, &w.args).await?;
+            return Ok(Page { items: Vec::new(), total, start_index: start.max(1) });
+        }
+        let mut q = Sql { text: w.text.clone(), args: w.args.clone() };
+        q.push(order).page(start, count);
+        let items = self.fetch_all::<R>(&format!("select {select} from {from}{}", q.text), &q.args).await?;
+        let total = match items.len() as i64 {
+            n if n < limit && (n > 0 || offset == 0) => offset + n,
+            _ => self.scalar(&count_sql, &w.args).await?,
+        };
+        Ok(Page { items, total, start_index: start.max(1) })
+    }
+
+    // ---- Writes: each takes the job's savepoint before it changes anything.
+
+    /// `sql` with the job's savepoint in front if the job has not taken it yet: taken lazily, so a job that fails
+    /// before it writes costs no savepoint. On SQLite the savepoint rides in front of the statement
+    /// (`savepoint job; …`), one call instead of two; PostgreSQL takes it at once.
+    async fn with_savepoint<'s>(&mut self, sql: &'s str) -> Result<Cow<'s, str>> {
+        if !self.writable {
+            return Err(Error::internal("a write was attempted outside a write transaction"));
+        }
+        let sqlite = self.is_sqlite();
+        match &mut self.job {
+            Some(Job { savepoint: taken @ false, .. }) => *taken = true,
+            _ => return Ok(Cow::Borrowed(sql)),
+        }
+        if sqlite {
+            return Ok(Cow::Owned(format!("savepoint job; {sql}")));
+        }
+        self.conn.execute("savepoint job", &[]).await?;
+        Ok(Cow::Borrowed(sql))
+    }
+
+    /// The job's savepoint, now: before a write whose count of changed rows matters (SQLite would count the savepoint
+    /// in front of it as changing as many rows as the statement before it did).
+    async fn savepoint(&mut self) -> Result<()> {
+        let sql = self.with_savepoint("").await?.into_owned();
+        if !sql.is_empty() {
+            self.conn.execute(&sql, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// A statement that changes something, and how many rows it changed.
+    pub(super) async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.savepoint().await?;
+        self.conn.execute(sql, args).await
+    }
+
+    /// A statement that changes something and returns rows (`… returning`).
+    pub(super) async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        let sql = self.with_savepoint(sql).await?;
+        self.conn.fetch_all(&sql, args).await
+    }
+
+    /// A statement that changes something and returns one row.
+    pub(super) async fn write_returning_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        let sql = self.with_savepoint(sql).await?;
+        self.conn.fetch_one(&sql, args).await
+    }
+
+    /// A statement that may hit a unique index; see [`Self::unique_script`].
+    pub(super) async fn unique_write(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        what: &'static str,
+        value: &str,
+    ) -> Result<()> {
+        let mut script = Script::new(self.dialect());
+        let s = script.statement();
+        s.push(sql);
+        s.args.extend(args.iter().cloned().map(Arg::into_owned));
+        self.unique_script(script, what, value).await
+    }
+
+    /// Runs statements that may hit a unique index so that a conflict leaves the transaction usable: inside a
+    /// savepoint on PostgreSQL, which otherwise aborts the transaction; as they are on SQLite, which undoes only the
+    /// failed statement (a script stops at it). The conflict is the domain's `Conflict` on `what`.
+    pub(super) async fn unique_script(&mut self, script: Script, what: &'static str, value: &str) -> Result<()> {
+        if self.is_sqlite() {
+            for (i, s) in script.statements.iter().enumerate() {
+                let sql = if i == 0 { self.with_savepoint(&s.text).await? } else { Cow::Borrowed(s.text.as_str()) };
+                self.conn.execute(&sql, &s.args).await.map_err(unique(what, value))?;
+            }
+            return Ok(());
+        }
+        self.savepoint().await?;
+        self.conn.execute("savepoint roster_unique", &[]).await?;
+        let mut r = Ok(0);
+        for s in &script.statements {
+            r = self.conn.execute(&s.text, &s.args).await.map_err(unique(what, value));
+            if r.is_err() {
+                break;
+            }
+        }
+        if r.is_err() {
+            self.conn.execute("rollback to savepoint roster_unique", &[]).await?;
+        }
+        self.conn.execute("release savepoint roster_unique", &[]).await?;
+        r.map(|_| ())
+    }
+}
+
+#[async_trait::async_trait]
+impl roster::store::Tx for SqlTx {
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.finish().await.map(|_| ())
+    }
+}
+
+/// Maps a unique-constraint violation to the domain conflict the caller names; anything else is internal.
+fn unique(what: &'static str, value: &str) -> impl FnOnce(Error) -> Error {
+    move |e| match &e {
+        Error::Internal(source)
+            if source
+                .downcast_ref::<sqlx::Error>()
+                .and_then(|s| s.as_database_error())
+                .is_some_and(|d| d.is_unique_violation()) =>
+        {
+            Error::Conflict { what, value: value.to_owned() }
+        }
+        _ => e,
+    }
+}
+
+/// SQL over a set of user ids: `sql` gets the row source of the ids (see [`Sql::bind_rows`]), bound after `lead`.
+pub(super) fn over_ids(dialect: Dialect, ids: &[UserId], sql: impl Fn(&str) -> String, lead: &[Arg<'_>]) -> Sql {
+    let mut s = Sql { args: lead.iter().cloned().map(Arg::into_owned).collect(), ..Sql::default() };
+    s.bind_rows(dialect, ids.iter().map(|id| id.0.as_str()));
+    Sql { text: sql(&s.text), args: s.args }
+}
