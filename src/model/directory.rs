@@ -276,6 +276,17 @@ pub struct WebhookDelivery {
     pub duration_ms: i64,
 }
 
+/// What changes a webhook attempt makes to its endpoint, decided by the delivery rule
+/// ([`crate::rules::delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointState {
+    pub delivered_through: i64,
+    pub attempt: i64,
+    pub failing_since: Option<Millis>,
+    pub next_attempt_at: Millis,
+    pub last_error: Option<String>,
+}
+
 /// What became of a delivery attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -16,6 +16,23 @@ pub fn check(before: Option<&User>, after: &User, usage: SeatUsage) -> Result<()
     Ok(())
 }
 
+/// The licence cannot go below the seats in use: refused, saying how many users must be deactivated first.
+pub fn check_licence(seats: i64, usage: SeatUsage) -> Result<()> {
+    if !(0..=MAX_SEATS).contains(&seats) {
+        return Err(Error::InvalidValue("seats must be a whole number from 0 to 10,000,000".into()));
+    }
+    if seats < usage.used {
+        let used = usage.used;
+        return Err(Error::InvalidValue(format!(
+            "{used} users are active, so the licence cannot go below {used} seats; deactivate users first"
+        )));
+    }
+    Ok(())
+}
+
+/// The largest licence roster takes.
+pub const MAX_SEATS: i64 = 10_000_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,6 +56,16 @@ mod tests {
             created_at: 1,
             updated_at: 1,
         }
+    }
+
+    #[test]
+    fn the_licence_never_goes_below_the_seats_in_use() {
+        let usage = SeatUsage { used: 40, limit: 50 };
+        assert!(check_licence(40, usage).is_ok());
+        assert!(check_licence(100, usage).is_ok());
+        let e = check_licence(39, usage).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e.contains("cannot go below 40 seats"), "{e}");
+        assert!(check_licence(-1, usage).is_err() && check_licence(MAX_SEATS + 1, usage).is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::users::{self, Why};
 use super::{Ctx, check_if_match, now, target};
 use crate::Kind;
 use crate::model::*;
-use crate::rules::{membership, ownership};
+use crate::rules::{self, membership, ownership};
 use crate::scim::patch::{GroupPatch, MemberOp, PatchOp, group_patch};
 use crate::scim::resource::{GroupBody, parse_group};
 use crate::store::{Store, Tx};
@@ -152,21 +152,16 @@ impl GroupService {
                     let former = tx.member_ids(&id).await?;
                     tx.delete_group(&id).await?;
                     let mut deactivated = 0;
-                    if let Some(idp) = ctx.idp() {
+                    let idp = ctx.idp();
+                    if let Some(idp) = membership::deletion_deactivates(idp.as_deref()) {
                         let at = now();
-                        let remaining: HashMap<UserId, i64> = tx.group_counts(&former).await?.into_iter().collect();
-                        // Only members left in no group can be affected (the rule below); the others are not loaded.
-                        let alone: Vec<UserId> =
-                            former.iter().filter(|u| !remaining.contains_key(*u)).cloned().collect();
-                        for u in tx.users_by_ids(&alone).await? {
+                        let left: HashMap<UserId, i64> = tx.group_counts(&former).await?.into_iter().collect();
+                        for u in tx.users_by_ids(&membership::left_in_no_group(&former, &left)).await? {
                             // One IdP per token name: never a user another IdP manages.
                             if !ownership::access(&ctx.actor, &u.managed_by, true).can_edit {
                                 continue;
                             }
-                            let left = remaining.get(&u.id).copied().unwrap_or(0);
-                            let Some(reason) =
-                                membership::after_group_deleted(u.active, left, &g.display_name, &idp, at)
-                            else {
+                            let Some(reason) = membership::after_group_deleted(&u, &g.display_name, idp, at) else {
                                 continue;
                             };
                             let mut after = u.clone();
@@ -367,9 +362,9 @@ async fn apply_member_op(tx: &mut dyn Tx, ctx: &Ctx, g: &mut Group, op: MemberOp
     Ok((format!("{summary}{undone}"), changed))
 }
 
-/// Drift: an admin's membership changes to an IdP group (possible only while SCIM is off) are remembered; the IdP's
-/// next write that reverses them, or a Push now (a replace), forgets them. Returns what the IdP's write undid, for its
-/// log entry: "; undid changes made in roster while SCIM was off: +grace@example.com, −bob@example.com".
+/// Drift ([`rules::drift`]): an admin's changes to an IdP's group are kept, netted; an IdP's write forgets what it
+/// reverses (a Push now, everything). Returns what the IdP's write undid, for its log entry: "; undid changes made in
+/// roster while SCIM was off: +grace@example.com, −bob@example.com".
 async fn drift(
     tx: &mut dyn Tx,
     ctx: &Ctx,
@@ -378,32 +373,24 @@ async fn drift(
     removed: &[UserId],
     replace: bool,
 ) -> Result<String> {
-    if ctx.idp().is_none() {
-        if g.managed_by.is_scim() {
-            let (by, at) = (ctx.actor.name(), now());
-            tx.record_drift(&g.id, added, true, &by, at).await?;
-            tx.record_drift(&g.id, removed, false, &by, at).await?;
+    let by_idp = ctx.idp().is_some();
+    if !by_idp {
+        if rules::drift::is_drift(by_idp, &g.managed_by) && !(added.is_empty() && removed.is_empty()) {
+            let kept = tx.drift_of_group(&g.id).await?;
+            let netted = rules::drift::net(&kept, added, removed);
+            tx.clear_drift(&g.id, &netted.cancel).await?;
+            tx.record_drift(&g.id, &netted.keep, &ctx.actor.name(), now()).await?;
         }
         return Ok(String::new());
     }
     if !replace && added.is_empty() && removed.is_empty() {
         return Ok(String::new());
     }
-    let drift = tx.drift_of_group(&g.id).await?;
-    if drift.is_empty() {
+    let kept = tx.drift_of_group(&g.id).await?;
+    if kept.is_empty() {
         return Ok(String::new());
     }
-    let (added, removed): (HashSet<&UserId>, HashSet<&UserId>) = (added.iter().collect(), removed.iter().collect());
-    let undone: Vec<&DriftMember> = drift
-        .iter()
-        .filter(|d| if d.added { removed.contains(&d.user_id) } else { added.contains(&d.user_id) })
-        .collect();
-    // A replace is the IdP's whole membership: what it did not undo, it now agrees with.
-    let forget: Vec<UserId> = if replace {
-        drift.iter().map(|d| d.user_id.clone()).collect()
-    } else {
-        undone.iter().map(|d| d.user_id.clone()).collect()
-    };
+    let (undone, forget) = rules::drift::after_idp_write(&kept, added, removed, replace);
     tx.clear_drift(&g.id, &forget).await?;
     if undone.is_empty() {
         return Ok(String::new());

@@ -4,6 +4,7 @@ use crate::Kind;
 use crate::model::{
     Dashboard, IdpObjects, LogEntry, LogEntryId, LogQuery, Outcome, Page, SeatLimit, SeatUsage, Settings, fold,
 };
+use crate::rules;
 use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -49,22 +50,15 @@ impl SettingsService {
         Ok(settings)
     }
 
-    /// Sets the licence. Lowering it below the seats in use is refused: deactivate users first.
+    /// Sets the licence, which cannot go below the seats in use ([`rules::seats::check_licence`]).
     pub async fn set_seats(&self, ctx: &Ctx, seats: i64) -> Result<SeatUsage> {
-        if !(0..=10_000_000).contains(&seats) {
-            return Err(Error::InvalidValue("seats must be a whole number from 0 to 10,000,000".into()));
-        }
         let ctx = ctx.clone();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     let before = tx.seat_usage().await?;
+                    rules::seats::check_licence(seats, before)?;
                     let used = before.used;
-                    if seats < used {
-                        return Err(Error::InvalidValue(format!(
-                            "{used} users are active, so the licence cannot go below {used} seats; deactivate users first"
-                        )));
-                    }
                     if before.limit != seats {
                         tx.set_seat_limit(SeatLimit(seats)).await?;
                         tx.add_log_entry(&ctx.entry(200, None, format!("seats: {} → {seats}", before.limit))).await?;

@@ -1,8 +1,7 @@
 //! Webhooks, signed by the Standard Webhooks specification (version 1): endpoints, their secrets, and delivery.
 //!
-//! Delivery is at least once and in order per endpoint. An endpoint's next event waits until the one before it is
-//! delivered, or given up on after [`GIVE_UP_AFTER_MS`] of failures; retries back off from 5 seconds to 6 hours. An
-//! instance sends to an endpoint only while it holds the endpoint's lease, taken in a write transaction, so with
+//! Delivery is at least once and in order per endpoint; what each attempt does to its endpoint (retries, giving up) is
+//! the rule in [`crate::rules::delivery`]. An instance sends to an endpoint only while it holds the endpoint's lease, taken in a write transaction, so with
 //! several instances each attempt is made by one. Sending happens on tasks of its own, never in a request, so a slow
 //! or dead endpoint cannot slow SCIM. The HTTP client is the server's ([`WebhookSender`]).
 use super::network::NetworkPolicy;
@@ -10,6 +9,7 @@ use super::sealed::SecretKeys;
 use super::{Ctx, now};
 use crate::Kind;
 use crate::model::*;
+use crate::rules::delivery;
 use crate::store::{EndpointState, Store};
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -20,12 +20,8 @@ use std::sync::Arc;
 const LEASE_MS: i64 = 30_000;
 /// How long one delivery may take.
 pub const SEND_TIMEOUT_SECS: u64 = 10;
-/// Retries stop after a day of failures at one event; that event is given up on and the next one goes.
-pub const GIVE_UP_AFTER_MS: i64 = 24 * 3600 * 1000;
 /// After a rotation, the old secret also signs for this long, so receivers can move to the new one.
 pub const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
-/// The wait before retry n (1-based): the first within 10 seconds, then growing; the last repeats.
-const BACKOFF_MS: [i64; 9] = [5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 21_600_000];
 /// Events read per look at the outbox while delivering.
 const BATCH: i64 = 100;
 /// While deliveries succeed, progress is saved this often.
@@ -130,12 +126,6 @@ impl Drop for Delivering {
     fn drop(&mut self) {
         self.active.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
     }
-}
-
-/// When the next attempt goes after `attempt` failures.
-fn next_attempt(at: Millis, attempt: i64) -> Millis {
-    let i = usize::try_from(attempt - 1).unwrap_or(0).min(BACKOFF_MS.len() - 1);
-    at + BACKOFF_MS[i]
 }
 
 impl WebhookService {
@@ -373,45 +363,13 @@ impl WebhookService {
                 continue;
             };
             let result = self.send(sender, &claimed, &event).await?;
-            let at = now();
             let attempt = state.attempt + 1;
-            if result.delivered() {
-                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::Delivered, &result));
-                state = EndpointState {
-                    delivered_through: event.seq,
-                    attempt: 0,
-                    failing_since: None,
-                    next_attempt_at: at,
-                    last_error: None,
-                };
+            let (next, outcome) = delivery::after_attempt(&state, event.seq, &event.id, &result, now());
+            done.push(self.delivery(e, &event, attempt, outcome, &result));
+            state = next;
+            if outcome == DeliveryOutcome::Delivered {
                 continue;
             }
-            let failing_since = state.failing_since.unwrap_or(at);
-            let error = if result.error.is_empty() {
-                format!("HTTP {}", result.status.unwrap_or_default())
-            } else {
-                result.error.clone()
-            };
-            state = if at - failing_since >= GIVE_UP_AFTER_MS {
-                // A day of failures: this event is given up on, so the endpoint's later events can go next time.
-                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::GaveUp, &result));
-                EndpointState {
-                    delivered_through: event.seq,
-                    attempt: 0,
-                    failing_since: None,
-                    next_attempt_at: at,
-                    last_error: Some(format!("gave up on {} after 24 hours: {error}", event.id)),
-                }
-            } else {
-                done.push(self.delivery(e, &event, attempt, DeliveryOutcome::Failed, &result));
-                EndpointState {
-                    delivered_through: state.delivered_through,
-                    attempt,
-                    failing_since: Some(failing_since),
-                    next_attempt_at: next_attempt(at, attempt),
-                    last_error: Some(error),
-                }
-            };
             self.finish(id, done, &state, 0).await?;
             return Ok(());
         }
@@ -530,13 +488,6 @@ mod tests {
         // An operator's allowed network is allowed.
         let internal = NetworkPolicy::parse("10.0.0.0/8").unwrap_or_default();
         assert!(parse_url("https://10.0.0.5:8443/x", false, &internal).is_ok());
-    }
-
-    #[test]
-    fn backoff_starts_within_ten_seconds_and_grows() {
-        assert!(next_attempt(0, 1) <= 10_000);
-        assert!(next_attempt(0, 2) > next_attempt(0, 1));
-        assert_eq!(next_attempt(0, 50), next_attempt(0, 9));
     }
 
     #[test]

@@ -14,15 +14,9 @@ pub trait DriftRead: Send {
 /// Writes of this concern: only a write transaction has them.
 #[async_trait]
 pub trait DriftWrite: Send {
-    /// Nets the admin's membership changes to an IdP group against earlier ones (an add after a remove cancels).
-    async fn record_drift(
-        &mut self,
-        group: &GroupId,
-        users: &[UserId],
-        added: bool,
-        by: &str,
-        at: Millis,
-    ) -> Result<()>;
+    /// Keeps an admin's changes to an IdP group's members, each user with whether they were added, already netted by
+    /// [`crate::rules::drift::net`]; a user's newer change replaces the one kept.
+    async fn record_drift(&mut self, group: &GroupId, changes: &[(UserId, bool)], by: &str, at: Millis) -> Result<()>;
     /// Forgets the drift of these users in the group.
     async fn clear_drift(&mut self, group: &GroupId, users: &[UserId]) -> Result<()>;
 }

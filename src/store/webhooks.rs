@@ -1,17 +1,8 @@
 //! Webhook endpoints, their leases and deliveries.
 use crate::Result;
+pub use crate::model::EndpointState;
 use crate::model::*;
 use async_trait::async_trait;
-
-/// What changes a webhook attempt makes to its endpoint, decided by the service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EndpointState {
-    pub delivered_through: i64,
-    pub attempt: i64,
-    pub failing_since: Option<Millis>,
-    pub next_attempt_at: Millis,
-    pub last_error: Option<String>,
-}
 
 /// Reads of this concern: on a read connection, a snapshot, or inside a write transaction.
 #[async_trait]

@@ -55,36 +55,22 @@ impl DriftRead for SqlTx {
 
 #[async_trait]
 impl DriftWrite for SqlTx {
-    async fn record_drift(
-        &mut self,
-        group: &GroupId,
-        users: &[UserId],
-        added: bool,
-        by: &str,
-        at: Millis,
-    ) -> Result<()> {
-        if users.is_empty() {
-            return Ok(());
-        }
+    async fn record_drift(&mut self, group: &GroupId, changes: &[(UserId, bool)], by: &str, at: Millis) -> Result<()> {
         let dialect = self.dialect();
-        // The opposite change cancels: an add after a remove is back to what the IdP pushed.
-        let mut undo = Sql::default();
-        undo.push("delete from group_drift where group_id = ").bind(group.0.clone());
-        undo.push(" and added = ").bind(!added).push(" and user_id in (select value from ");
-        undo.bind_rows(dialect, users.iter().map(|u| u.0.as_str())).push(") returning user_id");
-        let cancelled: Vec<(String,)> = self.write_returning(&undo.text, &undo.args).await?;
-        let cancelled: std::collections::HashSet<String> = cancelled.into_iter().map(|(u,)| u).collect();
-        let rest: Vec<&str> = users.iter().map(|u| u.0.as_str()).filter(|u| !cancelled.contains(*u)).collect();
-        if rest.is_empty() {
-            return Ok(());
+        for added in [true, false] {
+            let users: Vec<&str> = changes.iter().filter(|(_, a)| *a == added).map(|(u, _)| u.0.as_str()).collect();
+            if users.is_empty() {
+                continue;
+            }
+            let mut s = Sql::default();
+            s.push("insert into group_drift (group_id, user_id, added, by_admin, at) select ").bind(group.0.clone());
+            s.push(", value, ").bind(added).push(", ").bind(by.to_owned()).push(", ").bind(at).push(" from ");
+            s.bind_rows(dialect, users);
+            s.push(" where true on conflict (group_id, user_id) do update set added = excluded.added, ");
+            s.push("by_admin = excluded.by_admin, at = excluded.at");
+            self.write(&s.text, &s.args).await?;
         }
-        let mut s = Sql::default();
-        s.push("insert into group_drift (group_id, user_id, added, by_admin, at) select ").bind(group.0.clone());
-        s.push(", value, ").bind(added).push(", ").bind(by.to_owned()).push(", ").bind(at).push(" from ");
-        s.bind_rows(dialect, rest);
-        s.push(" where true on conflict (group_id, user_id) do update set added = excluded.added, ");
-        s.push("by_admin = excluded.by_admin, at = excluded.at");
-        self.write(&s.text, &s.args).await.map(|_| ())
+        Ok(())
     }
 
     async fn clear_drift(&mut self, group: &GroupId, users: &[UserId]) -> Result<()> {
