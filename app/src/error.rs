@@ -12,9 +12,12 @@ use serde::{Deserialize, Serialize};
 pub enum UiError {
     #[error("Please sign in.")]
     Unauthenticated,
-    /// A message safe and useful to show: a refused rule, a bad value.
+    /// A message safe and useful to show: a bad value (400).
     #[error("{0}")]
     Message(String),
+    /// A refusal with its own status (403 read-only, 404, 409, 429, 503…), and the message to show.
+    #[error("{message}")]
+    Refused { status: u16, message: String },
     #[error("Something went wrong on the server; it has been logged. Please try again.")]
     Internal,
     /// Transport problems between browser and server.
@@ -26,19 +29,15 @@ impl UiError {
     /// A refusal with its own status, where the domain's error is not the one to show (a wrong password is
     /// `Unauthenticated` to the domain, and a message to the admin).
     pub fn refused(status: u16, message: impl Into<String>) -> Self {
-        #[cfg(feature = "ssr")]
-        respond_with(status);
-        #[cfg(not(feature = "ssr"))]
-        let _ = status;
-        UiError::Message(message.into())
+        UiError::Refused { status, message: message.into() }
     }
 
-    /// The status of each kind, when nothing more precise was set.
-    #[cfg(feature = "ssr")]
-    fn status(&self) -> u16 {
+    /// The HTTP status a server function answers this error with: set in one place, [`FromServerFnError::ser`].
+    pub fn status(&self) -> u16 {
         match self {
             UiError::Unauthenticated => 401,
             UiError::Message(_) => 400,
+            UiError::Refused { status, .. } => *status,
             UiError::Internal => 500,
             UiError::Transport(_) => 502,
         }
@@ -66,25 +65,27 @@ impl FromServerFnError for UiError {
     }
 }
 
+/// The domain's error as the panel shows it, with the status of the domain's one table (a throttled sign-in is 429
+/// here, where SCIM answers 403). A plain conversion: the status is set on the response when the error is sent.
 #[cfg(feature = "ssr")]
 impl From<roster::Error> for UiError {
     fn from(e: roster::Error) -> Self {
-        respond_with(match &e {
+        let status = match &e {
             roster::Error::Throttled { .. } => 429,
             other => other.scim().0,
-        });
+        };
         match e {
             roster::Error::Unauthenticated => UiError::Unauthenticated,
             roster::Error::Internal(source) => {
                 tracing::error!(error = %source, "internal error in the panel");
                 UiError::Internal
             }
-            other => UiError::Message(other.to_string()),
+            other => UiError::Refused { status, message: other.to_string() },
         }
     }
 }
 
-/// Sets this response's status, the first time only (the most precise one is set first), and only for a server
+/// Sets this response's status, the first time only, and only for a server
 /// function call answered with data (the hydrated panel's `fetch`): a form posted without JavaScript is answered with
 /// a redirect back to its page, which must stay a redirect, and a page rendered on the server that shows an error is
 /// still a page.

@@ -245,6 +245,21 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    pub fn new(items: Vec<T>, total: i64, start_index: i64) -> Page<T> {
+        Page { items, total, start_index }
+    }
+
+    /// The same page with each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), total: self.total, start_index: self.start_index }
+    }
+
+    /// [`Page::map`] with a conversion that can fail.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items = self.items.into_iter().map(f).collect::<Result<_, _>>()?;
+        Ok(Page { items, total: self.total, start_index: self.start_index })
+    }
+
     /// The 1-based index of the first item on page `page` (1-based) of `per_page` items. Page numbers come from URLs,
     /// so any number is bounded here: below 1 is the first page, and a page past the largest index an `i64` holds is
     /// that last page (it is empty), never an overflow.

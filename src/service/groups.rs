@@ -110,8 +110,8 @@ impl GroupService {
             Vec::new()
         };
         members.resize_with(page.items.len(), Vec::new);
-        let items = page.items.into_iter().zip(members).collect();
-        Ok(Page { items, total: page.total, start_index: page.start_index })
+        let mut members = members.into_iter();
+        Ok(page.map(|g| (g, members.next().unwrap_or_default())))
     }
 
     /// PUT /Groups/{id}: name, externalId and membership are overwritten exactly (Okta's "Push now").

@@ -46,8 +46,7 @@ pub async fn list_users(
         include_deleted: true,
         ..Default::default()
     };
-    let p = panel.services.users.list(&query).await?;
-    Ok(Page { items: p.items.iter().map(UserRow::from).collect(), total: p.total, start_index: p.start_index })
+    Ok(panel.services.users.list(&query).await?.map(|u| UserRow::from(&u)))
 }
 
 #[server(prefix = "/api", endpoint = "user")]

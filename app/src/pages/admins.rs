@@ -1,11 +1,9 @@
 //! Admins: the list, adding one, changing your own password.
-use super::error_view;
 use crate::api::admins::{AddAdmin, ChangePassword, RemoveAdmin, list_admins};
-use crate::components::layout::Layout;
+use crate::components::page::{DangerForm, Loaded, PageShell};
 use crate::components::widgets::action_error;
 use leptos::prelude::*;
-use leptos_meta::Title;
-use roster::model::human_time;
+use roster::model::{Admin, human_time};
 
 #[component]
 pub fn AdminsPage() -> impl IntoView {
@@ -14,13 +12,8 @@ pub fn AdminsPage() -> impl IntoView {
         (ServerAction::<AddAdmin>::new(), ServerAction::<ChangePassword>::new(), ServerAction::<RemoveAdmin>::new());
     let (add_err, pw_err, remove_err) = (action_error(add), action_error(pw), action_error(remove));
     view! {
-        <Title text="Admins" />
-        <Layout>
-            <h1>"Admins"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(list) => view! {
+        <PageShell title="Admins">
+            <Loaded data show={move |list: Vec<Admin>| view! {
                             <div class="card">
                                 {remove_err}
                                 <table>
@@ -30,22 +23,15 @@ pub fn AdminsPage() -> impl IntoView {
                                             <td>{a.email.clone()}</td>
                                             <td>{human_time(a.created_at)}</td>
                                             <td>
-                                                <ActionForm action=remove attr:class="inline">
-                                                    <input type="hidden" name="email" value=a.email.clone() />
-                                                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Remove"</label>
-                                                    <button type="submit" class="danger" aria-label=format!("Remove {}", a.email)>"Remove"</button>
-                                                </ActionForm>
+                                                <DangerForm action=remove fields=vec![("email", a.email.clone())] confirm="Remove"
+                                                    button="Remove" label=format!("Remove {}", a.email) />
                                             </td>
                                         </tr>
                                     }).collect_view()}</tbody>
                                 </table>
                                 <p class="muted">"A removed admin's sessions end at once. roster always keeps at least one admin."</p>
                             </div>
-                        }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
+                        }} />
             <section class="grid">
                 <div class="card">
                     <h2>"Add an admin"</h2>
@@ -72,6 +58,6 @@ pub fn AdminsPage() -> impl IntoView {
                     </ActionForm>
                 </div>
             </section>
-        </Layout>
+        </PageShell>
     }
 }

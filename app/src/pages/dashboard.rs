@@ -1,29 +1,19 @@
 //! The dashboard: seats, SCIM status, counts and recent provisioning events.
 use crate::api::dashboard::get_dashboard;
 use crate::components::charts::{ActivityChart, SeatsChart};
-use crate::components::layout::Layout;
+use crate::components::page::{Loaded, PageShell};
 use crate::components::seat_meter::SeatMeter;
 use crate::components::widgets::LogTable;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use roster::model::{Dashboard, human_time};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| get_dashboard());
     view! {
-        <Title text="Dashboard" />
-        <Layout>
-            <h1>"Dashboard"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <DashboardView d /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+        <PageShell title="Dashboard">
+            <Loaded data show={|d: Dashboard| view! { <DashboardView d /> }} />
+        </PageShell>
     }
 }
 

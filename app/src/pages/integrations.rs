@@ -1,30 +1,19 @@
 //! The rest of the product: directory API tokens and webhooks, with each endpoint's recent deliveries.
-use super::error_view;
 use crate::api::integrations::{
     AddWebhook, CreateApiToken, RemoveWebhook, RetryWebhook, RevokeApiToken, RotateWebhook, SendAgain, get_integrations,
 };
-use crate::components::layout::Layout;
+use crate::components::page::{DangerForm, Loaded, PageShell};
 use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use roster::model::{DeliveryOutcome, Integrations, WebhookDelivery, WebhookEndpoint, human_time};
 
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| get_integrations());
     view! {
-        <Title text="Directory API and webhooks" />
-        <Layout>
-            <h1>"Directory API and webhooks"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(i) => view! { <IntegrationsView i /> }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+        <PageShell title="Directory API and webhooks">
+            <Loaded data show={move |i: Integrations| view! { <IntegrationsView i /> }} />
+        </PageShell>
     }
 }
 
@@ -134,11 +123,7 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
                     <input type="hidden" name="id" value=id_rotate />
                     <button type="submit">"Rotate secret"</button>
                 </ActionForm>
-                <ActionForm action=remove attr:class="inline">
-                    <input type="hidden" name="id" value=id_remove />
-                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Confirm"</label>
-                    <button type="submit" class="danger" aria-label=remove_label>"Remove"</button>
-                </ActionForm>
+                <DangerForm action=remove fields=vec![("id", id_remove)] confirm="Confirm" button="Remove" label=remove_label />
             </div>
             {if d.is_empty() {
                 view! { <p class="empty">"No deliveries yet."</p> }.into_any()

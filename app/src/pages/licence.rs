@@ -1,11 +1,10 @@
 //! The licence: seats used and free; raise or lower the count.
-use super::error_view;
 use crate::api::scim::{SetSeats, seats};
-use crate::components::layout::Layout;
+use crate::components::page::{Loaded, PageShell};
 use crate::components::seat_meter::SeatMeter;
 use crate::components::widgets::action_error;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use roster::model::SeatUsage;
 
 #[component]
 pub fn LicencePage() -> impl IntoView {
@@ -13,13 +12,8 @@ pub fn LicencePage() -> impl IntoView {
     let set = ServerAction::<SetSeats>::new();
     let error = action_error(set);
     view! {
-        <Title text="Licence" />
-        <Layout>
-            <h1>"Licence"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(s) => view! {
+        <PageShell title="Licence">
+            <Loaded data show={move |s: SeatUsage| view! {
                             <div class="card narrow">
                                 <SeatMeter seats=s />
                                 <p class="muted">"Every active user takes a seat. When none is free, the IdP's pushes of new or \
@@ -31,11 +25,7 @@ pub fn LicencePage() -> impl IntoView {
                                     <button type="submit" class="primary">"Save"</button>
                                 </ActionForm>
                             </div>
-                        }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+            }} />
+        </PageShell>
     }
 }

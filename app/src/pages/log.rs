@@ -1,12 +1,11 @@
 //! The provisioning log: every write and every failed SCIM request, filterable; and one entry in full.
-use super::{error_view, id_param, page_param, param};
+use super::{id_param, page_param, param};
 use crate::api::log::{get_log_entry, list_events};
 use crate::api::users::PER_PAGE;
-use crate::components::layout::Layout;
+use crate::components::page::{Loaded, PageShell};
 use crate::components::widgets::Pager;
 use leptos::prelude::*;
-use leptos_meta::Title;
-use roster::model::{Outcome, human_time};
+use roster::model::{LogEntry, Outcome, Page, human_time};
 
 #[component]
 pub fn LogPage() -> impl IntoView {
@@ -20,9 +19,7 @@ pub fn LogPage() -> impl IntoView {
         view! { <option value=value selected=current == value>{label}</option> }
     };
     view! {
-        <Title text="Provisioning log" />
-        <Layout>
-            <h1>"Provisioning log"</h1>
+        <PageShell title="Provisioning log">
             <form method="get" action="/log" class="card" role="search">
                 <div class="row">
                     <div>
@@ -50,12 +47,9 @@ pub fn LogPage() -> impl IntoView {
                     <div class="grow-0"><button type="submit">"Filter"</button></div>
                 </div>
             </form>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(e),
-                        Ok(p) if p.total == 0 => view! { <p class="card empty">"No entries match."</p> }.into_any(),
-                        Ok(p) => {
+            <Loaded data show={move |p: Page<LogEntry>| if p.total == 0 {
+                view! { <p class="card empty">"No entries match."</p> }.into_any()
+            } else {
                             let shown = p.items.len();
                             let pairs = vec![("q", q.get()), ("status", status.get()), ("kind", kind.get()), ("since", since.get()), ("until", until.get())];
                             view! {
@@ -79,11 +73,8 @@ pub fn LogPage() -> impl IntoView {
                                     <Pager total=p.total start_index=p.start_index shown per_page=PER_PAGE path="/log".into() pairs />
                                 </div>
                             }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
-        </Layout>
+                        }} />
+        </PageShell>
     }
 }
 
@@ -93,13 +84,8 @@ pub fn LogEntryPage() -> impl IntoView {
     let data =
         Resource::new_blocking(move || id.get().trim_start_matches('#').parse::<i64>().unwrap_or(0), get_log_entry);
     view! {
-        <Title text="Log entry" />
-        <Layout>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(e),
-                        Ok(e) => view! {
+        <PageShell title="Log entry" no_heading=true>
+            <Loaded data show={|e: LogEntry| view! {
                             <h1>"Log entry #"{e.id.0}</h1>
                             <div class="card">
                                 <dl class="settings">
@@ -117,10 +103,7 @@ pub fn LogEntryPage() -> impl IntoView {
                                     <dt>"Request id"</dt><dd data-testid="event-request-id">{e.request_id.map(|id| view! { <code>{id}</code> })}</dd>
                                 </dl>
                             </div>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+            }} />
+        </PageShell>
     }
 }

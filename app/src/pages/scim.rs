@@ -1,28 +1,18 @@
 //! SCIM settings: the switch (with what it changes), the values to paste into Okta, and tokens.
-use super::error_view;
 use crate::api::scim::{CreateToken, ReleaseIdp, RevokeToken, SetScim, get_scim_settings};
-use crate::components::layout::Layout;
+use crate::components::page::{DangerForm, Loaded, PageShell};
 use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use roster::model::ScimSettings;
 
 #[component]
 pub fn ScimPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |_| get_scim_settings());
     view! {
-        <Title text="SCIM settings" />
-        <Layout>
+        <PageShell title="SCIM settings" no_heading=true>
             <h1>"SCIM provisioning"</h1>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(s) => view! { <ScimView s /> }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+            <Loaded data show={move |s: ScimSettings| view! { <ScimView s /> }} />
+        </PageShell>
     }
 }
 
@@ -131,11 +121,8 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                                     <td>{i.users}</td>
                                     <td>{i.groups}</td>
                                     <td>
-                                        <ActionForm action=release attr:class="inline">
-                                            <input type="hidden" name="name" value=i.idp.clone() />
-                                            <label class="check"><input type="checkbox" name="confirm" value="yes" required />" Make local"</label>
-                                            <button type="submit" class="danger" aria-label=format!("Release the objects of {}", i.idp)>"Release"</button>
-                                        </ActionForm>
+                                        <DangerForm action=release fields=vec![("name", i.idp.clone())] confirm="Make local"
+                                            button="Release" label=format!("Release the objects of {}", i.idp) />
                                     </td>
                                 </tr>
                             }).collect_view()}

@@ -77,8 +77,7 @@ impl GroupRead for SqlTx {
     async fn list_groups(&mut self, q: &GroupQuery) -> Result<Page<Group>> {
         let page: Page<GroupRecord> =
             self.page(GROUP_COLUMNS, "app_group", group_where(q)?, &group_order(q), q.start_index, q.count).await?;
-        let items = page.items.into_iter().map(Group::try_from).collect::<Result<_>>()?;
-        Ok(Page { items, total: page.total, start_index: page.start_index })
+        page.try_map(Group::try_from)
     }
 
     async fn members(&mut self, id: &GroupId, start_index: i64, count: i64) -> Result<Page<MemberRef>> {
@@ -90,9 +89,8 @@ impl GroupRead for SqlTx {
         let page: Page<(String, String, bool)> = self
             .page("u.user_id, u.user_name, u.active", from, w, " order by u.user_name_folded", start, count)
             .await?;
-        let items =
-            page.items.into_iter().map(|(id, user_name, active)| MemberRef { id: UserId(id), user_name, active });
-        Ok(Page { items: items.collect(), total: page.total, start_index: start_index.max(1) })
+        let page = page.map(|(id, user_name, active)| MemberRef { id: UserId(id), user_name, active });
+        Ok(Page { start_index: start_index.max(1), ..page })
     }
 
     async fn members_of(&mut self, ids: &[GroupId]) -> Result<Vec<Vec<MemberRef>>> {

@@ -267,7 +267,7 @@ impl SqlTx {
         let count_sql = format!("select count(*) from {from}{}", w.text);
         if limit == 0 {
             let total = self.scalar(&count_sql, &w.args).await?;
-            return Ok(Page { items: Vec::new(), total, start_index: start.max(1) });
+            return Ok(Page::new(Vec::new(), total, start.max(1)));
         }
         let mut q = Sql { text: w.text.clone(), args: w.args.clone() };
         q.push(order).page(start, count);
@@ -276,7 +276,7 @@ impl SqlTx {
             n if n < limit && (n > 0 || offset == 0) => offset + n,
             _ => self.scalar(&count_sql, &w.args).await?,
         };
-        Ok(Page { items, total, start_index: start.max(1) })
+        Ok(Page::new(items, total, start.max(1)))
     }
 
     // ---- Writes: each takes the job's savepoint before it changes anything.

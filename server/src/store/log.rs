@@ -118,11 +118,7 @@ impl LogRead for SqlTx {
         let select = format!("entry_id, {LOG_COLUMNS}");
         let page: Page<LogEntryRecord> =
             self.page(&select, "log_entry", log_where(q), " order by entry_id desc", q.start_index, q.count).await?;
-        Ok(Page {
-            items: page.items.into_iter().map(Into::into).collect(),
-            total: page.total,
-            start_index: page.start_index,
-        })
+        Ok(page.map(Into::into))
     }
 
     async fn log_entry(&mut self, id: LogEntryId) -> Result<Option<LogEntry>> {

@@ -142,14 +142,14 @@ impl SqlTx {
         let (limit, offset) = limit(start, count);
         let start_index = start.max(1);
         let Some(((created_at, user_id), skip)) = marks.seek(offset).filter(|_| limit > 0) else {
-            return Ok(Page { items: Vec::new(), total: marks.total, start_index });
+            return Ok(Page::new(Vec::new(), marks.total, start_index));
         };
         let sql = format!(
             "select {USER_COLUMNS} from app_user where deleted_at is null and (created_at, user_id) >= ($1, $2) \
              order by created_at, user_id limit $3 offset $4"
         );
         let items = self.fetch_all(&sql, &args![*created_at, user_id.as_str(), limit, skip]).await?;
-        Ok(Page { items, total: marks.total, start_index })
+        Ok(Page::new(items, marks.total, start_index))
     }
 }
 
@@ -173,8 +173,7 @@ impl UserRead for SqlTx {
                 self.page(USER_COLUMNS, "app_user", w, &user_order(q), q.start_index, q.count).await?
             }
         };
-        let items = page.items.into_iter().map(User::try_from).collect::<Result<_>>()?;
-        Ok(Page { items, total: page.total, start_index: page.start_index })
+        page.try_map(User::try_from)
     }
 
     async fn users_by_ids(&mut self, ids: &[UserId]) -> Result<Vec<User>> {

@@ -1,12 +1,11 @@
 //! Groups: the list with a create form, and the group page with members, the member picker, rename and delete.
-use super::{error_view, id_param, page_param, param};
+use super::{id_param, page_param, param};
 use crate::api::groups::{AddMember, CreateGroup, DeleteGroup, RemoveMember, RenameGroup, get_group, list_groups};
 use crate::api::users::PER_PAGE;
-use crate::components::layout::Layout;
+use crate::components::page::{Loaded, PageShell};
 use crate::components::widgets::{ManagedBadge, Pager, StatusBadge, action_error, thousands};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use roster::model::{GroupDetail, UserRow};
+use roster::model::{Group, GroupDetail, Page, UserRow};
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
@@ -15,9 +14,7 @@ pub fn GroupsPage() -> impl IntoView {
     let create = ServerAction::<CreateGroup>::new();
     let error = action_error(create);
     view! {
-        <Title text="Groups" />
-        <Layout>
-            <h1>"Groups"</h1>
+        <PageShell title="Groups">
             <section class="grid">
                 <form method="get" action="/groups" class="card" role="search">
                     <label for="q">"Search groups"</label>
@@ -33,17 +30,14 @@ pub fn GroupsPage() -> impl IntoView {
                     </ActionForm>
                 </div>
             </section>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => error_view(e),
-                        Ok(p) if p.total == 0 && q.get().is_empty() => view! {
+            <Loaded data show={move |p: Page<Group>| if p.total == 0 && q.get().is_empty() {
+                view! {
                             <div class="card empty">
                                 <p><strong>"No groups yet."</strong></p>
                                 <p>"Push groups from Okta (Push Groups) or create a local group above."</p>
                             </div>
-                        }.into_any(),
-                        Ok(p) => {
+                        }.into_any()
+            } else {
                             let shown = p.items.len();
                             view! {
                                 <div class="card table-wrap">
@@ -62,11 +56,8 @@ pub fn GroupsPage() -> impl IntoView {
                                     <Pager total=p.total start_index=p.start_index shown per_page=PER_PAGE path="/groups".into() pairs=vec![("q", q.get())] />
                                 </div>
                             }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
-        </Layout>
+                        }} />
+        </PageShell>
     }
 }
 
@@ -78,17 +69,9 @@ pub fn GroupPage() -> impl IntoView {
         |(id, page, find)| get_group(id, page, find),
     );
     view! {
-        <Title text="Group" />
-        <Layout>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((d, found)) => view! { <GroupView d found find=find.get() /> }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+        <PageShell title="Group" no_heading=true>
+            <Loaded data show={move |(d, found): (GroupDetail, Vec<UserRow>)| view! { <GroupView d found find=find.get() /> }} />
+        </PageShell>
     }
 }
 

@@ -1,11 +1,10 @@
 //! Users: the list, a new local user, and the user page.
-use super::{error_view, id_param, page_param, param};
+use super::{id_param, page_param, param};
 use crate::api::users::{CreateUser, PER_PAGE, SetUserActive, get_user, list_users};
-use crate::components::layout::Layout;
+use crate::components::page::{Loaded, PageShell};
 use crate::components::widgets::{LogTable, ManagedBadge, Pager, StatusBadge, action_error};
 use leptos::prelude::*;
-use leptos_meta::Title;
-use roster::model::{UserDetail, human_time};
+use roster::model::{Page, UserDetail, UserRow, human_time};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -18,8 +17,7 @@ pub fn UsersPage() -> impl IntoView {
         view! { <option value=value selected=current == value>{label}</option> }
     };
     view! {
-        <Title text="Users" />
-        <Layout>
+        <PageShell title="Users" no_heading=true>
             <div class="heading">
                 <h1>"Users"</h1>
                 <a class="button primary" href="/users/new">"Add a local user"</a>
@@ -60,20 +58,19 @@ pub fn UsersPage() -> impl IntoView {
                     <div class="grow-0"><button type="submit">"Apply"</button></div>
                 </div>
             </form>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    let filtered = !(q.get().is_empty() && status.get().is_empty() && source.get().is_empty());
-                    match data.await {
-                        Err(e) => error_view(e),
-                        Ok(p) if p.total == 0 && !filtered => view! {
-                            <div class="card empty">
-                                <p><strong>"No users yet."</strong></p>
-                                <p>"Connect Okta or Entra ID under "<a href="/scim">"SCIM settings"</a>
-                                   " and assign people to the app, or "<a href="/users/new">"add a local user"</a>"."</p>
-                            </div>
-                        }.into_any(),
-                        Ok(p) if p.total == 0 => view! { <p class="card empty">"No user matches these filters."</p> }.into_any(),
-                        Ok(p) => {
+            <Loaded data show={move |p: Page<UserRow>| {
+                let filtered = !(q.get().is_empty() && status.get().is_empty() && source.get().is_empty());
+                if p.total == 0 && !filtered {
+                    view! {
+                        <div class="card empty">
+                            <p><strong>"No users yet."</strong></p>
+                            <p>"Connect Okta or Entra ID under "<a href="/scim">"SCIM settings"</a>
+                               " and assign people to the app, or "<a href="/users/new">"add a local user"</a>"."</p>
+                        </div>
+                    }.into_any()
+                } else if p.total == 0 {
+                    view! { <p class="card empty">"No user matches these filters."</p> }.into_any()
+                } else {
                             let shown = p.items.len();
                             let pairs = vec![("q", q.get()), ("status", status.get()), ("source", source.get()), ("sort", sort.get())];
                             view! {
@@ -100,10 +97,8 @@ pub fn UsersPage() -> impl IntoView {
                                 </div>
                             }.into_any()
                         }
-                    }
-                })}
-            </Suspense>
-        </Layout>
+            }} />
+        </PageShell>
     }
 }
 
@@ -112,9 +107,7 @@ pub fn NewUserPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let error = action_error(create);
     view! {
-        <Title text="Add a local user" />
-        <Layout>
-            <h1>"Add a local user"</h1>
+        <PageShell title="Add a local user">
             <div class="card narrow">
                 <p class="muted">"Local users are managed here, not by your IdP. An active user takes a licence seat."</p>
                 <ActionForm action=create>
@@ -128,7 +121,7 @@ pub fn NewUserPage() -> impl IntoView {
                     <button type="submit" class="primary">"Create user"</button>
                 </ActionForm>
             </div>
-        </Layout>
+        </PageShell>
     }
 }
 
@@ -137,17 +130,9 @@ pub fn UserPage() -> impl IntoView {
     let id = id_param();
     let data = Resource::new_blocking(move || id.get(), get_user);
     view! {
-        <Title text="User" />
-        <Layout>
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! { <UserView d /> }.into_any(),
-                        Err(e) => error_view(e),
-                    }
-                })}
-            </Suspense>
-        </Layout>
+        <PageShell title="User" no_heading=true>
+            <Loaded data show={|d: UserDetail| view! { <UserView d /> }} />
+        </PageShell>
     }
 }
 
