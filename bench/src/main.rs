@@ -10,11 +10,11 @@ use roster::model::{UserQuery, fold};
 use roster::service::{Ctx, Services};
 use serde_json::{Value, json};
 use server::store::Db;
-use server::testing::{POSTGRES_ENV, TestDb};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use testkit::{POSTGRES_ENV, TestDb};
 use wrk::{Load, Shape};
 
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -563,7 +563,7 @@ end"#;
     });
 
     // Webhooks: how soon a receiver hears of a SCIM write, one write at a time and under write load.
-    let receiver = server::testing::Receiver::start().await;
+    let receiver = testkit::Receiver::start().await;
     services.webhooks.add(&ctx, &receiver.url, "user.*").await?;
     let mut latencies = Vec::new();
     let sample = if args.smoke { 20 } else { 200 };

@@ -4,9 +4,9 @@
 //! Each test runs roster in-process on port 0 with a fresh database and saves screenshots to docs/screenshots/.
 use fantoccini::{Client, ClientBuilder, Locator};
 use roster::service::Ctx;
-use server::testing::{TestApp, loopback_webhooks, spawn_app_with, spawn_bare};
 use std::process::Stdio;
 use std::time::Duration;
+use testkit::{TestApp, loopback_webhooks, spawn_app_with, spawn_bare};
 
 struct Browser {
     client: Client,
@@ -438,7 +438,7 @@ async fn drift_is_listed_before_scim_goes_back_on_and_the_push_says_what_it_undi
 #[ignore = "needs Chromium and the built site: run by .ci/run"]
 async fn an_admin_adds_a_webhook_and_an_api_token_in_the_panel_and_sees_the_deliveries() {
     let (app, b) = signed_in().await;
-    let receiver = server::testing::Receiver::start().await;
+    let receiver = testkit::Receiver::start().await;
     b.client.goto(&format!("{}/integrations", app.base)).await.expect("integrations");
     b.fill("#api-token-name", "billing").await;
     b.click("#api-token-form button[type=submit]").await;
@@ -488,7 +488,7 @@ async fn every_kind_of_data(app: &TestApp) -> (String, String, i64) {
     assert_eq!(app.get("/Users?filter=bogus").await.status, 400);
     let used = app.services.settings.seats().await.expect("seats").used;
     app.set_seats(used).await;
-    assert_eq!(app.post("/Users", server::testing::okta_user("late@example.com")).await.status, 403);
+    assert_eq!(app.post("/Users", testkit::okta_user("late@example.com")).await.status, 403);
     let recent = roster::model::LogQuery { start_index: 1, count: 50, ..Default::default() };
     let failed = app.services.settings.log(&recent).await.expect("log");
     let failed = failed.items.iter().find(|e| e.status == 400).expect("a failed entry").id.0;

@@ -11,6 +11,5 @@ pub mod site;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
-pub mod testing;
 pub mod web;
 pub mod webhooks;

@@ -25,8 +25,7 @@ pub mod query;
 pub mod sessions;
 mod settings;
 pub mod sql;
-#[cfg(test)]
-mod tests;
+
 mod tokens;
 mod users;
 mod webhooks;

@@ -332,7 +332,7 @@ impl roster::store::Store for Counting {
 /// second), and a burst of requests with one token records its use once.
 #[tokio::test]
 async fn a_flood_of_unknown_tokens_costs_no_read_each_and_a_burst_records_one_use() {
-    let db = server::testing::TestDb::fresh().await.unwrap();
+    let db = testkit::TestDb::fresh().await.unwrap();
     let pool = server::store::Db::connect(&db.url).await.unwrap();
     pool.migrate().await.unwrap();
     let counting =

@@ -251,7 +251,7 @@ async fn a_kill_between_the_write_and_the_delivery_loses_no_event() {
     let ctx = Ctx::cli("test");
     let (_, token) = s.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
     s.settings.set_scim_enabled(&ctx, true).await.unwrap();
-    let mut receiver = server::testing::Receiver::start().await;
+    let mut receiver = testkit::Receiver::start().await;
     receiver.stop().await;
     let (_, secret) = s.webhooks.add(&ctx, &receiver.url, "user.created").await.unwrap();
     let roster = Roster::start(&db, free_port()).await;

@@ -9,21 +9,6 @@ use roster::service::Ctx;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// The same SCIM request with another token.
-fn as_token(
-    app: &TestApp,
-    token: &str,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> reqwest::RequestBuilder {
-    let mut req = app.http.request(method, format!("{}{path}", app.scim)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.header("Content-Type", "application/scim+json").body(b.to_string());
-    }
-    req
-}
-
 async fn admin_count_after(app: &TestApp) -> i64 {
     app.services.admins.count().await.unwrap()
 }
@@ -383,44 +368,19 @@ async fn a_trusted_proxy_header_names_the_client() {
 
 // ---- Sessions and admins ----
 
-/// A second browser, signed in as `email`.
-async fn browser_signed_in(app: &TestApp, email: &str, password: &str) -> reqwest::Client {
-    let b = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = b
-        .post(format!("{}/api/login", app.base))
-        .header("Referer", format!("{}/login", app.base))
-        .header("Accept", "text/html")
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::FOUND);
-    b
-}
-
-async fn signed_in(app: &TestApp, b: &reqwest::Client) -> bool {
-    b.get(format!("{}/admins", app.base)).send().await.unwrap().status() == StatusCode::OK
-}
-
 #[tokio::test]
 async fn a_password_change_ends_every_other_session() {
     let app = spawn_app().await;
     let (email, old) = ("ada@example.com", "correct horse battery");
     app.services.admins.create(&Ctx::cli("test"), email, old).await.unwrap();
-    let laptop = browser_signed_in(&app, email, old).await;
-    let phone = browser_signed_in(&app, email, old).await;
-    assert!(signed_in(&app, &laptop).await && signed_in(&app, &phone).await);
-    let r = laptop
-        .post(format!("{}/api/password", app.base))
-        .header("Referer", format!("{}/admins", app.base))
-        .header("Accept", "text/html")
-        .form(&[("current", old), ("new", "a brand new passphrase"), ("repeat", "a brand new passphrase")])
-        .send()
-        .await
-        .unwrap();
+    let laptop = app.panel_as(email, old).await;
+    let phone = app.panel_as(email, old).await;
+    assert!(laptop.signed_in().await && phone.signed_in().await);
+    let fields = [("current", old), ("new", "a brand new passphrase"), ("repeat", "a brand new passphrase")];
+    let r = laptop.form("/api/password", &fields, "/admins").await;
     assert_eq!(r.status(), StatusCode::FOUND);
-    assert!(signed_in(&app, &laptop).await, "the session that changed it stays");
-    assert!(!signed_in(&app, &phone).await, "the other one has ended");
+    assert!(laptop.signed_in().await, "the session that changed it stays");
+    assert!(!phone.signed_in().await, "the other one has ended");
 }
 
 #[tokio::test]
@@ -441,10 +401,10 @@ async fn admins_can_be_removed_but_never_the_last() {
     app.sign_in().await;
     let other = ("bob@example.com", "correct horse battery");
     app.services.admins.create(&Ctx::cli("test"), other.0, other.1).await.unwrap();
-    let bob = browser_signed_in(&app, other.0, other.1).await;
+    let bob = app.panel_as(other.0, other.1).await;
     let r = app.form("/api/admin_remove", &[("email", other.0), ("confirm", "yes")], "/admins").await;
     assert_eq!(r.status(), StatusCode::FOUND);
-    assert!(!signed_in(&app, &bob).await, "a removed admin's session ends");
+    assert!(!bob.signed_in().await, "a removed admin's session ends");
     let (_, html) = app.page("/admins").await;
     assert!(html.contains("can no longer sign in"), "the page says so");
     assert!(app.services.admins.list().await.unwrap().iter().all(|a| a.email != other.0));
@@ -487,8 +447,7 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
     let app = spawn_app().await;
     let alice = app.user_id("alice@okta.local").await;
     let group = app.group_id("Engineering", &[&alice]).await;
-    let (_, entra) =
-        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
+    let entra = app.second_idp("Entra ID").await;
     use reqwest::Method as M;
     let patch = json!({"Operations": [{"op": "replace", "value": {"active": false}}]});
     let gpatch = json!({"Operations": [{"op": "remove", "path": "members"}]});
@@ -501,42 +460,38 @@ async fn an_idp_cannot_write_what_another_idp_manages_until_released() {
         (M::DELETE, format!("/Groups/{group}"), None),
     ];
     for (method, path, body) in &writes {
-        let r = app.raw(as_token(&app, &entra, method.clone(), path, body.clone())).await;
+        let r = entra.send(method.clone(), path, body.clone()).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {path}: {:?}", r.body);
         assert!(r.detail().contains("managed by Okta") && r.detail().contains("release"), "{}", r.detail());
     }
     assert!(app.is_active(&alice).await);
     assert_eq!(app.member_ids(&group).await.len(), 1, "nothing changed");
     // Entra's reads still work.
-    let r = app.raw(as_token(&app, &entra, M::GET, &format!("/Users/{alice}"), None)).await;
+    let r = entra.send(M::GET, &format!("/Users/{alice}"), None).await;
     assert_eq!(r.status, StatusCode::OK);
 
     // Rotating Okta's token (revoke, then a new one of the same name in any case) keeps what Okta owns.
     app.services.tokens.revoke(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Okta").await.unwrap();
-    let (_, okta2) =
-        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "OKTA").await.unwrap();
-    let r = app.raw(as_token(&app, &okta2, M::PATCH, &format!("/Users/{alice}"), Some(patch.clone()))).await;
+    let okta2 = app.second_idp("OKTA").await;
+    let r = okta2.send(M::PATCH, &format!("/Users/{alice}"), Some(patch.clone())).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 
     // Released, the objects are local, and Entra's next write adopts them.
     let released = app.services.settings.release_idp(&Ctx::cli("test"), "okta").await.unwrap();
     assert_eq!((released.users, released.groups), (1, 1));
-    let r = app.raw(as_token(&app, &entra, M::PATCH, &format!("/Groups/{group}"), Some(gpatch))).await;
+    let r = entra.send(M::PATCH, &format!("/Groups/{group}"), Some(gpatch)).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{:?}", r.body);
     let users = app.services.users.get(&UserId(alice.clone())).await.unwrap();
     assert_eq!(users.managed_by.label(), "roster", "a write to the group adopts the group, not its members");
-    let r =
-        app.raw(as_token(&app, &okta2, M::PATCH, &format!("/Groups/{group}"), Some(json!({"Operations": []})))).await;
+    let r = okta2.send(M::PATCH, &format!("/Groups/{group}"), Some(json!({"Operations": []}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "now Entra's");
 }
 
 #[tokio::test]
 async fn group_rules_never_touch_another_idps_users() {
     let app = spawn_app().await;
-    let (_, entra) =
-        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
-    let post =
-        |body: Value, path: &'static str| app.raw(as_token(&app, &entra, reqwest::Method::POST, path, Some(body)));
+    let entra = app.second_idp("Entra ID").await;
+    let post = |body: Value, path: &'static str| entra.send(reqwest::Method::POST, path, Some(body));
     let oktas = app.user_id("alice@okta.local").await;
     let r = post(okta_user("bob@entra.local"), "/Users").await;
     let entras = r.body["id"].as_str().unwrap().to_owned();
@@ -545,7 +500,7 @@ async fn group_rules_never_touch_another_idps_users() {
         post(json!({"displayName": "Entra group", "members": [{"value": oktas}, {"value": entras}]}), "/Groups").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let g = r.body["id"].as_str().unwrap().to_owned();
-    let r = app.raw(as_token(&app, &entra, reqwest::Method::DELETE, &format!("/Groups/{g}"), None)).await;
+    let r = entra.send(reqwest::Method::DELETE, &format!("/Groups/{g}"), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(app.is_active(&oktas).await, "Okta's user is not Entra's to deactivate");
     assert!(!app.is_active(&entras).await, "Entra's own user lost their only group");
@@ -574,9 +529,8 @@ async fn a_deleted_users_name_is_restored_only_by_its_owner() {
     let panel = Ctx::panel(app.admin().await, "create user");
     let err = app.services.users.create_local(&panel, "alice@okta.local", "A", "L").await.unwrap_err();
     assert!(matches!(err, Error::ReadOnly { .. }), "an admin cannot revive Okta's tombstone while SCIM is on: {err}");
-    let (_, entra) =
-        app.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, "Entra ID").await.unwrap();
-    let r = app.raw(as_token(&app, &entra, reqwest::Method::POST, "/Users", Some(okta_user("alice@okta.local")))).await;
+    let entra = app.second_idp("Entra ID").await;
+    let r = entra.send(reqwest::Method::POST, "/Users", Some(okta_user("alice@okta.local"))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "nor can another IdP: {:?}", r.body);
     let r = app.create_user("alice@okta.local").await;
     assert_eq!((r.status, r.body["id"].as_str()), (StatusCode::CREATED, Some(alice.as_str())), "Okta restores it");

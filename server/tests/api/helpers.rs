@@ -1,3 +1,3 @@
-//! The shared harness (`server::testing`): the real application on port 0 with a fresh database (SQLite, or
+//! The shared harness (`testkit`): the real application on port 0 with a fresh database (SQLite, or
 //! PostgreSQL when `ROSTER_TEST_POSTGRES_URL` is set), and clients that speak SCIM and the panel's forms.
-pub use server::testing::*;
+pub use testkit::*;

@@ -189,7 +189,7 @@ async fn two_instances_never_deliver_one_attempt_twice() {
     let ctx = Ctx::cli("test");
     let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await.unwrap();
     services.settings.set_scim_enabled(&ctx, true).await.unwrap();
-    let receiver = server::testing::Receiver::start().await;
+    let receiver = testkit::Receiver::start().await;
     let (endpoint, _) = services.webhooks.add(&ctx, &receiver.url, "user.created").await.unwrap();
     let writes: Vec<_> = (0..40)
         .map(|i| {

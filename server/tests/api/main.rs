@@ -14,4 +14,5 @@ mod platform;
 mod rules;
 mod scim_protocol;
 mod sessions;
+mod store;
 mod tls;

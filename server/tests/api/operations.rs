@@ -164,7 +164,7 @@ async fn a_backup_taken_during_a_burst_of_writes_holds_every_write_acknowledged_
     // PostgreSQL: pg_dump while the burst goes on, restored into a fresh database with pg_restore.
     let mut restored_db = None;
     let copy_url = if app.db.is_postgres() {
-        let copy = server::testing::TestDb::fresh().await.unwrap();
+        let copy = testkit::TestDb::fresh().await.unwrap();
         // As the README shows it.
         let dump = dir.join("roster.dump");
         let ok = tokio::process::Command::new("pg_dump")

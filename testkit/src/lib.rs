@@ -1,13 +1,14 @@
 //! The one test harness, shared by the server's HTTP tests, the browser tests and the bench: a fresh database (a temp
 //! SQLite file, or a new PostgreSQL database on the server named by `ROSTER_TEST_POSTGRES_URL`), the real application
-//! on port 0, and a client that speaks SCIM and the panel's forms.
+//! on port 0, and clients that speak SCIM (as Okta, or as a second IdP) and the panel's forms (signed in). A crate of
+//! its own, so none of it is in the roster binary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // A harness fails loudly by design.
-use crate::config::Config;
-use crate::startup::Application;
 use reqwest::StatusCode;
 use roster::model::Actor;
 use roster::service::{Ctx, Services};
 use serde_json::{Value, json};
+use server::config::Config;
+use server::startup::Application;
 use std::path::PathBuf;
 
 /// Which backend the tests use.
@@ -147,15 +148,36 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// Sends a request and reads its answer.
+async fn reply(req: reqwest::RequestBuilder) -> Reply {
+    let r = req.send().await.expect("request");
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap_or_default();
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, headers, body }
+}
+
 impl TestApp {
     async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
-        let r = req.send().await.expect("request");
-        let status = r.status();
-        let headers = r.headers().clone();
-        let text = r.text().await.unwrap_or_default();
-        let body =
-            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        reply(req).await
+    }
+
+    /// A second IdP: a SCIM token named `name` ("Entra ID"), and a client that uses it.
+    pub async fn second_idp(&self, name: &str) -> Idp {
+        let (_, token) =
+            self.services.tokens.create(&Ctx::cli("test"), roster::model::TokenKind::Scim, name).await.unwrap();
+        Idp { name: name.to_owned(), token, scim: self.scim.clone(), http: self.http.clone() }
+    }
+
+    /// A browser of its own signed in as `email` (an existing admin) through the real sign-in form.
+    pub async fn panel_as(&self, email: &str, password: &str) -> PanelClient {
+        let http =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let panel = PanelClient { http, base: self.base.clone() };
+        let r = panel.form("/api/login", &[("email", email), ("password", password)], "/login").await;
+        assert_eq!(r.status(), StatusCode::FOUND, "sign-in should redirect");
+        panel
     }
 
     /// A SCIM request as Okta sends it.
@@ -290,6 +312,60 @@ impl TestApp {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "GET {path}: {:?}", r.body);
         r.body["totalResults"].as_i64().expect("totalResults is an integer")
+    }
+}
+
+/// A second IdP, with a SCIM token of its own: what the harness's "Okta" client does, under another name.
+pub struct Idp {
+    pub name: String,
+    pub token: String,
+    scim: String,
+    http: reqwest::Client,
+}
+
+impl Idp {
+    /// A SCIM request with this IdP's token; `body` is sent as SCIM JSON.
+    pub fn request(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{path}", self.scim)).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/scim+json").body(b.to_string());
+        }
+        req
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
+        reply(self.request(method, path, body)).await
+    }
+}
+
+/// A browser of its own (its own cookie jar, no redirects followed, no JavaScript), signed in to the panel.
+pub struct PanelClient {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+impl PanelClient {
+    /// A page: its status and HTML.
+    pub async fn page(&self, path: &str) -> (StatusCode, String) {
+        let r = self.http.get(format!("{}{path}", self.base)).send().await.expect("page");
+        (r.status(), r.text().await.unwrap_or_default())
+    }
+
+    /// Posts a form from `referer`, as a browser without JavaScript does.
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)], referer: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Accept", "text/html")
+            .header("Referer", format!("{}{referer}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("form post")
+    }
+
+    /// Whether the session still signs this browser in (a page behind sign-in answers rather than redirecting).
+    pub async fn signed_in(&self) -> bool {
+        self.page("/admins").await.0 == StatusCode::OK
     }
 }
 
