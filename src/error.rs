@@ -45,7 +45,12 @@ pub enum Error {
     )]
     OtherIdp { what: String, owner: String, actor: String },
     #[error("No free seats: {used} of {limit} in use. Raise the licence seats in roster, then retry the task in Okta.")]
-    NoFreeSeats { used: i64, limit: i64 },
+    NoFreeSeats {
+        used: i64,
+        limit: i64,
+        /// The userName of the user the write would have made take a seat, for the log entry and the dashboard.
+        user: String,
+    },
     #[error(
         "SCIM provisioning is disabled in roster; an admin can turn it on under SCIM settings or with `roster scim enable`"
     )]

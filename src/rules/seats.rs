@@ -11,7 +11,7 @@ pub fn delta(before: Option<&User>, after: &User) -> i64 {
 /// Refuses a write that needs a seat when none is free. `usage` is the count before this write.
 pub fn check(before: Option<&User>, after: &User, usage: SeatUsage) -> Result<()> {
     if delta(before, after) > 0 && usage.used >= usage.limit {
-        return Err(Error::NoFreeSeats { used: usage.used, limit: usage.limit });
+        return Err(Error::NoFreeSeats { used: usage.used, limit: usage.limit, user: after.user_name.clone() });
     }
     Ok(())
 }
@@ -74,7 +74,7 @@ mod tests {
         let full = SeatUsage { used: 50, limit: 50 };
         let room = SeatUsage { used: 49, limit: 50 };
         assert!(check(Some(&off), &on, room).is_ok());
-        assert!(matches!(check(Some(&off), &on, full), Err(Error::NoFreeSeats { used: 50, limit: 50 })));
+        assert!(matches!(check(Some(&off), &on, full), Err(Error::NoFreeSeats { used: 50, limit: 50, .. })));
         assert!(check(None, &on, full).is_err(), "a new active user");
         assert!(check(None, &off, full).is_ok(), "a new inactive user");
         assert!(check(Some(&gone), &on, full).is_err(), "restoring a tombstone");

@@ -12,13 +12,13 @@ pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<&'static str>,
     pub detail: String,
-    /// Refused for lack of seats: the dashboard counts these.
-    pub no_seats: bool,
+    /// Refused for lack of seats: the dashboard counts these, and names the user the IdP tried to push.
+    pub no_seats: Option<String>,
 }
 
 impl ScimError {
     pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
-        ScimError { status, scim_type, detail: detail.into(), no_seats: false }
+        ScimError { status, scim_type, detail: detail.into(), no_seats: None }
     }
 
     /// The body (RFC 7644 §3.12: `status` is a string).
@@ -72,7 +72,11 @@ impl From<Error> for ScimError {
             other => other.to_string(),
         };
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        ScimError { status, scim_type, detail, no_seats: matches!(e, Error::NoFreeSeats { .. }) }
+        let no_seats = match e {
+            Error::NoFreeSeats { user, .. } => Some(user),
+            _ => None,
+        };
+        ScimError { status, scim_type, detail, no_seats }
     }
 }
 
@@ -101,7 +105,7 @@ mod tests {
             (Error::Mutability("m".into()), 400, Some("mutability")),
             (Error::NoTarget("n".into()), 400, Some("noTarget")),
             (Error::TooMany("t".into()), 400, Some("tooMany")),
-            (Error::NoFreeSeats { used: 5, limit: 5 }, 403, None),
+            (Error::NoFreeSeats { used: 5, limit: 5, user: "ada@example.com".into() }, 403, None),
             (Error::ScimDisabled, 403, None),
             (Error::PreconditionFailed { current: "W/\"2\"".into() }, 412, None),
             (Error::Unauthenticated, 401, None),

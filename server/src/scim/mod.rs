@@ -164,8 +164,8 @@ async fn log_failure(s: &ScimState, f: Failed<'_>, err: ScimError) -> Response {
         method: f.method.to_string(),
         path: f.path.to_owned(),
         status: err.status.as_u16(),
-        outcome: if err.no_seats { Outcome::NoSeats } else { Outcome::Failed },
-        target: target_of(f.path),
+        outcome: if err.no_seats.is_some() { Outcome::NoSeats } else { Outcome::Failed },
+        target: refused_target(target_of(f.path), err.no_seats.as_deref()),
         diff: String::new(),
         detail: err.detail.clone(),
         request_id: f.request_id,
@@ -202,6 +202,15 @@ impl AuthFailures {
             None
         }
     }
+}
+
+/// The target of a push refused for lack of seats: the user, named, even when the push was a create (whose path names
+/// no user), so the dashboard and the log say whom the IdP tried to push.
+fn refused_target(target: Option<Target>, user: Option<&str>) -> Option<Target> {
+    let Some(user) = user else { return target };
+    let id = target.filter(|t| t.kind == Kind::User).map(|t| t.id).unwrap_or_default();
+    let name: String = user.chars().take(512).collect();
+    Some(Target { kind: Kind::User, id, name })
 }
 
 /// `/scim/v2/Users/abc` → the user abc, for the log entry of a failed request.

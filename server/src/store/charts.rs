@@ -6,7 +6,6 @@ use roster::Result;
 use roster::model::*;
 use roster::store::{ChartRead, NewLogEntry};
 
-/// The values of a log entry, in the column order of `log_entry`, as the log stores them.
 /// Adds log entries to the activity chart's hours, one upsert per hour touched.
 pub(super) fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewLogEntry>) {
     let mut hours: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();

@@ -95,6 +95,7 @@ fn log_text(s: &str, max: usize) -> String {
     out
 }
 
+/// The values of a log entry, in the column order of [`LOG_COLUMNS`], as the log stores them.
 fn log_entry_args(e: &NewLogEntry) -> Vec<Arg<'_>> {
     Vec::from(args![
         e.at,

@@ -89,9 +89,9 @@ const USER_FIELDS: &str = "user_id, user_name, user_name_folded, external_id, di
     email, search_folded, active, inactive_reason, managed_by, managed_by_idp, deleted_at, attributes, version, \
     created_at, updated_at";
 
-fn user_args(u: &User) -> Vec<Arg<'_>> {
-    let reason = u.inactive_reason.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
-    Vec::from(args![
+fn user_args(u: &User) -> Result<Vec<Arg<'_>>> {
+    let reason = u.inactive_reason.as_ref().map(serde_json::to_string).transpose().map_err(Error::internal)?;
+    Ok(Vec::from(args![
         &u.id.0,
         &u.user_name,
         fold(&u.user_name),
@@ -110,7 +110,7 @@ fn user_args(u: &User) -> Vec<Arg<'_>> {
         u.version,
         u.created_at,
         u.updated_at,
-    ])
+    ]))
 }
 
 /// The user's emails as rows, in one statement, next in `script`.
@@ -225,7 +225,7 @@ impl UserWrite for SqlTx {
         let mut script = Script::new(self.dialect());
         let insert = script.statement();
         insert.push(&format!("insert into app_user ({USER_FIELDS}) values ("));
-        insert.bind_list(user_args(u).into_iter().map(Arg::into_owned)).push(")");
+        insert.bind_list(user_args(u)?.into_iter().map(Arg::into_owned)).push(")");
         index_emails(&mut script, u);
         self.unique_script(script, "userName", &u.user_name).await?;
         if self.is_sqlite() {
@@ -240,7 +240,7 @@ impl UserWrite for SqlTx {
         let update = script.statement();
         update.push("update app_user set ");
         // Every field but the id, which is the first.
-        for (i, (field, arg)) in USER_FIELDS.split(", ").zip(user_args(after)).enumerate().skip(1) {
+        for (i, (field, arg)) in USER_FIELDS.split(", ").zip(user_args(after)?).enumerate().skip(1) {
             update.push(if i == 1 { "" } else { ", " }).push(field).push(" = ").bind(arg.into_owned());
         }
         update.push(" where user_id = ").bind(after.id.0.clone());

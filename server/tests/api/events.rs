@@ -297,6 +297,7 @@ async fn the_dashboard_draws_seats_and_activity_as_svg_with_a_text_alternative()
     assert!(page.contains("<svg") && page.contains("role=\"img\""), "the charts are server-rendered SVG");
     assert!(page.contains("Seats used over the last 30 days"));
     assert!(page.contains("1 push refused for lack of seats"), "the text alternative gives the figures");
+    assert!(page.contains("refused@example.com"), "the refused push names the user the IdP tried to push");
 }
 
 /// The store, counting what reaches it: to see how many database reads and writes a burst of requests costs.

@@ -42,60 +42,58 @@ impl MemberOp {
 /// Turns group ops into a delta so that a membership change costs O(changed members), never loading the group. Op
 /// order is kept (`[remove X, add Y]` → `[Remove([X]), Add([Y])]`); consecutive ops of the same kind are merged.
 pub fn group_patch(group_id: &str, ops: &[PatchOp]) -> Result<GroupPatch> {
-    let mut patch = GroupPatch::default();
-    let mut members = MemberOps::default();
+    let mut r = Reading { patch: GroupPatch::default(), members: MemberOps::default(), group_id };
     for op in ops {
         match op_path(op) {
             None => {
                 for (key, value) in pathless_map(op)? {
                     let path = parse_patch_path(key)?;
-                    group_op(&mut patch, &mut members, group_id, op.op, key, &path, Some(value), true)?;
+                    r.op(op.op, key, &path, Some(value), true)?;
                 }
             }
             Some(raw) => {
                 let path = parse_patch_path(raw)?;
-                group_op(&mut patch, &mut members, group_id, op.op, raw, &path, op.value.as_ref(), false)?;
+                r.op(op.op, raw, &path, op.value.as_ref(), false)?;
             }
         }
     }
-    let named: usize = members.ops.iter().map(MemberOp::len).sum();
+    let named: usize = r.members.ops.iter().map(MemberOp::len).sum();
     if named > crate::scim::MAX_MEMBERS_PER_REQUEST {
         return Err(crate::scim::resource::too_many_members(named));
     }
-    patch.members = members.ops;
-    Ok(patch)
+    r.patch.members = r.members.ops;
+    Ok(r.patch)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn group_op(
-    patch: &mut GroupPatch,
-    members: &mut MemberOps,
-    group_id: &str,
-    kind: OpKind,
-    raw: &str,
-    path: &PatchPath,
-    value: Option<&Value>,
-    from_map: bool,
-) -> Result<()> {
-    if path.attr.schema.as_deref().is_some_and(|s| !eq_ci(s, CORE_GROUP)) {
-        return Err(Error::InvalidPath(format!("unknown Group attribute \"{raw}\"")));
-    }
-    let attr = ResourceType::Group
-        .attribute(&path.attr.attr)
-        .or_else(|| eq_ci(&path.attr.attr, SCHEMAS_ATTRIBUTE.name).then_some(&SCHEMAS_ATTRIBUTE))
-        .ok_or_else(|| {
-            Error::InvalidPath(format!(
-                "unknown Group attribute \"{raw}\"; only displayName, externalId and members can be patched"
-            ))
-        })?;
-    let plain = path.filter.is_none() && path.attr.sub_attr.is_none() && path.sub_attr.is_none();
-    if attr.name == "members" {
-        if path.attr.sub_attr.is_some() || path.sub_attr.is_some() {
-            return Err(Error::InvalidPath(format!(
-                "\"{raw}\" is not supported; use members or members[value eq \"<id>\"]"
-            )));
+/// A group PATCH being read: the attributes it sets and its member operations so far.
+struct Reading<'a> {
+    patch: GroupPatch,
+    members: MemberOps,
+    group_id: &'a str,
+}
+
+impl Reading<'_> {
+    /// One operation on one attribute (`from_map`: a pathless op's map entry).
+    fn op(&mut self, kind: OpKind, raw: &str, path: &PatchPath, value: Option<&Value>, from_map: bool) -> Result<()> {
+        if path.attr.schema.as_deref().is_some_and(|s| !eq_ci(s, CORE_GROUP)) {
+            return Err(Error::InvalidPath(format!("unknown Group attribute \"{raw}\"")));
         }
-        let op = match (&path.filter, kind) {
+        let attr = ResourceType::Group
+            .attribute(&path.attr.attr)
+            .or_else(|| eq_ci(&path.attr.attr, SCHEMAS_ATTRIBUTE.name).then_some(&SCHEMAS_ATTRIBUTE))
+            .ok_or_else(|| {
+                Error::InvalidPath(format!(
+                    "unknown Group attribute \"{raw}\"; only displayName, externalId and members can be patched"
+                ))
+            })?;
+        let plain = path.filter.is_none() && path.attr.sub_attr.is_none() && path.sub_attr.is_none();
+        if attr.name == "members" {
+            if path.attr.sub_attr.is_some() || path.sub_attr.is_some() {
+                return Err(Error::InvalidPath(format!(
+                    "\"{raw}\" is not supported; use members or members[value eq \"<id>\"]"
+                )));
+            }
+            let op = match (&path.filter, kind) {
             (Some(filter), OpKind::Remove) => {
                 MemberOp::Remove(member_filter_ids(filter).ok_or_else(|| {
                     Error::InvalidFilter(format!(
@@ -119,49 +117,50 @@ fn group_op(
                 v => MemberOp::Replace(member_ids(required(v, "members")?)?),
             },
         };
-        members.push(op);
-        return Ok(());
-    }
-    if !plain {
-        return Err(Error::InvalidPath(format!(
-            "\"{raw}\": Group attribute {} has no sub-attributes or filters",
-            attr.name
-        )));
-    }
-    match attr.name {
-        "displayName" => {
-            if kind == OpKind::Remove {
-                return Err(Error::InvalidValue("displayName is required".into()));
-            }
-            match required(value, "displayName")? {
-                Value::String(s) if !s.trim().is_empty() => {
-                    check_length(attr, s)?;
-                    crate::scim::check_str("displayName", s, true)?;
-                    patch.display_name = Some(s.clone());
-                    Ok(())
-                }
-                _ => Err(Error::InvalidValue("displayName must be a non-empty string".into())),
-            }
+            self.members.push(op);
+            return Ok(());
         }
-        "externalId" => {
-            patch.external_id = Some(match (kind, value) {
-                (OpKind::Remove, _) | (_, Some(Value::Null)) => None,
-                (_, Some(Value::String(s))) => {
-                    check_length(attr, s)?;
-                    crate::scim::check_str("externalId", s, true)?;
-                    Some(s.clone())
-                }
-                _ => return Err(Error::InvalidValue("externalId must be a string".into())),
-            });
-            Ok(())
+        if !plain {
+            return Err(Error::InvalidPath(format!(
+                "\"{raw}\": Group attribute {} has no sub-attributes or filters",
+                attr.name
+            )));
         }
-        "id" => match (kind, value) {
-            (OpKind::Add | OpKind::Replace, Some(Value::String(id))) if id == group_id => Ok(()),
-            _ => Err(Error::Mutability("id is assigned by the server and cannot be changed".into())),
-        },
-        // Okta echoes these inside path-less maps; named as a path they are an attempt to change them.
-        _ if from_map => Ok(()),
-        name => Err(Error::Mutability(format!("{name} is read-only"))),
+        match attr.name {
+            "displayName" => {
+                if kind == OpKind::Remove {
+                    return Err(Error::InvalidValue("displayName is required".into()));
+                }
+                match required(value, "displayName")? {
+                    Value::String(s) if !s.trim().is_empty() => {
+                        check_length(attr, s)?;
+                        crate::scim::check_str("displayName", s, true)?;
+                        self.patch.display_name = Some(s.clone());
+                        Ok(())
+                    }
+                    _ => Err(Error::InvalidValue("displayName must be a non-empty string".into())),
+                }
+            }
+            "externalId" => {
+                self.patch.external_id = Some(match (kind, value) {
+                    (OpKind::Remove, _) | (_, Some(Value::Null)) => None,
+                    (_, Some(Value::String(s))) => {
+                        check_length(attr, s)?;
+                        crate::scim::check_str("externalId", s, true)?;
+                        Some(s.clone())
+                    }
+                    _ => return Err(Error::InvalidValue("externalId must be a string".into())),
+                });
+                Ok(())
+            }
+            "id" => match (kind, value) {
+                (OpKind::Add | OpKind::Replace, Some(Value::String(id))) if id == self.group_id => Ok(()),
+                _ => Err(Error::Mutability("id is assigned by the server and cannot be changed".into())),
+            },
+            // Okta echoes these inside path-less maps; named as a path they are an attempt to change them.
+            _ if from_map => Ok(()),
+            name => Err(Error::Mutability(format!("{name} is read-only"))),
+        }
     }
 }
 
