@@ -1,4 +1,6 @@
-//! Rebuilds when a migration changes (sqlx::migrate! embeds them). With the `embed-site` feature, also gzips the
+//! Rebuilds when a migration changes (sqlx::migrate! embeds them), and records the commit for `roster --version`
+//! (`ROSTER_COMMIT` when set, as a build from a source archive sets it; else git's; else "unknown"). With the
+//! `embed-site` feature, also gzips the
 //! panel's browser assets and writes the table `src/site.rs` serves them from, so the binary needs no files beside
 //! it; without it the table is empty and the assets come from `--site-root`. The assets come from `target/site/pkg`
 //! (what `scripts/build-site.sh` writes), or from the folder in `ROSTER_SITE_PKG`.
@@ -11,8 +13,34 @@ fn main() {
     println!("cargo:rerun-if-changed=../migrations");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-env-changed=ROSTER_SITE_PKG");
+    println!("cargo:rustc-env=ROSTER_COMMIT={}", commit());
     let table = embedded::table(&out);
     std::fs::write(out.join("embedded_site.rs"), table).expect("cannot write the asset table");
+}
+
+/// The commit this build is of (uncommitted changes are not marked: watching the index would rebuild on every `git
+/// add`).
+fn commit() -> String {
+    println!("cargo:rerun-if-env-changed=ROSTER_COMMIT");
+    if let Some(c) = std::env::var("ROSTER_COMMIT").ok().filter(|c| !c.is_empty()) {
+        return c;
+    }
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    // Rebuild when HEAD moves: the file HEAD and the ref it names.
+    if let Some(p) = git(&["rev-parse", "--git-path", "HEAD"]) {
+        println!("cargo:rerun-if-changed={p}");
+    }
+    if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]).and_then(|r| git(&["rev-parse", "--git-path", &r])) {
+        println!("cargo:rerun-if-changed={r}");
+    }
+    git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into())
 }
 
 #[cfg(not(feature = "embed-site"))]

@@ -2,10 +2,13 @@
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
+/// `roster --version`: the release and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ROSTER_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
 #[command(
     name = "roster",
-    version,
+    version = VERSION,
     about = "roster: users, groups and licence seats, kept in sync with Okta and Entra ID over SCIM 2.0",
     long_about = "roster: users, groups and licence seats, kept in sync with Okta and Entra ID over SCIM 2.0.\n\n\
         With no command, `roster` runs the server (the same as `roster serve`). Every other command works on the same \

@@ -118,8 +118,9 @@ pub async fn same_origin(State(g): State<Arc<Guards>>, req: Request, next: Next)
         (StatusCode::FORBIDDEN, Html(page)).into_response()
     } else {
         // The panel's server functions read errors as their JSON error type.
-        let body = serde_json::to_string(&app::error::UiError::Message(message))
-            .unwrap_or_else(|_| r#"{"Message":"roster refused this change: it did not come from roster's own pages"}"#.into());
+        let body = serde_json::to_string(&app::error::UiError::Message(message)).unwrap_or_else(|_| {
+            r#"{"Message":"roster refused this change: it did not come from roster's own pages"}"#.into()
+        });
         (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }

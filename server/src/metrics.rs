@@ -52,10 +52,11 @@ fn describe() {
     );
     describe_histogram!("roster_write_batch_jobs", "Write jobs committed together in one transaction");
     describe_gauge!("roster_seats_used", "Seats in use (installation-wide)");
-    describe_gauge!("roster_seats_total", "Seats the licence allows");
+    describe_gauge!("roster_seats_licensed", "Seats the licence allows");
     describe_gauge!("roster_db_pool_connections", "Open database connections in this instance's read pool");
     describe_gauge!("roster_db_pool_idle", "Idle database connections in this instance's read pool");
     describe_gauge!("roster_write_queue_depth", "Write jobs waiting for this instance's writer");
+    describe_gauge!("roster_feed_waiting_requests", "Event feed requests waiting for an event on this instance");
 }
 
 /// Counts and times every request. Outermost, so it sees every answer, including the guards' refusals.
@@ -132,13 +133,14 @@ async fn metrics(State(s): State<Scrape>) -> Response {
     match s.services.settings.seats().await {
         Ok(seats) => {
             metrics::gauge!("roster_seats_used").set(seats.used as f64);
-            metrics::gauge!("roster_seats_total").set(seats.limit as f64);
+            metrics::gauge!("roster_seats_licensed").set(seats.limit as f64);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: could not read the seat count"),
     }
     let pool = s.db.pool_state();
     metrics::gauge!("roster_db_pool_connections").set(f64::from(pool.size));
     metrics::gauge!("roster_db_pool_idle").set(pool.idle as f64);
+    metrics::gauge!("roster_feed_waiting_requests").set(s.services.directory.waiting() as f64);
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], s.handle.render()).into_response()
 }

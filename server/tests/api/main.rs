@@ -16,3 +16,4 @@ mod scim_protocol;
 mod sessions;
 mod store;
 mod tls;
+mod upgrades;

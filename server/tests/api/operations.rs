@@ -51,7 +51,7 @@ async fn metrics_are_served_on_their_own_listener_and_move_with_real_requests() 
     assert!(moved("roster_writes_total", &[("outcome", "ok")]) >= 1.0);
     assert!(moved("roster_writes_total", &[("outcome", "no_seats")]) >= 1.0);
     assert_eq!(sample(&after, "roster_seats_used", &[]), 1.0);
-    assert_eq!(sample(&after, "roster_seats_total", &[]), 1.0);
+    assert_eq!(sample(&after, "roster_seats_licensed", &[]), 1.0);
     assert!(sample(&after, "roster_db_pool_connections", &[]) >= 1.0);
     assert!(after.keys().any(|k| k.starts_with("roster_write_queue_depth")), "{after:#?}");
     // Route labels are patterns: an id never becomes a series of its own.
