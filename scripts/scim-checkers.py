@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Runs the public SCIM conformance checkers, scim2-tester and scim-sanity, against a live roster, prints every
-check, and fails on any failure that is not one of roster's deliberate deviations (README, "What the public SCIM
+check, and fails on any failure that is not one of roster's deliberate deviations (docs/scim.md, "What the public SCIM
 checkers report"). Called by scripts/scim-checkers.sh, which starts roster and installs the checkers.
 
     scim-checkers.py BASE_URL TOKEN
@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 
-# Failures that are roster's choice, each allowed by the RFC text quoted in the README. Matched as substrings of the
+# Failures that are roster's choice, each allowed by the RFC text quoted in docs/scim.md. Matched as substrings of the
 # checker's own words, so a new failure is never hidden.
 EXPECTED = {
     "scim2-tester": [
@@ -78,7 +78,7 @@ def main() -> int:
         print("\nFailures that are not deliberate deviations:")
         print("\n".join(f"  {u}" for u in unexpected))
         return 1
-    print("\nEvery failure is a deliberate deviation listed in the README.")
+    print("\nEvery failure is a deliberate deviation listed in docs/scim.md.")
     return 0
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the README's webhook receiver (examples/webhook-receiver.py, verifying with the Standard Webhooks library from
+# Runs the documented webhook receiver (docs/integrations.md) (examples/webhook-receiver.py, verifying with the Standard Webhooks library from
 # PyPI) against a live roster: a webhook added with the CLI, a user created and deactivated over SCIM, and the same
 # events read back from the directory API's feed with an API token.
 #   scripts/webhook-example.sh [path/to/roster]      (default: target/debug/roster)
@@ -41,4 +41,4 @@ if grep -q rejected "$work/receiver.log"; then echo "a delivery failed verificat
 # The feed has the same two events.
 curl -sf "http://127.0.0.1:$port/v1/events" -H "Authorization: Bearer $api" |
   python3 -c 'import json,sys; t=[e["type"] for e in json.load(sys.stdin)["events"]]; print("feed:", t); assert t[-2:] == ["user.created","user.deactivated"], t'
-echo "The README's receiver verified roster's deliveries with the Standard Webhooks library."
+echo "The documented receiver verified roster's deliveries with the Standard Webhooks library."

@@ -501,7 +501,7 @@ async fn every_page_passes_an_accessibility_audit_with_data_on_it() {
     let (app, b) = signed_in().await;
     let (grace, gid, failed) = every_kind_of_data(&app).await;
     let pages = [
-        ("/", "Recent provisioning events"),
+        ("/", "Recent provisioning"),
         ("/users", "grace@example.com"),
         ("/users?status=inactive", "Users"),
         ("/users/new", "userName"),

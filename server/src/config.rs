@@ -65,7 +65,7 @@ pub struct Config {
     pub log_retention_days: u32,
 
     /// Days directory events (GET /v1/events, webhooks) are kept. A feed consumer whose cursor is older gets 410 and
-    /// starts over from the directory API (README: "Events").
+    /// starts over from the directory API (docs/integrations.md, "Retention and restores").
     #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 30, global = true, value_parser = clap::value_parser!(u32).range(1..))]
     pub event_retention_days: u32,
     /// Allow webhook endpoints over plain http:// to any host, for tests and private networks. Without it, http:// is

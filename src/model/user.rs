@@ -34,7 +34,7 @@ pub enum InactiveReason {
     DeactivatedByIdp { idp: String, at: Millis },
     /// DELETE /Users/{id} arrived from the IdP.
     DeletedInIdp { idp: String, at: Millis },
-    /// The group that was the user's only group was deleted (README: "How provisioning behaves").
+    /// The group that was the user's only group was deleted (docs/provisioning.md).
     LastGroupRemoved { group: String, idp: String, at: Millis },
     /// An admin deactivated a local user.
     DeactivatedByAdmin { admin: String, at: Millis },

@@ -1,4 +1,4 @@
-//! Drift (README, "How provisioning behaves"): membership changes admins make to an IdP's group while SCIM is off are
+//! Drift (docs/provisioning.md): membership changes admins make to an IdP's group while SCIM is off are
 //! kept, net of each other, until the IdP's next write says what the group is. The SCIM page lists them before SCIM
 //! goes back on, and the IdP write that reverses them names what it undid in its log entry.
 use crate::model::{DriftMember, ManagedBy, UserId};

@@ -1,4 +1,4 @@
-//! Membership effects (README: "How provisioning behaves"): when an IdP deletes a group, each former member it leaves
+//! Membership effects (docs/provisioning.md): when an IdP deletes a group, each former member it leaves
 //! in no group at all is marked Inactive ("last group removed"); a later push of them into a group by the IdP brings
 //! them back. An admin deleting a group never deactivates anyone.
 use crate::model::{InactiveReason, Millis, User, UserId};

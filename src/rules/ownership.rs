@@ -1,5 +1,5 @@
 //! The read-only rule: while SCIM provisioning is on, the users and groups an IdP syncs cannot be edited in roster
-//! (README: "How provisioning behaves"). It depends on who acts and who owns the object, never on the endpoint.
+//! (docs/provisioning.md). It depends on who acts and who owns the object, never on the endpoint.
 use crate::model::{Actor, ManagedBy, fold};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,7 @@ pub const DEFAULT_PAGE: i64 = 100;
 /// `bulk.maxPayloadSize`, the only field SCIM has for a size: a client that keeps to it never gets 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The largest request body to `/Groups`, where a Push now carries the whole membership (50,000 members with their
-/// display names are about 4 MiB). Documented in the README and SECURITY.md.
+/// display names are about 4 MiB). Documented in docs/scim.md and SECURITY.md.
 pub const MAX_GROUP_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The most members one request may name (POST, PUT, or all the operations of a PATCH together).
 pub const MAX_MEMBERS_PER_REQUEST: usize = 100_000;

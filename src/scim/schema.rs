@@ -361,7 +361,7 @@ pub fn element_filter_attr(resource: ResourceType, parent: &AttrPath, inner: &At
         .ok_or_else(|| Error::InvalidFilter(format!("filtering on '{}.{}' is not supported", top.name, inner.attr)))
 }
 
-/// The names filters may use on `resource`, for error messages and the README.
+/// The names filters may use on `resource`, for error messages and docs/scim.md.
 pub fn filterable(resource: ResourceType) -> Vec<String> {
     let mut out = Vec::new();
     for list in [resource.attributes(), COMMON_ATTRIBUTES] {

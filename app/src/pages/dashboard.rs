@@ -1,4 +1,4 @@
-//! The dashboard: seats, SCIM status, counts and recent provisioning events.
+//! The dashboard: seats, SCIM status, counts, charts and the latest log entries.
 use crate::api::dashboard::get_dashboard;
 use crate::components::charts::{ActivityChart, SeatsChart};
 use crate::components::page::{Loaded, PageShell};
@@ -57,7 +57,7 @@ fn DashboardView(d: Dashboard) -> impl IntoView {
             </article>
         </section>
         <section class="card">
-            <h2>"Recent provisioning events"</h2>
+            <h2>"Recent provisioning"</h2>
             {if d.recent.is_empty() {
                 view! { <p class="empty">"Nothing yet. Connect Okta or Entra ID under SCIM settings, or add users by hand."</p> }.into_any()
             } else {

@@ -136,7 +136,7 @@ impl Db {
     pub async fn backup(&self, path: &std::path::Path) -> anyhow::Result<()> {
         let Db::Sqlite(Pools { write: pool, .. }) = self else {
             anyhow::bail!(
-                "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (README, \"Backups and restore\")"
+                "roster backup copies SQLite databases; back up PostgreSQL with pg_dump (docs/operations.md, \"Backups and restore\")"
             );
         };
         if path.exists() {

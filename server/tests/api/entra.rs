@@ -1,5 +1,4 @@
-//! Microsoft Entra ID, replayed: its request shapes and the quirks of its default jobs (README: "Connect Microsoft
-//! Entra ID")
+//! Microsoft Entra ID, replayed: its request shapes and the quirks of its default jobs (docs/entra.md)
 //! ("Replace", "False", dotted and URN-prefixed keys, remove-by-value arrays, groups created empty).
 use crate::helpers::{TestApp, sorted, spawn_app};
 use reqwest::StatusCode;

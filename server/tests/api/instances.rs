@@ -1,5 +1,5 @@
 //! Several roster processes on one PostgreSQL behave as one installation. PostgreSQL only: SQLite is one process per
-//! database file (README, "Running several instances"); on SQLite these tests return at once.
+//! database file (docs/operations.md, "Running several instances"); on SQLite these tests return at once.
 use crate::helpers::{TestDb, okta_user};
 use reqwest::StatusCode;
 use roster::service::{Ctx, Services};
@@ -162,7 +162,7 @@ async fn two_instances_on_one_postgres_share_sessions_seats_members_and_switches
     let (s, _) = b.scim(&token, reqwest::Method::POST, "/Users", Some(okta_user("late@example.com"))).await;
     assert_eq!(s, StatusCode::CREATED);
 
-    // SCIM off and a revoked token: each instance remembers an authentication for at most a second (README).
+    // SCIM off and a revoked token: each instance remembers an authentication for at most a second (docs/operations.md).
     let (s, _) = b.scim(&token, reqwest::Method::GET, "/Users?count=1", None).await;
     assert_eq!(s, StatusCode::OK);
     services.settings.set_scim_enabled(&ctx, false).await.unwrap();

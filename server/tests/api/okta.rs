@@ -1,5 +1,5 @@
 //! Okta, replayed: every lifecycle event with the request bodies and query strings Okta really sends, then the checks
-//! of Okta's SCIM 2.0 SPEC test (README: "Connect Okta").
+//! of Okta's SCIM 2.0 SPEC test (docs/okta.md).
 use crate::helpers::{TestApp, sorted, spawn_app};
 use reqwest::StatusCode;
 use roster::service::Ctx;

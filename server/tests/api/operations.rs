@@ -165,7 +165,7 @@ async fn a_backup_taken_during_a_burst_of_writes_holds_every_write_acknowledged_
     let mut restored_db = None;
     let copy_url = if app.db.is_postgres() {
         let copy = testkit::TestDb::fresh().await.unwrap();
-        // As the README shows it.
+        // As docs/operations.md shows it.
         let dump = dir.join("roster.dump");
         let ok = tokio::process::Command::new("pg_dump")
             .arg("--format=custom")

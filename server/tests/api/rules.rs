@@ -1,4 +1,4 @@
-//! The provisioning rules (README: "How provisioning behaves"), seen from outside: who may edit what, the SCIM switch, seats, If-Match, the provisioning log,
+//! The provisioning rules (docs/provisioning.md), seen from outside: who may edit what, the SCIM switch, seats, If-Match, the provisioning log,
 //! passwords, and retries.
 use crate::helpers::{Reply, TestApp, okta_user, sorted, spawn_app};
 use reqwest::StatusCode;
