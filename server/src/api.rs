@@ -164,6 +164,15 @@ async fn members(
     Ok(Json(json!({ "members": page.items, "next": page.next })))
 }
 
+/// A shared page's JSON as a response body.
+struct SharedJson(std::sync::Arc<str>);
+
+impl AsRef<[u8]> for SharedJson {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct FeedQuery {
     /// A `next` from an earlier answer; `now` starts at the newest event; absent starts at the oldest kept.
@@ -188,6 +197,7 @@ async fn events(
     };
     let wait = Duration::from_secs(q.wait.unwrap_or(0));
     let page = s.directory.events(client.0, after, roster::service::directory_limit(q.limit), wait).await?;
-    // The page's JSON is written once and shared by every waiter the same commit woke at the same cursor.
-    Ok(([(header::CONTENT_TYPE, "application/json")], page.json().to_owned()).into_response())
+    // The page's JSON is written once and shared by every request that asks for it: the body is a reference to it.
+    let body = axum::body::Bytes::from_owner(SharedJson(page.json()));
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

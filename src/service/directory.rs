@@ -15,10 +15,13 @@ pub const MAX_LIMIT: i64 = 1_000;
 pub const MAX_WAIT_SECS: u64 = 30;
 /// How often the feed's watcher looks for events another instance committed, while anyone waits.
 const POLL: Duration = Duration::from_millis(250);
-/// Long polls one API token may have waiting at once; one more is answered 429.
+/// Feed requests one API token may have in progress at once, waiting or not; one more is answered 429.
 pub const MAX_WAITERS_PER_TOKEN: usize = 50;
-/// Long polls this instance holds at once, whatever their tokens.
+/// Feed requests this instance holds at once, whatever their tokens.
 pub const MAX_WAITERS: usize = 2_000;
+/// Events read from the database at a time while a page is built, so a page's byte bound holds while reading, not
+/// only after: a thousand membership events would otherwise be read whole (tens of megabytes) to keep a few.
+const READ_CHUNK: i64 = 50;
 /// The most event data one page of the feed carries (it always carries one event): a page of membership events,
 /// each with up to a thousand ids, is bounded by its size as well as its count.
 pub const MAX_PAGE_BYTES: usize = 1 << 20;
@@ -77,8 +80,7 @@ impl Feed {
         let mine = w.by_token.get(&token).copied().unwrap_or(0);
         if mine >= MAX_WAITERS_PER_TOKEN {
             return Err(Error::TooBusy(format!(
-                "this API token already has {MAX_WAITERS_PER_TOKEN} feed requests waiting; wait for one to answer, or \
-                 ask without `wait`"
+                "this API token already has {MAX_WAITERS_PER_TOKEN} feed requests in progress; wait for one to answer"
             )));
         }
         if w.total >= MAX_WAITERS {
@@ -161,7 +163,7 @@ pub struct FeedPage {
     full: bool,
     /// The newest seq known to exist when it was read.
     read_at: i64,
-    json: std::sync::OnceLock<String>,
+    json: std::sync::OnceLock<Arc<str>>,
 }
 
 impl FeedPage {
@@ -169,8 +171,9 @@ impl FeedPage {
         FeedPage { after, limit, feed, full, read_at, json: Default::default() }
     }
 
-    pub fn json(&self) -> &str {
-        self.json.get_or_init(|| self.feed.to_json())
+    /// The page's JSON, written once and shared (a clone is a reference count, not a copy).
+    pub fn json(&self) -> Arc<str> {
+        self.json.get_or_init(|| self.feed.to_json().into()).clone()
     }
 }
 
@@ -261,11 +264,12 @@ impl DirectoryService {
         if after > newest.max(pruned) {
             return Err(Error::CursorAhead { cursor: after, newest: newest.max(pruned) });
         }
+        // Every feed request holds a place while it is served, waiting or not: one token cannot queue thousands.
+        let _slot = self.feed.wait_slot(token)?;
         let wait = wait.min(Duration::from_secs(MAX_WAIT_SECS));
         if newest > after || wait.is_zero() {
             return self.page(after, limit, newest).await;
         }
-        let _slot = self.feed.wait_slot(token)?;
         let mut watcher = self.feed.subscribe(&self.store);
         let woken = match tokio::time::timeout(wait, watcher.wait_for(|n| *n > after)).await {
             Ok(Ok(newest)) => *newest,
@@ -290,10 +294,21 @@ impl DirectoryService {
         if let Some(page) = cache.pages.iter().rev().find(usable) {
             return Ok(page.clone());
         }
-        let mut events = self.store.begin_read().await?.directory_events(after, limit).await?;
-        let read = events.len();
-        events.truncate(fitting(&events, MAX_PAGE_BYTES));
-        let full = events.len() < read || events.len() as i64 == limit;
+        let mut tx = self.store.begin_read().await?;
+        let mut page = Filling::default();
+        while (page.events.len() as i64) < limit && !page.full {
+            let from = page.events.last().map_or(after, |e| e.seq);
+            let asked = READ_CHUNK.min(limit - page.events.len() as i64);
+            let chunk = tx.directory_events(from, asked).await?;
+            let newest_in = (chunk.len() as i64) < asked;
+            page.take(chunk, MAX_PAGE_BYTES);
+            if newest_in {
+                break; // The newest event is in: the page ends here for now.
+            }
+        }
+        drop(tx);
+        let full = page.full || page.events.len() as i64 == limit;
+        let events = page.events;
         let next = events.last().map(|e| e.seq).unwrap_or(after);
         let page = Arc::new(FeedPage::new(after, limit, EventFeed { events, next }, full, newest));
         page.json();
@@ -345,16 +360,28 @@ impl DirectoryService {
     }
 }
 
-/// How many of `events`, from the first, fit in `max_bytes` of data: always at least one, so a page moves on.
-fn fitting(events: &[DirectoryEvent], max_bytes: usize) -> usize {
-    let mut bytes = 0;
-    events
-        .iter()
-        .position(|e| {
-            bytes += e.data.to_string().len();
-            bytes > max_bytes
-        })
-        .map_or(events.len(), |i| i.max(1))
+/// A page being filled, a chunk of events at a time, up to a number of bytes of event data.
+#[derive(Default)]
+struct Filling {
+    events: Vec<DirectoryEvent>,
+    bytes: usize,
+    /// As full as the byte bound lets it be.
+    full: bool,
+}
+
+impl Filling {
+    /// Takes events from `chunk` while they fit in `max_bytes`; a page always takes its first event, however large.
+    fn take(&mut self, chunk: Vec<DirectoryEvent>, max_bytes: usize) {
+        for e in chunk {
+            let size = e.data.to_string().len();
+            if self.bytes + size > max_bytes && !self.events.is_empty() {
+                self.full = true;
+                return;
+            }
+            self.bytes += size;
+            self.events.push(e);
+        }
+    }
 }
 
 fn group_ref(g: GroupRef) -> DirectoryGroupRef {
@@ -407,13 +434,18 @@ mod tests {
 
     #[test]
     fn a_feed_page_is_bounded_in_bytes_and_always_moves_on() {
-        // A thousand ids of 36 characters: about 39 KB each.
-        let events: Vec<DirectoryEvent> = (1..=100).map(|s| event(s, 1000)).collect();
-        let n = fitting(&events, MAX_PAGE_BYTES);
-        let bytes: usize = events[..n].iter().map(|e| e.data.to_string().len()).sum();
-        assert!(n > 1 && n < 100 && bytes <= MAX_PAGE_BYTES, "{n} events, {bytes} bytes");
-        assert_eq!(fitting(&events, 10), 1, "one event larger than the bound still goes alone");
-        assert_eq!(fitting(&events[..3], MAX_PAGE_BYTES), 3);
-        assert_eq!(fitting(&[], MAX_PAGE_BYTES), 0);
+        // A thousand ids of 36 characters: about 39 KB each, taken in chunks as the page reads them.
+        let mut page = Filling::default();
+        for chunk in 0..4 {
+            page.take((1..=50).map(|s| event(chunk * 50 + s, 1000)).collect(), MAX_PAGE_BYTES);
+        }
+        let n = page.events.len();
+        assert!(n > 1 && n < 100 && page.full && page.bytes <= MAX_PAGE_BYTES, "{n} events, {} bytes", page.bytes);
+        let mut alone = Filling::default();
+        alone.take(vec![event(1, 1000), event(2, 1000)], 10);
+        assert_eq!((alone.events.len(), alone.full), (1, true), "one event larger than the bound still goes alone");
+        let mut small = Filling::default();
+        small.take((1..=3).map(|s| event(s, 1000)).collect(), MAX_PAGE_BYTES);
+        assert_eq!((small.events.len(), small.full), (3, false));
     }
 }

@@ -70,11 +70,13 @@ pub(super) async fn seats_refused(
     refused: &crate::store::NewLogEntry,
     usage: SeatUsage,
 ) -> Result<()> {
-    let user = refused.target.as_ref().filter(|t| t.kind == crate::Kind::User).map(|t| t.id.as_str());
+    let user = refused.target.as_ref().filter(|t| t.kind == crate::Kind::User);
     let data = json!({
         "idp": refused.actor,
         "request": format!("{} {}", refused.method, refused.path),
-        "userId": user,
+        // A create refused has no id yet: null, with the userName the IdP pushed.
+        "userId": user.map(|t| t.id.as_str()).filter(|id| !id.is_empty()),
+        "userName": user.map(|t| t.name.as_str()).filter(|n| !n.is_empty()),
         "seatsUsed": usage.used,
         "seatLimit": usage.limit,
     });

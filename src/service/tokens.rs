@@ -33,6 +33,8 @@ pub struct AuthState {
     refresh: tokio::sync::Mutex<()>,
     /// When this instance last recorded each token's use, so one write per token is in flight at a time.
     touched: std::sync::Mutex<HashMap<TokenId, Millis>>,
+    /// Moves at every [`AuthCache::clear`]: a read that began before it may predate the change, and is not kept.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 struct TokenIndex {
@@ -57,12 +59,22 @@ impl AuthCache {
         if let Some(index) = self.current(now()) {
             return Ok(index);
         }
-        let read_at = now();
-        let (tokens, scim_enabled) = store.begin_read().await?.live_tokens().await?;
-        let by_hash = tokens.into_iter().map(|t| (t.hash, (t.kind, t.token))).collect();
-        let index = Arc::new(TokenIndex { read_at, scim_enabled, by_hash });
-        *self.0.index.lock().unwrap_or_else(|p| p.into_inner()) = Some(index.clone());
-        Ok(index)
+        use std::sync::atomic::Ordering::SeqCst;
+        // A revocation or the SCIM switch on this instance may commit while the table is being read: then the read is
+        // made again, so this instance never serves what was true before its own change.
+        for _ in 0..3 {
+            let generation = self.0.generation.load(SeqCst);
+            let read_at = now();
+            let (tokens, scim_enabled) = store.begin_read().await?.live_tokens().await?;
+            let by_hash = tokens.into_iter().map(|t| (t.hash, (t.kind, t.token))).collect();
+            let index = Arc::new(TokenIndex { read_at, scim_enabled, by_hash });
+            let mut kept = self.0.index.lock().unwrap_or_else(|p| p.into_inner());
+            if self.0.generation.load(SeqCst) == generation {
+                *kept = Some(index.clone());
+                return Ok(index);
+            }
+        }
+        Err(Error::Unavailable("roster's tokens are changing; retry shortly".into()))
     }
 
     /// Whether this request should record the token's use: when neither the stored time nor this instance's last
@@ -82,7 +94,9 @@ impl AuthCache {
 
     /// Forgets what it read: after a token is created or revoked, or SCIM switched, on this instance.
     pub fn clear(&self) {
-        *self.0.index.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut kept = self.0.index.lock().unwrap_or_else(|p| p.into_inner());
+        self.0.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *kept = None;
     }
 }
 

@@ -276,7 +276,7 @@ impl WebhookService {
             .find(|e| e.seq == event_seq)
             .ok_or_else(|| Error::Gone(format!("event {event_seq} is no longer kept (retention)")))?;
         drop(tx);
-        let result = self.send(sender.as_ref(), &claimed, &event).await?;
+        let result = self.send(sender.as_ref(), &claimed, &event).await;
         let delivery = self.delivery(&claimed.endpoint, &event, 0, DeliveryOutcome::Resent, &result);
         let record = delivery.clone();
         self.store.write(move |tx| Box::pin(async move { tx.record_delivery(&record).await })).await?;
@@ -362,7 +362,7 @@ impl WebhookService {
                 state.delivered_through = last;
                 continue;
             };
-            let result = self.send(sender, &claimed, &event).await?;
+            let result = self.send(sender, &claimed, &event).await;
             let attempt = state.attempt + 1;
             let (next, outcome) = delivery::after_attempt(&state, event.seq, &event.id, &result, now());
             done.push(self.delivery(e, &event, attempt, outcome, &result));
@@ -397,17 +397,19 @@ impl WebhookService {
         sender: &dyn WebhookSender,
         to: &EndpointWithSecrets,
         event: &DirectoryEvent,
-    ) -> Result<AttemptResult> {
+    ) -> AttemptResult {
         let body = event.payload().to_string();
         let timestamp = now() / 1000;
-        let mut secrets = WebhookSecrets {
-            current: self.keys.open(&to.secrets.current)?,
-            previous: to.secrets.previous.as_deref().map(|p| self.keys.open(p)).transpose()?,
+        let signature = match self.signature(to, &event.id, timestamp, &body) {
+            Ok(s) => s,
+            // An attempt that could not be signed (the secret is sealed with a key the key file no longer has): recorded
+            // as a failure, with its backoff, so the endpoint's page says why and a retry can work once the key is back.
+            Err(e) => {
+                tracing::warn!(error = %e, endpoint = %to.endpoint.id, "a webhook could not be signed");
+                let error = "the signing secret cannot be opened with the secret key file".to_owned();
+                return AttemptResult { status: None, error, duration_ms: 0 };
+            }
         };
-        if to.endpoint.previous_secret_until.is_none_or(|until| until <= now()) {
-            secrets.previous = None;
-        }
-        let signature = sign(&secrets, &event.id, timestamp, &body)?;
         let headers = [
             ("webhook-id", event.id.clone()),
             ("webhook-timestamp", timestamp.to_string()),
@@ -415,7 +417,18 @@ impl WebhookService {
             ("content-type", "application/json".to_owned()),
             ("user-agent", concat!("roster/", env!("CARGO_PKG_VERSION")).to_owned()),
         ];
-        Ok(sender.post(&to.endpoint.url, &headers, &body).await)
+        sender.post(&to.endpoint.url, &headers, &body).await
+    }
+
+    /// The `webhook-signature` header: the current secret, and the previous one while it still signs.
+    fn signature(&self, to: &EndpointWithSecrets, id: &str, timestamp: i64, body: &str) -> Result<String> {
+        let previous_signs = to.endpoint.previous_secret_until.is_some_and(|until| until > now());
+        let previous = to.secrets.previous.as_deref().filter(|_| previous_signs);
+        let secrets = WebhookSecrets {
+            current: self.keys.open(&to.secrets.current)?,
+            previous: previous.map(|p| self.keys.open(p)).transpose()?,
+        };
+        sign(&secrets, id, timestamp, body)
     }
 
     fn delivery(

@@ -204,13 +204,17 @@ impl AuthFailures {
     }
 }
 
-/// The target of a push refused for lack of seats: the user, named, even when the push was a create (whose path names
-/// no user), so the dashboard and the log say whom the IdP tried to push.
+/// The target of a push refused for lack of seats, so the dashboard and the log say whom the IdP tried to push: the
+/// user, named, when the path names a user or none (a create, whose user has no id yet); a group's push keeps the group
+/// as its target (its detail names the seats).
 fn refused_target(target: Option<Target>, user: Option<&str>) -> Option<Target> {
     let Some(user) = user else { return target };
-    let id = target.filter(|t| t.kind == Kind::User).map(|t| t.id).unwrap_or_default();
     let name: String = user.chars().take(512).collect();
-    Some(Target { kind: Kind::User, id, name })
+    match target {
+        Some(t) if t.kind == Kind::User => Some(Target { name, ..t }),
+        None => Some(Target { kind: Kind::User, id: String::new(), name }),
+        other => other,
+    }
 }
 
 /// `/scim/v2/Users/abc` → the user abc, for the log entry of a failed request.

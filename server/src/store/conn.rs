@@ -42,7 +42,7 @@ pub fn db(e: sqlx::Error) -> Error {
 
 /// Neither database stores a NUL in text (PostgreSQL refuses it), so one never reaches a query: the request that
 /// carried it gets `invalidValue` on both.
-fn check_args(args: &[Arg<'_>]) -> Result<()> {
+pub(super) fn check_args(args: &[Arg<'_>]) -> Result<()> {
     let nul = args.iter().any(|a| match a {
         Arg::Text(s) | Arg::OptText(Some(s)) => s.contains('\0'),
         _ => false,

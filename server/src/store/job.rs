@@ -8,7 +8,7 @@
 //!
 //! Reads go through [`SqlTx::fetch_all`] and its siblings; every write goes through [`SqlTx::write`] and its
 //! siblings, which take the job's savepoint themselves and refuse to run outside a write transaction.
-use super::conn::{AnyRow, Conn};
+use super::conn::{AnyRow, Conn, check_args};
 use super::positions::Positions;
 use super::sql::{Arg, Dialect, Script, Sql, limit};
 use super::{log, outbox, settings, users};
@@ -128,9 +128,18 @@ impl SqlTx {
     }
 
     /// The writer ends a job: a successful one hands its pending state to the transaction; a failed one is rolled
-    /// back to its savepoint, and its pending state dropped.
-    pub async fn end_job(&mut self, ok: bool) -> Result<()> {
+    /// back to its savepoint, and its pending state dropped. An error here means the transaction cannot be trusted.
+    pub async fn end_job(&mut self, outcome: Result<(), &Error>) -> Result<()> {
         let Some(job) = self.job.take() else { return Ok(()) };
+        let ok = outcome.is_ok();
+        // A PostgreSQL statement that failed aborts the whole transaction unless a savepoint was there to roll back
+        // to: a job that failed in the database before its first write leaves nothing the batch can commit.
+        if let Err(Error::Internal(_) | Error::Unavailable(_)) = outcome
+            && !job.savepoint
+            && !self.is_sqlite()
+        {
+            return Err(Error::internal("a database error aborted the write transaction"));
+        }
         if ok {
             self.pending.absorb(job.pending);
             if job.settings.is_some() {
@@ -312,18 +321,22 @@ impl SqlTx {
 
     /// A statement that changes something, and how many rows it changed.
     pub(super) async fn write(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        // Refused values first: a savepoint marked taken must exist, or a rollback would find an earlier job's.
+        check_args(args)?;
         self.savepoint().await?;
         self.conn.execute(sql, args).await
     }
 
     /// A statement that changes something and returns rows (`… returning`).
     pub(super) async fn write_returning<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        check_args(args)?;
         let sql = self.with_savepoint(sql).await?;
         self.conn.fetch_all(&sql, args).await
     }
 
     /// A statement that changes something and returns one row.
     pub(super) async fn write_returning_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        check_args(args)?;
         let sql = self.with_savepoint(sql).await?;
         self.conn.fetch_one(&sql, args).await
     }
@@ -347,6 +360,9 @@ impl SqlTx {
     /// savepoint on PostgreSQL, which otherwise aborts the transaction; as they are on SQLite, which undoes only the
     /// failed statement (a script stops at it). The conflict is the domain's `Conflict` on `what`.
     pub(super) async fn unique_script(&mut self, script: Script, what: &'static str, value: &str) -> Result<()> {
+        for s in &script.statements {
+            check_args(&s.args)?;
+        }
         if self.is_sqlite() {
             for (i, s) in script.statements.iter().enumerate() {
                 let sql = if i == 0 { self.with_savepoint(&s.text).await? } else { Cow::Borrowed(s.text.as_str()) };

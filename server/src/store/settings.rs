@@ -54,11 +54,14 @@ impl SettingsRead for SqlTx {
 #[async_trait]
 impl SettingsWrite for SqlTx {
     async fn set_scim_enabled(&mut self, on: bool) -> Result<()> {
+        // Read before the write: the row is cached as the transaction found it, never with this job's change in it.
+        self.settings_row().await?;
         self.write("update setting set scim_enabled = $1 where setting_id = 1", &args![on]).await?;
         self.change_settings(|s| s.scim_enabled = on).await
     }
 
     async fn set_seat_limit(&mut self, seats: SeatLimit) -> Result<()> {
+        self.settings_row().await?;
         self.write("update setting set seat_limit = $1 where setting_id = 1", &args![seats.0]).await?;
         self.pending().seat_day = true;
         self.change_settings(|s| s.seat_limit = seats.0).await

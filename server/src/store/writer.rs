@@ -96,7 +96,7 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) -> bool {
             tracing::error!("a write job panicked; it was rolled back");
             Err(Error::internal("a write job panicked"))
         });
-        if let Err(e) = tx.end_job(outcome.is_ok()).await {
+        if let Err(e) = tx.end_job(outcome.as_ref().map(|_| ())).await {
             // The transaction cannot be trusted any more: nothing of it is committed.
             answers.push((done, outcome));
             fail_all(answers.into_iter().map(|(d, _)| d), &e);

@@ -457,3 +457,22 @@ async fn deep_pages_of_the_default_listing_agree_with_offset_paging() {
     }
     assert_eq!(page(1, false).await.1[0], "late");
 }
+
+/// A job refused before it wrote anything (a NUL in a value) rolls back nothing of the job before it in the same
+/// transaction: the refusal comes before its savepoint would be taken, so no rollback can find an earlier job's.
+#[tokio::test]
+async fn a_job_refused_before_its_first_write_leaves_the_job_before_it() {
+    let (s, _t) = store().await;
+    let mut tx = s.0.begin_write().await.unwrap();
+    tx.start_job();
+    let first = tx.insert_user(&user("u1", "first@example.com", true)).await;
+    tx.end_job(first.as_ref().map(|_| ())).await.unwrap();
+    tx.start_job();
+    let bad = tx.insert_user(&user("u2", "nul\0@example.com", true)).await;
+    assert!(matches!(bad, Err(Error::InvalidValue(_))), "{bad:?}");
+    tx.end_job(bad.as_ref().map(|_| ())).await.unwrap();
+    tx.finish().await.unwrap();
+    let mut read = s.begin_read().await.unwrap();
+    assert!(read.user(&UserId("u1".into())).await.unwrap().is_some(), "the first job's user is there");
+    assert!(read.user(&UserId("u2".into())).await.unwrap().is_none());
+}

@@ -121,10 +121,16 @@ async fn upgrade_and_check(url: &str, secrets: &serde_json::Value) {
     assert!(log.items.iter().any(|e| e.outcome == roster::model::Outcome::NoSeats), "the refused push is still logged");
     let hooks = services.webhooks.list().await.unwrap();
     assert_eq!(hooks.len(), 1);
-    // The webhook's secret, in clear before, still signs; with a key file set, a start seals it.
+    // The webhook's secret, in clear before: with a key file set, a start seals it, and it opens to the same secret.
     let keys = roster::service::SecretKeys::parse(&roster::service::SecretKeys::generate().unwrap()).unwrap();
-    assert_eq!(services.webhooks.clone().with_keys(keys).reseal_secrets().await.unwrap(), 1);
-    let _ = secrets["webhook_secret"].as_str().expect("the fixture recorded the secret");
+    assert_eq!(services.webhooks.clone().with_keys(keys.clone()).reseal_secrets().await.unwrap(), 1);
+    let sql = "select secret from webhook_endpoint";
+    let stored: String = match &db {
+        server::store::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(&p.read).await.unwrap(),
+        server::store::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(&p.read).await.unwrap(),
+    };
+    assert!(stored.starts_with("sealed:"), "{stored}");
+    assert_eq!(keys.open(&stored).unwrap(), secrets["webhook_secret"].as_str().unwrap(), "the same secret, sealed");
 }
 
 #[tokio::test]
