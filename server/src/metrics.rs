@@ -56,6 +56,10 @@ fn describe() {
     describe_gauge!("roster_db_pool_connections", "Open database connections in this instance's read pool");
     describe_gauge!("roster_db_pool_idle", "Idle database connections in this instance's read pool");
     describe_gauge!("roster_write_queue_depth", "Write jobs waiting for this instance's writer");
+    describe_counter!(
+        "roster_slow_database_calls_total",
+        "Database calls found still running after 5 s (each is logged with its statement)"
+    );
     describe_gauge!("roster_feed_waiting_requests", "Event feed requests waiting for an event on this instance");
 }
 

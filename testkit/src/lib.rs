@@ -119,6 +119,7 @@ pub async fn spawn_bare() -> TestApp {
 /// [`spawn_bare`] with a configuration of the test's own (a public URL, timeouts, …); the database and the listening
 /// address are the harness's.
 pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    capture_logs();
     let db = TestDb::fresh().await.expect("fresh database");
     let mut config = Config { site_root: Some(site_root()), ..Config::default() };
     configure(&mut config);
@@ -146,6 +147,14 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         db,
         metrics,
     }
+}
+
+/// roster's warnings and errors go to the test's captured output, so a failing test shows them (a slow database call,
+/// a failed write) beside its assertion; `RUST_LOG` asks for more.
+fn capture_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }
 
 /// Sends a request and reads its answer.

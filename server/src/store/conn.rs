@@ -7,6 +7,8 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+use std::future::Future;
+use std::time::Duration;
 
 pub(super) enum Conn {
     /// A transaction: the writer's, or a read snapshot.
@@ -37,6 +39,27 @@ pub fn db(e: sqlx::Error) -> Error {
         )
     } else {
         Error::internal(e)
+    }
+}
+
+/// A database call still running after this long is logged with what it runs, and again each time this long passes
+/// again: a statement stuck behind another process's lock, a pool that does not give its connections back, a database
+/// that stopped answering. The call itself goes on; the request's timeout ends it.
+const SLOW_CALL: Duration = Duration::from_secs(5);
+
+/// Runs a database call, logging it while it is slow ([`SLOW_CALL`]).
+pub(super) async fn watched<T>(what: &str, call: impl Future<Output = T>) -> T {
+    let mut call = std::pin::pin!(call);
+    let started = std::time::Instant::now();
+    loop {
+        match tokio::time::timeout(SLOW_CALL, &mut call).await {
+            Ok(out) => return out,
+            Err(_) => {
+                let statement = what.split_whitespace().collect::<Vec<_>>().join(" ");
+                metrics::counter!("roster_slow_database_calls_total").increment(1);
+                tracing::warn!(%statement, seconds = started.elapsed().as_secs(), "a database call is slow and still runs");
+            }
+        }
     }
 }
 
@@ -104,29 +127,39 @@ impl Conn {
     /// the concerns' SQL reaches it only through the scope's read and write helpers.
     pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         check_args(args)?;
-        on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected())).map_err(db)
+        watched(sql, async {
+            on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected()))
+        })
+        .await
+        .map_err(db)
     }
 
     pub(super) async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         check_args(args)?;
-        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await).map_err(db)
+        watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await) })
+            .await
+            .map_err(db)
     }
 
     pub(super) async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
         check_args(args)?;
-        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await).map_err(db)
+        watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await) })
+            .await
+            .map_err(db)
     }
 
     pub(super) async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
         check_args(args)?;
-        on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await).map_err(db)
+        watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await) })
+            .await
+            .map_err(db)
     }
 
     /// Commits a transaction; a connection without one goes back to the pool.
     pub(super) async fn commit(self) -> Result<()> {
         match self {
-            Conn::Sqlite(tx) => tx.commit().await.map_err(db),
-            Conn::Postgres(tx) => tx.commit().await.map_err(db),
+            Conn::Sqlite(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
+            Conn::Postgres(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
             Conn::SqliteRead(_) | Conn::PostgresRead(_) => Ok(()),
         }
     }

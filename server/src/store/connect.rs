@@ -1,5 +1,5 @@
 //! Connecting: the two databases, their pools and migrations, and how a write transaction takes the write lock.
-use super::conn::{Conn, db};
+use super::conn::{Conn, db, watched};
 use super::job::SqlTx;
 use roster::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -160,13 +160,13 @@ impl Db {
     /// activations both pass a seat count).
     pub async fn begin_write(&self) -> Result<SqlTx> {
         Ok(match self {
-            Db::Sqlite(p) => SqlTx::writer(Conn::Sqlite(p.write.begin_with("BEGIN IMMEDIATE").await.map_err(db)?)),
+            Db::Sqlite(p) => SqlTx::writer(Conn::Sqlite(
+                watched("BEGIN IMMEDIATE", p.write.begin_with("BEGIN IMMEDIATE")).await.map_err(db)?,
+            )),
             Db::Postgres(p) => {
-                let mut tx = p.write.begin().await.map_err(db)?;
-                sqlx::query("select 1 from setting where setting_id = 1 for update")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
+                let mut tx = watched("BEGIN", p.write.begin()).await.map_err(db)?;
+                let lock = "select 1 from setting where setting_id = 1 for update";
+                watched(lock, sqlx::query(lock).execute(&mut *tx)).await.map_err(db)?;
                 SqlTx::writer(Conn::Postgres(tx))
             }
         })
@@ -175,8 +175,10 @@ impl Db {
     /// Reads without a transaction: a pooled connection runs its statements as they come, each on its own snapshot.
     pub async fn begin_read(&self) -> Result<SqlTx> {
         Ok(match self {
-            Db::Sqlite(p) => SqlTx::reader(Conn::SqliteRead(p.read.acquire().await.map_err(db)?)),
-            Db::Postgres(p) => SqlTx::reader(Conn::PostgresRead(p.read.acquire().await.map_err(db)?)),
+            Db::Sqlite(p) => SqlTx::reader(Conn::SqliteRead(watched("acquire", p.read.acquire()).await.map_err(db)?)),
+            Db::Postgres(p) => {
+                SqlTx::reader(Conn::PostgresRead(watched("acquire", p.read.acquire()).await.map_err(db)?))
+            }
         })
     }
 
@@ -184,9 +186,11 @@ impl Db {
     /// its snapshot at the first read; PostgreSQL's `REPEATABLE READ` at the first statement.
     pub async fn begin_snapshot(&self) -> Result<SqlTx> {
         Ok(match self {
-            Db::Sqlite(p) => SqlTx::reader(Conn::Sqlite(p.read.begin().await.map_err(db)?)),
+            Db::Sqlite(p) => SqlTx::reader(Conn::Sqlite(watched("BEGIN", p.read.begin()).await.map_err(db)?)),
             Db::Postgres(p) => {
-                let tx = p.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await.map_err(db)?;
+                let tx = watched("BEGIN", p.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+                    .await
+                    .map_err(db)?;
                 SqlTx::reader(Conn::Postgres(tx))
             }
         })

@@ -62,7 +62,9 @@ impl Writer {
             .map_err(|_| Error::Unavailable("roster is shutting down; retry shortly".into()))?;
         metrics::gauge!("roster_write_queue_depth").increment(1.0);
         room.send(Queued { job, done });
-        answer.await.map_err(|_| Error::internal("the writer stopped before answering"))?
+        super::conn::watched("a write job waiting for the writer", answer)
+            .await
+            .map_err(|_| Error::internal("the writer stopped before answering"))?
     }
 }
 
