@@ -450,6 +450,18 @@ pub fn list_response(resources: Vec<Value>, total: i64, start_index: i64) -> Val
     })
 }
 
+/// A SCIM `userName`: kept exactly as sent (Okta's SPEC test checks the case survives), compared case-insensitively
+/// (RFC 7643 §4.1.1 caseExact=false, through the folded column). Empty or over 256 characters is refused.
+fn user_name(s: &str) -> crate::Result<String> {
+    if s.trim().is_empty() {
+        return Err(crate::Error::InvalidValue("userName is required and must not be empty".into()));
+    }
+    if s.chars().count() > 256 {
+        return Err(crate::Error::InvalidValue("userName is longer than 256 characters".into()));
+    }
+    Ok(s.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -523,16 +535,4 @@ mod tests {
         );
         assert_eq!(p, json!({"id":"1"}), "an unknown extension names nothing; id is always returned");
     }
-}
-
-/// A SCIM `userName`: kept exactly as sent (Okta's SPEC test checks the case survives), compared case-insensitively
-/// (RFC 7643 §4.1.1 caseExact=false, through the folded column). Empty or over 256 characters is refused.
-fn user_name(s: &str) -> crate::Result<String> {
-    if s.trim().is_empty() {
-        return Err(crate::Error::InvalidValue("userName is required and must not be empty".into()));
-    }
-    if s.chars().count() > 256 {
-        return Err(crate::Error::InvalidValue("userName is longer than 256 characters".into()));
-    }
-    Ok(s.to_owned())
 }
