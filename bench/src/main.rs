@@ -265,7 +265,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (_, token) = services.tokens.create(&ctx, roster::model::TokenKind::Scim, "Okta").await?;
     services.settings.set_seats(&ctx, 10_000_000).await?;
     services.settings.set_scim_enabled(&ctx, true).await?;
-    services.admins.create(&ctx, "bench@example.com", "correct horse battery").await?;
+    services
+        .admins
+        .create(&ctx, "bench@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await?;
     let base = roster.base.clone();
     let http = reqwest::Client::builder().pool_max_idle_per_host(16).build()?;
     let c = Client { http: http.clone(), scim: format!("{base}/scim/v2"), token: token.clone() };

@@ -207,7 +207,11 @@ async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
 async fn signed_in() -> (TestApp, Browser) {
     // Webhook receivers in these tests listen on this machine.
     let app = spawn_app_with(loopback_webhooks).await;
-    app.services.admins.create(&Ctx::cli("e2e"), "ada@example.com", "correct horse battery").await.expect("admin");
+    app.services
+        .admins
+        .create(&Ctx::cli("e2e"), "ada@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .expect("admin");
     let b = browser().await;
     b.client.goto(&format!("{}/login", app.base)).await.expect("login page");
     b.fill("#email", "ada@example.com").await;

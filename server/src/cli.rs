@@ -22,11 +22,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Database is up to date.");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { email }) => {
+        Command::Admin(AdminCommand::Create { email, role, break_glass }) => {
             let services = services(&config).await?;
             let password = read_password()?;
-            let admin = services.admins.create(&Ctx::cli("admin create"), &email, &password).await?;
-            println!("Admin {} created. Sign in at {}/login", admin.email, config.public_url(config.listen));
+            let admin = services.admins.create(&Ctx::cli("admin create"), &email, &password, role, break_glass).await?;
+            let glass = if admin.break_glass { ", with a break-glass password" } else { "" };
+            println!(
+                "Admin {} created as {}{glass}. Sign in at {}/login",
+                admin.email,
+                admin.role,
+                config.public_url(config.listen)
+            );
+            Ok(())
+        }
+        Command::Admin(AdminCommand::SetRole { email, role }) => {
+            let admin = services(&config).await?.admins.set_role(&Ctx::cli("admin set-role"), &email, role).await?;
+            println!("{} is now {}; it applies from their next request.", admin.email, admin.role);
             Ok(())
         }
         Command::Admin(AdminCommand::Remove { email }) => {
@@ -36,9 +47,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Admin(AdminCommand::List) => {
             let admins = services(&config).await?.admins.list().await?;
-            println!("{:<40} SINCE", "EMAIL");
+            println!("{:<40} {:<9} {:<22} {:<24} SINCE", "EMAIL", "ROLE", "SIGN-IN", "LAST SIGN-IN");
             for a in admins {
-                println!("{:<40} {}", a.email, human_time(a.created_at));
+                let method = if a.break_glass { "password (break-glass)" } else { "password" };
+                let last = a.last_sign_in_at.map(human_time).unwrap_or_else(|| "never".into());
+                println!("{:<40} {:<9} {method:<22} {last:<24} {}", a.email, a.role, human_time(a.created_at));
             }
             Ok(())
         }

@@ -1,5 +1,6 @@
 //! Configuration: flags, each with a `ROSTER_*` environment variable, all shown by `roster --help`.
 use clap::{Args, Parser, Subcommand};
+use roster::model::Role;
 use std::net::SocketAddr;
 
 /// `roster --version`: the release and the commit it was built from.
@@ -170,12 +171,31 @@ pub enum Command {
     },
 }
 
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("'{s}' is not a role: use owner, admin, helpdesk or auditor"))
+}
+
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an admin; the password is read from standard input (one line).
     Create {
         #[arg(long)]
         email: String,
+        /// What the admin may do: owner (everything), admin (all but admins and sign-in settings), helpdesk (local
+        /// users and the members of roster's groups) or auditor (read only).
+        #[arg(long, default_value = "owner", value_parser = parse_role)]
+        role: Role,
+        /// The password works even when sign-in through the company's IdP is required: the way in when the IdP is
+        /// down. Each of its sign-ins is logged as such.
+        #[arg(long)]
+        break_glass: bool,
+    },
+    /// Give an admin another role; it applies from their next request. The last owner stays an owner.
+    SetRole {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
     },
     /// Remove an admin; their sessions end at once. The last admin cannot be removed.
     Remove {

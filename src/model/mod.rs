@@ -94,6 +94,8 @@ pub enum Actor {
     Admin {
         id: AdminId,
         email: String,
+        /// What the admin may do ([`crate::rules::roles`]), as of this request.
+        role: Role,
     },
     Scim {
         token: TokenId,
@@ -122,6 +124,51 @@ pub struct Admin {
     /// Sessions signed in before this moment are over (set when the password changes).
     #[serde(default)]
     pub sessions_valid_from: Millis,
+    pub role: Role,
+    /// A local password that works even when sign-in through the company's IdP is required: the way in when the IdP is
+    /// down. Each of its sign-ins is logged as such.
+    #[serde(default)]
+    pub break_glass: bool,
+    #[serde(default)]
+    pub last_sign_in_at: Option<Millis>,
+}
+
+/// What an admin may do in the panel, highest first. The table of what each may do is [`crate::rules::roles`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including admins, roles and sign-in settings.
+    Owner,
+    /// Everything but admins, roles and sign-in settings.
+    Admin,
+    /// Local users and the membership of groups roster manages.
+    Helpdesk,
+    /// Reads every page; changes nothing.
+    Auditor,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Helpdesk, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Helpdesk => "helpdesk",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// A role by its name, as the CLI and the panel's forms send it.
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What a bearer token opens: SCIM (read and write, for IdPs) or the directory API (read only, for the product's own

@@ -4,4 +4,5 @@ pub mod delivery;
 pub mod drift;
 pub mod membership;
 pub mod ownership;
+pub mod roles;
 pub mod seats;

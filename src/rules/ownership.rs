@@ -69,7 +69,7 @@ mod tests {
 
     #[test]
     fn who_may_write_what() {
-        let admin = Actor::Admin { id: AdminId(1), email: "a@x".into() };
+        let admin = Actor::Admin { id: AdminId(1), email: "a@x".into(), role: crate::model::Role::Owner };
         let okta = Actor::Scim { token: TokenId(1), name: "Okta".into() };
         let okta_rotated = Actor::Scim { token: TokenId(3), name: "OKTA".into() };
         let entra = Actor::Scim { token: TokenId(2), name: "Entra".into() };

@@ -4,8 +4,9 @@
 use super::secret::{Hasher, random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
-use crate::model::{Admin, AdminId, Millis, fold};
-use crate::store::Store;
+use crate::model::{Admin, AdminId, Millis, Role, fold};
+use crate::rules::roles::Action;
+use crate::store::{NewAdmin, Store};
 use crate::{Error, Result};
 use std::sync::Arc;
 
@@ -131,7 +132,9 @@ impl AdminService {
                     if !valid || tx.count_admins().await? > 0 {
                         return Err(used());
                     }
-                    let admin = tx.insert_admin(&email, &hash, now()).await?;
+                    // The first admin owns the installation.
+                    let new = NewAdmin { email: &email, password_hash: &hash, role: Role::Owner, break_glass: false };
+                    let admin = tx.insert_admin(&new, now()).await?;
                     tx.set_setup_token(None).await?;
                     Ok(admin)
                 })
@@ -139,8 +142,10 @@ impl AdminService {
             .await
     }
 
-    /// `roster admin create` and the panel's "add admin".
-    pub async fn create(&self, ctx: &Ctx, email: &str, password: &str) -> Result<Admin> {
+    /// `roster admin create` and the panel's "add admin": an admin with `role`, and with a break-glass password if
+    /// `break_glass` (one that works when sign-in through the IdP is required).
+    pub async fn create(&self, ctx: &Ctx, email: &str, password: &str, role: Role, break_glass: bool) -> Result<Admin> {
+        ctx.require(Action::Admins)?;
         let email = parse_email(email)?;
         check_password(password)?;
         let hash = self.hasher.hash(password.to_owned()).await?;
@@ -148,10 +153,12 @@ impl AdminService {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let admin = tx.insert_admin(&email, &hash, now()).await?;
+                    let new = NewAdmin { email: &email, password_hash: &hash, role, break_glass };
+                    let admin = tx.insert_admin(&new, now()).await?;
                     tx.set_setup_token(None).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &email);
-                    tx.add_log_entry(&ctx.entry(201, t, format!("admin {email} added"))).await?;
+                    let glass = if break_glass { ", break-glass" } else { "" };
+                    tx.add_log_entry(&ctx.entry(201, t, format!("admin {email} added as {role}{glass}"))).await?;
                     Ok(admin)
                 })
             })
@@ -160,6 +167,7 @@ impl AdminService {
 
     /// Removes an admin: their sessions end at once. The last admin cannot be removed, so roster always has one.
     pub async fn remove(&self, ctx: &Ctx, email: &str) -> Result<Admin> {
+        ctx.require(Action::Admins)?;
         let (ctx, email) = (ctx.clone(), email.trim().to_owned());
         self.store
             .write(move |tx| {
@@ -173,10 +181,36 @@ impl AdminService {
                             admin.email
                         )));
                     }
+                    check_an_owner_stays(tx.list_admins().await?, admin.id, None)?;
                     tx.delete_admin(admin.id).await?;
                     let t = target(Kind::Admin, &admin.id.to_string(), &admin.email);
                     tx.add_log_entry(&ctx.entry(200, t, format!("admin {} removed", admin.email))).await?;
                     Ok(admin)
+                })
+            })
+            .await
+    }
+
+    /// Gives an admin another role. It applies from their next request. The last owner keeps the role, so roster
+    /// always has someone who can manage admins.
+    pub async fn set_role(&self, ctx: &Ctx, email: &str, role: Role) -> Result<Admin> {
+        ctx.require(Action::Admins)?;
+        let (ctx, email) = (ctx.clone(), email.trim().to_owned());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let Some((admin, _)) = tx.admin_credentials(&fold(&email)).await? else {
+                        return Err(Error::not_found(Kind::Admin, format!("'{}'", email.escape_debug())));
+                    };
+                    if admin.role == role {
+                        return Ok(admin);
+                    }
+                    check_an_owner_stays(tx.list_admins().await?, admin.id, Some(role))?;
+                    tx.set_admin_role(admin.id, role, now()).await?;
+                    let t = target(Kind::Admin, &admin.id.to_string(), &admin.email);
+                    let diff = format!("role: {} → {role}", admin.role);
+                    tx.add_log_entry(&ctx.entry(200, t, diff)).await?;
+                    Ok(Admin { role, ..admin })
                 })
             })
             .await
@@ -226,8 +260,17 @@ impl AdminService {
         let ok = self.hasher.verify(password.to_owned(), hash).await?;
         let admin = admin.filter(|_| ok).ok_or(Error::Unauthenticated)?;
         let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
-        self.store.write(move |tx| Box::pin(async move { tx.clear_sign_in_attempts(&keys).await })).await?;
-        Ok(admin)
+        let at = now();
+        let id = admin.id;
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    tx.clear_sign_in_attempts(&keys).await?;
+                    tx.record_admin_sign_in(id, at).await
+                })
+            })
+            .await?;
+        Ok(Admin { last_sign_in_at: Some(at), ..admin })
     }
 
     /// The admin of a session signed in at `signed_in_at` that last proved the admin's credentials at `proven_at`,
@@ -269,6 +312,21 @@ impl AdminService {
             })
             .await
     }
+}
+
+/// Refuses a change that would leave no owner: `changed` leaving (None) or taking `role`.
+fn check_an_owner_stays(admins: Vec<Admin>, changed: AdminId, role: Option<Role>) -> Result<()> {
+    let owners_after = admins
+        .iter()
+        .filter(|a| if a.id == changed { role == Some(Role::Owner) } else { a.role == Role::Owner })
+        .count();
+    let was_owner = admins.iter().any(|a| a.id == changed && a.role == Role::Owner);
+    if was_owner && owners_after == 0 {
+        return Err(Error::InvalidValue(
+            "this is the only owner; make another admin an owner first, so someone can still manage admins".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// How long a setup link works: long enough to hand it to whoever sets roster up, short enough that one left in a log

@@ -6,6 +6,7 @@ use super::users::{self, Why};
 use super::{Ctx, check_if_match, now, target};
 use crate::Kind;
 use crate::model::*;
+use crate::rules::roles::Action;
 use crate::rules::{self, membership, ownership};
 use crate::scim::patch::{GroupPatch, MemberOp, PatchOp, group_patch};
 use crate::scim::resource::{GroupBody, parse_group};
@@ -42,6 +43,7 @@ impl GroupService {
     /// POST /Groups. A displayName that exists in any case is adopted (a same-name push): the group becomes
     /// IdP-managed, keeps its id, and the POSTed members replace its membership.
     pub async fn create(&self, ctx: &Ctx, body: Value) -> Result<Written> {
+        ctx.require(Action::Groups)?;
         let body = parse_group(body)?;
         let ctx = ctx.clone();
         self.store
@@ -70,6 +72,7 @@ impl GroupService {
 
     /// A local group made in the panel.
     pub async fn create_local(&self, ctx: &Ctx, name: &str) -> Result<Group> {
+        ctx.require(Action::Groups)?;
         self.create(ctx, serde_json::json!({ "displayName": name.trim() })).await.map(|w| w.group)
     }
 
@@ -116,34 +119,40 @@ impl GroupService {
 
     /// PUT /Groups/{id}: name, externalId and membership are overwritten exactly (Okta's "Push now").
     pub async fn replace(&self, ctx: &Ctx, id: &GroupId, body: Value, if_match: Option<&str>) -> Result<Written> {
+        ctx.require(Action::Groups)?;
         let body = parse_group(body)?;
         self.update(ctx, id, if_match, 200, Change::Replace(body), true).await
     }
 
     /// PATCH /Groups/{id}: a rename and membership deltas, applied in the order sent.
     pub async fn patch(&self, ctx: &Ctx, id: &GroupId, ops: &[PatchOp], if_match: Option<&str>) -> Result<Group> {
+        ctx.require(Action::Groups)?;
         let delta = group_patch(id.as_str(), ops)?;
         self.update(ctx, id, if_match, 204, Change::Patch(delta), false).await.map(|w| w.group)
     }
 
     /// Panel: rename.
     pub async fn rename(&self, ctx: &Ctx, id: &GroupId, name: &str) -> Result<Group> {
+        ctx.require(Action::Groups)?;
         let change = Change::Rename(name.trim().to_owned());
         self.update(ctx, id, None, 200, change, false).await.map(|w| w.group)
     }
 
     /// Panel: add members by id (allowed for local groups always, for IdP groups only while SCIM is off).
     pub async fn add_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
+        ctx.require(Action::LocalUsers)?;
         self.update(ctx, id, None, 200, Change::Members(MemberOp::Add(users)), false).await.map(|w| w.group)
     }
 
     pub async fn remove_members(&self, ctx: &Ctx, id: &GroupId, users: Vec<String>) -> Result<Group> {
+        ctx.require(Action::LocalUsers)?;
         self.update(ctx, id, None, 200, Change::Members(MemberOp::Remove(users)), false).await.map(|w| w.group)
     }
 
     /// DELETE /Groups/{id} (and the panel's delete). When the IdP deletes a group, each former member for whom it was
     /// the only group becomes Inactive ("last group removed"), in this same transaction.
     pub async fn delete(&self, ctx: &Ctx, id: &GroupId, if_match: Option<&str>) -> Result<()> {
+        ctx.require(Action::Groups)?;
         let (ctx, id, if_match) = (ctx.clone(), id.clone(), if_match.map(str::to_owned));
         self.store
             .write(move |tx| {

@@ -131,6 +131,19 @@ impl Ctx {
         Ctx { actor: Actor::System, method: "CLI".into(), path: what.into(), request_id: None }
     }
 
+    /// Refuses, with 403 and nothing changed, what this actor's role may not do ([`crate::rules::roles`]). Every
+    /// service function that changes something asks first.
+    pub fn require(&self, action: crate::rules::roles::Action) -> Result<()> {
+        if crate::rules::roles::actor_may(&self.actor, action) {
+            return Ok(());
+        }
+        let who = match &self.actor {
+            Actor::Admin { role, .. } => format!("Your role ({role})"),
+            _ => "This client".into(),
+        };
+        Err(Error::Forbidden(format!("{who} may not {}; an owner can change what you may do.", action.describe())))
+    }
+
     /// The IdP's label for ownership ("Okta"), or None for admins.
     fn idp(&self) -> Option<String> {
         match &self.actor {

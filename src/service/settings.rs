@@ -5,6 +5,7 @@ use crate::model::{
     Dashboard, IdpObjects, LogEntry, LogEntryId, LogQuery, Outcome, Page, SeatLimit, SeatUsage, Settings, fold,
 };
 use crate::rules;
+use crate::rules::roles::Action;
 use crate::store::Store;
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -30,6 +31,7 @@ impl SettingsService {
 
     /// Turning SCIM on or off changes no user or group; it only changes who may edit IdP-managed ones.
     pub async fn set_scim_enabled(&self, ctx: &Ctx, on: bool) -> Result<Settings> {
+        ctx.require(Action::Integrations)?;
         let ctx = ctx.clone();
         let settings = self
             .store
@@ -52,6 +54,7 @@ impl SettingsService {
 
     /// Sets the licence, which cannot go below the seats in use ([`rules::seats::check_licence`]).
     pub async fn set_seats(&self, ctx: &Ctx, seats: i64) -> Result<SeatUsage> {
+        ctx.require(Action::Integrations)?;
         let ctx = ctx.clone();
         self.store
             .write(move |tx| {
@@ -78,6 +81,7 @@ impl SettingsService {
     /// editable here, and any IdP's next push may adopt them. Ownership follows the token name, compared without regard
     /// to case. Nothing an IdP sees over SCIM changes, so versions and seats stay as they are; one log entry records it.
     pub async fn release_idp(&self, ctx: &Ctx, name: &str) -> Result<IdpObjects> {
+        ctx.require(Action::Integrations)?;
         let (ctx, name) = (ctx.clone(), name.trim().to_owned());
         self.store
             .write(move |tx| {

@@ -3,6 +3,7 @@ use super::secret::{random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
 use crate::model::{Actor, Millis, Token, TokenId, TokenKind, fold};
+use crate::rules::roles::Action;
 use crate::store::Store;
 use crate::{Error, Result};
 use std::collections::HashMap;
@@ -113,6 +114,7 @@ pub fn parse_token_name(name: &str) -> Result<String> {
 impl TokenService {
     /// Creates a token and returns it in clear, the only time it is ever visible.
     pub async fn create(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<(Token, String)> {
+        ctx.require(Action::Integrations)?;
         let name = parse_token_name(name)?;
         let secret = random_token(match kind {
             TokenKind::Scim => "roster_scim_",
@@ -141,6 +143,7 @@ impl TokenService {
     }
 
     pub async fn revoke(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<()> {
+        ctx.require(Action::Integrations)?;
         let (ctx, name) = (ctx.clone(), name.trim().to_owned());
         self.store
             .write(move |tx| {

@@ -4,6 +4,7 @@
 use super::{Ctx, check_if_match, now, target};
 use crate::Kind;
 use crate::model::*;
+use crate::rules::roles::Action;
 use crate::rules::{ownership, seats};
 use crate::scim::patch::{PatchOp, apply_user};
 use crate::scim::resource::{UserBody, parse_user};
@@ -40,6 +41,7 @@ impl UserService {
     /// POST /Users. A userName taken in any case is a 409, unless it belongs to a tombstone (an earlier DELETE), which
     /// is restored with the same id, memberships and history. Returns the user and whether it was restored.
     pub async fn create(&self, ctx: &Ctx, body: Value) -> Result<(User, bool)> {
+        ctx.require(Action::LocalUsers)?;
         let body = parse_user(body)?;
         let ctx = ctx.clone();
         self.store
@@ -78,6 +80,7 @@ impl UserService {
 
     /// A local user made in the panel: email is the userName.
     pub async fn create_local(&self, ctx: &Ctx, email: &str, given: &str, family: &str) -> Result<User> {
+        ctx.require(Action::LocalUsers)?;
         let email = super::admins::parse_email(email)?;
         let mut doc = Map::new();
         doc.insert("userName".into(), Value::from(email.as_str()));
@@ -125,23 +128,27 @@ impl UserService {
 
     /// PUT /Users/{id}: full replace (RFC 7644 §3.5.1). An omitted `active` leaves it unchanged, never false.
     pub async fn replace(&self, ctx: &Ctx, id: &UserId, body: Value, if_match: Option<&str>) -> Result<User> {
+        ctx.require(Action::LocalUsers)?;
         let body = parse_user(body)?;
         self.update(ctx, id, if_match, 200, Change::Replace(body)).await
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2): the ops run on the SCIM document, which is then validated like a PUT.
     pub async fn patch(&self, ctx: &Ctx, id: &UserId, ops: Vec<PatchOp>, if_match: Option<&str>) -> Result<User> {
+        ctx.require(Action::LocalUsers)?;
         self.update(ctx, id, if_match, 200, Change::Patch(ops)).await
     }
 
     /// Activates or deactivates (the panel, for local users; the same seat rule and message as SCIM).
     pub async fn set_active(&self, ctx: &Ctx, id: &UserId, active: bool) -> Result<User> {
+        ctx.require(Action::LocalUsers)?;
         self.update(ctx, id, None, 200, Change::SetActive(active)).await
     }
 
     /// DELETE /Users/{id}: access ends and the seat frees, but nothing is lost. The user becomes a tombstone: 404 over
     /// SCIM, "deleted in the IdP" in the panel, restorable by a later POST of the same userName.
     pub async fn delete(&self, ctx: &Ctx, id: &UserId, if_match: Option<&str>) -> Result<()> {
+        ctx.require(Action::LocalUsers)?;
         self.update(ctx, id, if_match, 204, Change::Delete).await.map(|_| ())
     }
 

@@ -10,6 +10,7 @@ use super::{Ctx, now};
 use crate::Kind;
 use crate::model::*;
 use crate::rules::delivery;
+use crate::rules::roles::Action;
 use crate::store::{EndpointState, Store};
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -151,6 +152,7 @@ impl WebhookService {
 
     /// Adds an endpoint; it hears of events committed from now on. Returns it and its secret, shown this once.
     pub async fn add(&self, ctx: &Ctx, url: &str, events: &str) -> Result<(WebhookEndpoint, String)> {
+        ctx.require(Action::Integrations)?;
         let url = parse_url(url, self.allow_http, &self.policy)?;
         let patterns = parse_event_patterns(events).map_err(Error::InvalidValue)?;
         let secret = new_secret();
@@ -214,6 +216,7 @@ impl WebhookService {
     }
 
     pub async fn remove(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        ctx.require(Action::Integrations)?;
         let (ctx, id) = (ctx.clone(), id.trim().to_owned());
         self.store
             .write(move |tx| {
@@ -230,6 +233,7 @@ impl WebhookService {
 
     /// A new secret; the old one keeps signing for [`ROTATION_OVERLAP_MS`]. Returns the new one, shown this once.
     pub async fn rotate(&self, ctx: &Ctx, id: &str) -> Result<String> {
+        ctx.require(Action::Integrations)?;
         let secret = new_secret();
         let (ctx, id, key) = (ctx.clone(), id.trim().to_owned(), self.keys.seal(&secret)?);
         self.store
@@ -248,6 +252,7 @@ impl WebhookService {
 
     /// Makes a failing endpoint's next attempt due now ("Retry now" in the panel).
     pub async fn retry_now(&self, ctx: &Ctx, id: &str) -> Result<()> {
+        ctx.require(Action::Integrations)?;
         let (ctx, id) = (ctx.clone(), id.trim().to_owned());
         self.store
             .write(move |tx| {
@@ -264,7 +269,8 @@ impl WebhookService {
 
     /// Sends one event to an endpoint again, now, outside the endpoint's order ("Send again" in the panel). The
     /// receiver sees the same `webhook-id`, so it can tell a repeat.
-    pub async fn send_again(&self, id: &str, event_seq: i64) -> Result<WebhookDelivery> {
+    pub async fn send_again(&self, ctx: &Ctx, id: &str, event_seq: i64) -> Result<WebhookDelivery> {
+        ctx.require(Action::Integrations)?;
         let sender =
             self.sender.clone().ok_or_else(|| Error::Unavailable("this process does not send webhooks".into()))?;
         let mut tx = self.store.begin_read().await?;

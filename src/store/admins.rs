@@ -3,6 +3,15 @@ use crate::Result;
 use crate::model::*;
 use async_trait::async_trait;
 
+/// An admin to add.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAdmin<'a> {
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub role: Role,
+    pub break_glass: bool,
+}
+
 /// Reads of this concern: on a read connection, a snapshot, or inside a write transaction.
 #[async_trait]
 pub trait AdminRead: Send {
@@ -18,7 +27,9 @@ pub trait AdminRead: Send {
 #[async_trait]
 pub trait AdminWrite: Send {
     /// `Error::Conflict` when the folded email is taken.
-    async fn insert_admin(&mut self, email: &str, password_hash: &str, now: Millis) -> Result<Admin>;
+    async fn insert_admin(&mut self, new: &NewAdmin<'_>, now: Millis) -> Result<Admin>;
+    async fn set_admin_role(&mut self, id: AdminId, role: Role, now: Millis) -> Result<()>;
+    async fn record_admin_sign_in(&mut self, id: AdminId, at: Millis) -> Result<()>;
     /// Sets the password and ends the admin's sessions signed in before `now`.
     async fn set_admin_password(&mut self, id: AdminId, password_hash: &str, now: Millis) -> Result<()>;
     async fn delete_admin(&mut self, id: AdminId) -> Result<()>;

@@ -19,7 +19,7 @@ mod tokens;
 mod users;
 mod webhooks;
 
-pub use admins::{AdminRead, AdminWrite};
+pub use admins::{AdminRead, AdminWrite, NewAdmin};
 pub use charts::ChartRead;
 pub use drift::{DriftRead, DriftWrite};
 pub use groups::{GroupRead, GroupWrite};

@@ -154,7 +154,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 fn capture_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_test_writer().try_init();
 }
 
 /// Sends a request and reads its answer.
@@ -258,10 +258,27 @@ impl TestApp {
         self.services.settings.set_scim_enabled(&Ctx::cli("test"), on).await.unwrap();
     }
 
+    /// Adds an admin with `role`, as `roster admin create` does.
+    pub async fn create_admin(
+        &self,
+        email: &str,
+        password: &str,
+        role: roster::model::Role,
+    ) -> roster::Result<roster::model::Admin> {
+        self.services.admins.create(&Ctx::cli("test"), email, password, role, false).await
+    }
+
+    /// A browser of its own, signed in as a new admin with `role` (`helpdesk@example.com` for helpdesk, …).
+    pub async fn panel_with_role(&self, role: roster::model::Role) -> PanelClient {
+        let email = format!("{role}@example.com");
+        self.create_admin(&email, "correct horse battery", role).await.expect("a new admin");
+        self.panel_as(&email, "correct horse battery").await
+    }
+
     /// Creates an admin and signs the browser in through the real form endpoint.
     pub async fn sign_in(&self) {
         let (email, password) = ADMIN;
-        let _ = self.services.admins.create(&Ctx::cli("test"), email, password).await;
+        let _ = self.create_admin(email, password, roster::model::Role::Owner).await;
         let r = self.form("/api/login", &[("email", email), ("password", password)], "/login").await;
         assert_eq!(r.status(), StatusCode::FOUND, "sign-in should redirect");
     }
@@ -286,11 +303,11 @@ impl TestApp {
     /// An admin that exists in the database, as the actor of panel actions (`Ctx::panel(app.admin().await, …)`).
     pub async fn admin(&self) -> Actor {
         let email = "panel-admin@example.com";
-        let admin = match self.services.admins.create(&Ctx::cli("test"), email, "correct horse battery").await {
+        let admin = match self.create_admin(email, "correct horse battery", roster::model::Role::Owner).await {
             Ok(a) => a,
             Err(_) => self.services.admins.login(email, "correct horse battery", "test").await.expect("admin exists"),
         };
-        Actor::Admin { id: admin.id, email: admin.email }
+        Actor::Admin { id: admin.id, email: admin.email, role: admin.role }
     }
 
     /// GET /Users/{id} (or /Groups/{id}), asserting 200, and returns the body.

@@ -1,7 +1,7 @@
 //! Admins: the list, adding one, and changing your own password.
 use crate::error::UiError;
 use leptos::prelude::*;
-use roster::model::Admin;
+use roster::model::{Admin, Role};
 #[cfg(feature = "ssr")]
 use {
     super::ctx::{AdminSession, admin, done},
@@ -16,10 +16,32 @@ pub async fn list_admins() -> Result<Vec<Admin>, UiError> {
 }
 
 #[server(prefix = "/api", endpoint = "admin_add")]
-pub async fn add_admin(email: String, password: String) -> Result<(), UiError> {
+pub async fn add_admin(
+    email: String,
+    password: String,
+    role: Option<String>,
+    break_glass: Option<String>,
+) -> Result<(), UiError> {
+    // Without a role, an owner: the CLI's default too.
+    let role = role.as_deref().map(parse_role).transpose()?.unwrap_or(Role::Owner);
     let (panel, actor) = admin().await?;
-    let a = panel.services.admins.create(&Ctx::panel(actor, "add admin"), &email, &password).await?;
-    done("/admins", format!("{} can now sign in.", a.email)).await
+    let ctx = Ctx::panel(actor, "add admin");
+    let a = panel.services.admins.create(&ctx, &email, &password, role, break_glass.is_some()).await?;
+    done("/admins", format!("{} can now sign in. Role: {}.", a.email, a.role)).await
+}
+
+/// Gives an admin another role (owners only; the last owner stays one).
+#[server(prefix = "/api", endpoint = "admin_role")]
+pub async fn set_admin_role(email: String, role: String) -> Result<(), UiError> {
+    let role = parse_role(&role)?;
+    let (panel, actor) = admin().await?;
+    let a = panel.services.admins.set_role(&Ctx::panel(actor, "change role"), &email, role).await?;
+    done("/admins", format!("{} is now {}.", a.email, a.role)).await
+}
+
+#[cfg(feature = "ssr")]
+fn parse_role(role: &str) -> Result<Role, UiError> {
+    Role::parse(role).ok_or_else(|| UiError::Message("Choose a role: owner, admin, helpdesk or auditor.".into()))
 }
 
 #[server(prefix = "/api", endpoint = "password")]

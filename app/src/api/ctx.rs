@@ -110,7 +110,7 @@ pub async fn admin() -> Result<(Panel, Actor), UiError> {
     let panel = panel()?;
     let session = AdminSession::get().await?;
     let admin = current_admin(&session.0, &panel.services).await?.ok_or(UiError::Unauthenticated)?;
-    Ok((panel, Actor::Admin { id: admin.id, email: admin.email }))
+    Ok((panel, Actor::Admin { id: admin.id, email: admin.email, role: admin.role }))
 }
 
 /// The client address the server attached to this request.

@@ -83,8 +83,8 @@ pub async fn retry_webhook(id: String) -> Result<(), UiError> {
 
 #[server(prefix = "/api", endpoint = "webhook_send_again")]
 pub async fn send_again(id: String, event_seq: i64) -> Result<(), UiError> {
-    let (panel, _) = admin().await?;
-    let d = panel.services.webhooks.send_again(&id, event_seq).await?;
+    let (panel, actor) = admin().await?;
+    let d = panel.services.webhooks.send_again(&Ctx::panel(actor, "send webhook again"), &id, event_seq).await?;
     let how = match d.status {
         Some(s) if (200..300).contains(&s) => format!("the receiver answered {s}"),
         Some(s) => format!("the receiver answered {s}: {}", d.error),

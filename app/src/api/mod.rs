@@ -12,6 +12,13 @@ pub mod users;
 #[cfg(feature = "ssr")]
 pub mod ctx;
 
+/// The signed-in admin, as the panel shows them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Me {
+    pub email: String,
+    pub role: roster::model::Role,
+}
+
 /// A message to show once on the next page. It never carries a secret: the session lives in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Flash {

@@ -4,12 +4,12 @@ use super::ctx::{AdminSession, panel};
 use crate::error::UiError;
 use leptos::prelude::*;
 
-/// Who is signed in, for the header.
+/// Who is signed in, and with what role, for the header and for hiding what the role cannot use.
 #[server(prefix = "/api", endpoint = "whoami")]
-pub async fn whoami() -> Result<Option<String>, UiError> {
+pub async fn whoami() -> Result<Option<super::Me>, UiError> {
     match super::ctx::admin().await {
-        Ok((_, actor)) => Ok(Some(actor.name())),
-        Err(UiError::Unauthenticated) => Ok(None),
+        Ok((_, roster::model::Actor::Admin { email, role, .. })) => Ok(Some(super::Me { email, role })),
+        Ok(_) | Err(UiError::Unauthenticated) => Ok(None),
         Err(e) => Err(e),
     }
 }

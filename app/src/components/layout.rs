@@ -1,7 +1,10 @@
 //! The frame every signed-in page sits in: navigation, who is signed in, sign-out.
+use crate::api::Me;
 use crate::api::session::{Logout, take_flash, whoami};
+use crate::error::UiError;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use roster::rules::roles::{Action, may};
 
 /// Marks the document once the wasm has hydrated it, so tests (and curious admins) can tell.
 #[component]
@@ -14,6 +17,7 @@ fn HydrationMark() -> impl IntoView {
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let me = Resource::new_blocking(|| (), |_| whoami());
+    provide_context(Viewer(me));
     let logout = ServerAction::<Logout>::new();
     let flash = Resource::new_blocking(|| (), |_| take_flash());
     view! {
@@ -34,9 +38,10 @@ pub fn Layout(children: Children) -> impl IntoView {
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match me.await {
-                        Ok(Some(email)) => view! {
+                        Ok(Some(Me { email, role })) => view! {
                             <div class="me">
                                 <span class="me-email">{email}</span>
+                                <span class="me-role">{role.as_str()}</span>
                                 <ActionForm action=logout attr:class="inline">
                                     <button type="submit" class="link">"Sign out"</button>
                                 </ActionForm>
@@ -60,6 +65,31 @@ pub fn Layout(children: Children) -> impl IntoView {
             </Suspense>
             {children()}
         </main>
+    }
+}
+
+/// The signed-in admin of this page, for [`Allowed`].
+#[derive(Clone, Copy)]
+struct Viewer(Resource<Result<Option<Me>, UiError>>);
+
+/// Shows its children only to an admin whose role may `action` ([`roster::rules::roles`]): the panel hides what a
+/// role cannot use. The server refuses it all the same, whatever the page shows.
+#[component]
+pub fn Allowed(action: Action, children: ChildrenFn) -> impl IntoView {
+    let viewer = use_context::<Viewer>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let role = match viewer {
+                        Some(Viewer(me)) => me.await.ok().flatten().map(|m| m.role),
+                        None => None,
+                    };
+                    role.is_some_and(|r| may(r, action)).then(|| children())
+                })
+            }}
+        </Suspense>
     }
 }
 

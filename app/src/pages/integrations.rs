@@ -2,10 +2,12 @@
 use crate::api::integrations::{
     AddWebhook, CreateApiToken, RemoveWebhook, RetryWebhook, RevokeApiToken, RotateWebhook, SendAgain, get_integrations,
 };
+use crate::components::layout::Allowed;
 use crate::components::page::{DangerForm, Loaded, PageShell};
 use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
 use roster::model::{DeliveryOutcome, Integrations, WebhookDelivery, WebhookEndpoint, human_time};
+use roster::rules::roles::Action;
 
 #[component]
 pub fn IntegrationsPage() -> impl IntoView {
@@ -36,23 +38,30 @@ fn IntegrationsView(i: Integrations) -> impl IntoView {
                 <code>"/users/{id or userName}"</code>", "<code>"/users?group=…&active=…"</code>", "<code>"/groups"</code>", "
                 <code>"/groups/{id}/members"</code>" and the event feed "<code>"/events?after=…&wait=30"</code>
                 ". Its tokens only read, and SCIM tokens do not work there."</p>
-            <ActionForm action=create attr:class="row" attr:id="api-token-form">
-                <div>
-                    <label for="api-token-name">"Token name"</label>
-                    <input id="api-token-name" name="name" required placeholder="billing" />
-                </div>
-                <div class="grow-0"><button type="submit" class="primary">"Create API token"</button></div>
-            </ActionForm>
+            <Allowed action=Action::Integrations>
+                <ActionForm action=create attr:class="row" attr:id="api-token-form">
+                    <div>
+                        <label for="api-token-name">"Token name"</label>
+                        <input id="api-token-name" name="name" required placeholder="billing" />
+                    </div>
+                    <div class="grow-0"><button type="submit" class="primary">"Create API token"</button></div>
+                </ActionForm>
+            </Allowed>
             {create_err}
             {revoke_err}
             {if i.api_tokens.is_empty() {
                 view! { <p class="empty">"No directory API tokens yet."</p> }.into_any()
             } else {
                 token_table(i.api_tokens, move |name| view! {
-                    <ActionForm action=revoke attr:class="inline">
-                        <input type="hidden" name="name" value=name.clone() />
-                        <button type="submit" class="danger" aria-label=format!("Revoke API token {name}")>"Revoke"</button>
-                    </ActionForm>
+                    <Allowed action=Action::Integrations>
+                        {let (name, label) = (name.clone(), format!("Revoke API token {name}"));
+                        view! {
+                        <ActionForm action=revoke attr:class="inline">
+                            <input type="hidden" name="name" value=name />
+                            <button type="submit" class="danger" aria-label=label>"Revoke"</button>
+                        </ActionForm>
+                        }}
+                    </Allowed>
                 }.into_any())
             }}
         </section>
@@ -62,18 +71,20 @@ fn IntegrationsView(i: Integrations) -> impl IntoView {
                specification (headers webhook-id, webhook-timestamp, webhook-signature), at least once and in order. A \
                failed delivery is retried from 5 seconds to every 6 hours, and given up after 24 hours; the endpoint's \
                later events wait meanwhile."</p>
-            <ActionForm action=add attr:class="row" attr:id="webhook-form">
-                <div>
-                    <label for="webhook-url">"Endpoint URL"</label>
-                    <input id="webhook-url" name="url" type="url" required placeholder="https://app.example.com/roster-events" />
-                </div>
-                <div>
-                    <label for="webhook-events">"Events"</label>
-                    <input id="webhook-events" name="events" value="*" aria-describedby="webhook-events-hint" />
-                    <p class="hint" id="webhook-events-hint">"* for all, or a list such as user.*, group.members_added"</p>
-                </div>
-                <div class="grow-0"><button type="submit" class="primary">"Add webhook"</button></div>
-            </ActionForm>
+            <Allowed action=Action::Integrations>
+                <ActionForm action=add attr:class="row" attr:id="webhook-form">
+                    <div>
+                        <label for="webhook-url">"Endpoint URL"</label>
+                        <input id="webhook-url" name="url" type="url" required placeholder="https://app.example.com/roster-events" />
+                    </div>
+                    <div>
+                        <label for="webhook-events">"Events"</label>
+                        <input id="webhook-events" name="events" value="*" aria-describedby="webhook-events-hint" />
+                        <p class="hint" id="webhook-events-hint">"* for all, or a list such as user.*, group.members_added"</p>
+                    </div>
+                    <div class="grow-0"><button type="submit" class="primary">"Add webhook"</button></div>
+                </ActionForm>
+            </Allowed>
             {add_err}
             {if webhooks.is_empty() {
                 view! { <p class="empty">"No webhooks yet."</p> }.into_any()
@@ -114,16 +125,28 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
             {errors.0}{errors.1}{errors.2}{errors.3}
             <div class="row">
                 {e.failing_since.is_some().then(|| view! {
-                    <ActionForm action=retry attr:class="inline">
-                        <input type="hidden" name="id" value=id_retry.clone() />
-                        <button type="submit">"Retry now"</button>
-                    </ActionForm>
+                    <Allowed action=Action::Integrations>
+                        {let id = id_retry.clone();
+                        view! {
+                        <ActionForm action=retry attr:class="inline">
+                            <input type="hidden" name="id" value=id />
+                            <button type="submit">"Retry now"</button>
+                        </ActionForm>
+                        }}
+                    </Allowed>
                 })}
-                <ActionForm action=rotate attr:class="inline">
-                    <input type="hidden" name="id" value=id_rotate />
-                    <button type="submit">"Rotate secret"</button>
-                </ActionForm>
-                <DangerForm action=remove fields=vec![("id", id_remove)] confirm="Confirm" button="Remove" label=remove_label />
+                <Allowed action=Action::Integrations>
+                    {let id = id_rotate.clone();
+                    view! {
+                    <ActionForm action=rotate attr:class="inline">
+                        <input type="hidden" name="id" value=id />
+                        <button type="submit">"Rotate secret"</button>
+                    </ActionForm>
+                    }}
+                </Allowed>
+                <Allowed action=Action::Integrations>
+                    <DangerForm action=remove fields=vec![("id", id_remove.clone())] confirm="Confirm" button="Remove" label=remove_label.clone() />
+                </Allowed>
             </div>
             {if d.is_empty() {
                 view! { <p class="empty">"No deliveries yet."</p> }.into_any()
@@ -149,11 +172,16 @@ fn Endpoint(e: WebhookEndpoint, d: Vec<WebhookDelivery>) -> impl IntoView {
                                         <td><span class=if ok { "badge ok" } else { "badge off" }>{result}</span></td>
                                         <td>{format!("{} ms", d.duration_ms)}</td>
                                         <td>
-                                            <ActionForm action=again attr:class="inline">
-                                                <input type="hidden" name="id" value=id />
-                                                <input type="hidden" name="event_seq" value=d.event_seq.to_string() />
-                                                <button type="submit" aria-label=format!("Send again {}", d.event_id)>"Send again"</button>
-                                            </ActionForm>
+                                            <Allowed action=Action::Integrations>
+                                                {let (id, seq, label) = (id.clone(), d.event_seq.to_string(), format!("Send again {}", d.event_id));
+                                                view! {
+                                                <ActionForm action=again attr:class="inline">
+                                                    <input type="hidden" name="id" value=id />
+                                                    <input type="hidden" name="event_seq" value=seq />
+                                                    <button type="submit" aria-label=label>"Send again"</button>
+                                                </ActionForm>
+                                                }}
+                                            </Allowed>
                                         </td>
                                     </tr>
                                 }

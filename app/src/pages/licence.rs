@@ -1,10 +1,12 @@
 //! The licence: seats used and free; raise or lower the count.
 use crate::api::scim::{SetSeats, seats};
+use crate::components::layout::Allowed;
 use crate::components::page::{Loaded, PageShell};
 use crate::components::seat_meter::SeatMeter;
 use crate::components::widgets::action_error;
 use leptos::prelude::*;
 use roster::model::SeatUsage;
+use roster::rules::roles::Action;
 
 #[component]
 pub fn LicencePage() -> impl IntoView {
@@ -18,12 +20,14 @@ pub fn LicencePage() -> impl IntoView {
                                 <SeatMeter seats=s />
                                 <p class="muted">"Every active user takes a seat. When none is free, the IdP's pushes of new or \
                                     re-activated users are refused with a message that says to raise the seats here and retry in Okta."</p>
-                                <ActionForm action=set>
-                                    <label for="seats">"Seats"</label>
-                                    <input id="seats" name="seats" type="number" min="0" value=s.limit required />
-                                    {error}
-                                    <button type="submit" class="primary">"Save"</button>
-                                </ActionForm>
+                                <Allowed action=Action::Integrations>
+                                    <ActionForm action=set>
+                                        <label for="seats">"Seats"</label>
+                                        <input id="seats" name="seats" type="number" min="0" value=s.limit required />
+                                        {error}
+                                        <button type="submit" class="primary">"Save"</button>
+                                    </ActionForm>
+                                </Allowed>
                             </div>
             }} />
         </PageShell>

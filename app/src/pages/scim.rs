@@ -1,9 +1,11 @@
 //! SCIM settings: the switch (with what it changes), the values to paste into Okta, and tokens.
 use crate::api::scim::{CreateToken, ReleaseIdp, RevokeToken, SetScim, get_scim_settings};
+use crate::components::layout::Allowed;
 use crate::components::page::{DangerForm, Loaded, PageShell};
 use crate::components::widgets::{ShownOnce, action_error, token_table};
 use leptos::prelude::*;
 use roster::model::ScimSettings;
+use roster::rules::roles::Action;
 
 #[component]
 pub fn ScimPage() -> impl IntoView {
@@ -25,15 +27,15 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
     let release_err = action_error(release);
     let on = s.enabled;
     let drift: Vec<String> = s.drift.iter().map(|d| d.describe()).collect();
-    let drift_warning = (!on && !drift.is_empty()).then(|| {
-        let lines = drift.clone();
-        view! {
+    let warning_lines = (!on && !drift.is_empty()).then(|| drift.clone());
+    let drift_warning = move || {
+        warning_lines.clone().map(|lines| view! {
             <div class="notice" data-testid="drift-confirm">
                 <p><strong>"The IdP's next Push now will undo these changes made here while SCIM was off:"</strong></p>
                 <ul class="drift">{lines.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
             </div>
-        }
-    });
+        })
+    };
     let consequence = if on {
         "Turning SCIM off: every request from Okta or Entra gets 403 and changes nothing, and admins can edit every \
          user and group here, including those synced from the IdP. No data changes."
@@ -49,14 +51,19 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
             <article class="card">
                 <h2>"Status"</h2>
                 <p class="big" data-testid="scim-status">{if on { "On" } else { "Off" }}</p>
-                <ActionForm action=switch>
-                    <input type="hidden" name="enabled" value=(!on).to_string() />
-                    <p class="muted">{consequence}</p>
-                    {drift_warning}
-                    <label class="check"><input type="checkbox" name="confirm" value="yes" required />" I understand"</label>
-                    {switch_err}
-                    <button type="submit" class=if on { "danger" } else { "primary" }>{if on { "Turn SCIM off" } else { "Turn SCIM on" }}</button>
-                </ActionForm>
+                <Allowed action=Action::Integrations>
+                    {let drift_warning = drift_warning.clone();
+                    view! {
+                    <ActionForm action=switch>
+                        <input type="hidden" name="enabled" value=(!on).to_string() />
+                        <p class="muted">{consequence}</p>
+                        {drift_warning}
+                        <label class="check"><input type="checkbox" name="confirm" value="yes" required />" I understand"</label>
+                        {switch_err}
+                        <button type="submit" class=if on { "danger" } else { "primary" }>{if on { "Turn SCIM off" } else { "Turn SCIM on" }}</button>
+                    </ActionForm>
+                    }}
+                </Allowed>
             </article>
             <article class="card">
                 <h2>"Okta settings to paste"</h2>
@@ -82,23 +89,30 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
         })}
         <section class="card">
             <h2>"Tokens"</h2>
-            <ActionForm action=create attr:class="row">
-                <div>
-                    <label for="token-name">"Name"</label>
-                    <input id="token-name" name="name" required placeholder="Okta" />
-                </div>
-                <div class="grow-0"><button type="submit" class="primary">"Create token"</button></div>
-            </ActionForm>
+            <Allowed action=Action::Integrations>
+                <ActionForm action=create attr:class="row">
+                    <div>
+                        <label for="token-name">"Name"</label>
+                        <input id="token-name" name="name" required placeholder="Okta" />
+                    </div>
+                    <div class="grow-0"><button type="submit" class="primary">"Create token"</button></div>
+                </ActionForm>
+            </Allowed>
             {create_err}
             {revoke_err}
             {if s.tokens.is_empty() {
                 view! { <p class="empty">"No tokens yet. Create one, then paste it into Okta as the Authorization header."</p> }.into_any()
             } else {
                 token_table(s.tokens, move |name| view! {
-                    <ActionForm action=revoke attr:class="inline">
-                        <input type="hidden" name="name" value=name.clone() />
-                        <button type="submit" class="danger" aria-label=format!("Revoke {name}")>"Revoke"</button>
-                    </ActionForm>
+                    <Allowed action=Action::Integrations>
+                        {let (name, label) = (name.clone(), format!("Revoke {name}"));
+                        view! {
+                        <ActionForm action=revoke attr:class="inline">
+                            <input type="hidden" name="name" value=name />
+                            <button type="submit" class="danger" aria-label=label>"Revoke"</button>
+                        </ActionForm>
+                        }}
+                    </Allowed>
                 }.into_any())
             }}
         </section>
@@ -121,8 +135,10 @@ fn ScimView(s: ScimSettings) -> impl IntoView {
                                     <td>{i.users}</td>
                                     <td>{i.groups}</td>
                                     <td>
-                                        <DangerForm action=release fields=vec![("name", i.idp.clone())] confirm="Make local"
-                                            button="Release" label=format!("Release the objects of {}", i.idp) />
+                                        <Allowed action=Action::Integrations>
+                                            <DangerForm action=release fields=vec![("name", i.idp.clone())] confirm="Make local"
+                                                button="Release" label=format!("Release the objects of {}", i.idp) />
+                                        </Allowed>
                                     </td>
                                 </tr>
                             }).collect_view()}

@@ -4,7 +4,7 @@ use super::sql::args;
 use async_trait::async_trait;
 use roster::Result;
 use roster::model::*;
-use roster::store::{AdminRead, AdminWrite};
+use roster::store::{AdminRead, AdminWrite, NewAdmin};
 use sqlx::FromRow;
 
 #[derive(FromRow)]
@@ -13,9 +13,12 @@ pub struct AdminRecord {
     email: String,
     created_at: i64,
     sessions_valid_from: i64,
+    role: String,
+    break_glass: bool,
+    last_sign_in_at: Option<i64>,
 }
 
-pub const ADMIN_COLUMNS: &str = "admin_id, email, created_at, sessions_valid_from";
+pub const ADMIN_COLUMNS: &str = "admin_id, email, created_at, sessions_valid_from, role, break_glass, last_sign_in_at";
 
 impl From<AdminRecord> for Admin {
     fn from(r: AdminRecord) -> Admin {
@@ -24,6 +27,10 @@ impl From<AdminRecord> for Admin {
             email: r.email,
             created_at: r.created_at,
             sessions_valid_from: r.sessions_valid_from,
+            // A role this release does not know (written by a newer one) grants the least.
+            role: Role::parse(&r.role).unwrap_or(Role::Auditor),
+            break_glass: r.break_glass,
+            last_sign_in_at: r.last_sign_in_at,
         }
     }
 }
@@ -64,10 +71,12 @@ impl AdminRead for SqlTx {
 
 #[async_trait]
 impl AdminWrite for SqlTx {
-    async fn insert_admin(&mut self, email: &str, password_hash: &str, now: Millis) -> Result<Admin> {
+    async fn insert_admin(&mut self, new: &NewAdmin<'_>, now: Millis) -> Result<Admin> {
+        let NewAdmin { email, password_hash, role, break_glass } = *new;
         self.unique_write(
-            "insert into admin (email, email_folded, password_hash, created_at, updated_at) values ($1, $2, $3, $4, $4)",
-            &args![email, fold(email), password_hash, now],
+            "insert into admin (email, email_folded, password_hash, role, break_glass, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $6)",
+            &args![email, fold(email), password_hash, role.as_str(), break_glass, now],
             "admin email",
             email,
         )
@@ -84,6 +93,15 @@ impl AdminWrite for SqlTx {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn set_admin_role(&mut self, id: AdminId, role: Role, now: Millis) -> Result<()> {
+        let sql = "update admin set role = $1, updated_at = $2 where admin_id = $3";
+        self.write(sql, &args![role.as_str(), now, id.0]).await.map(|_| ())
+    }
+
+    async fn record_admin_sign_in(&mut self, id: AdminId, at: Millis) -> Result<()> {
+        self.write("update admin set last_sign_in_at = $1 where admin_id = $2", &args![at, id.0]).await.map(|_| ())
     }
 
     async fn delete_admin(&mut self, id: AdminId) -> Result<()> {

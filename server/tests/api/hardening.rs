@@ -291,7 +291,11 @@ async fn setup_checks_the_link_before_any_password_work() {
 #[tokio::test]
 async fn parallel_guesses_are_each_counted() {
     let app = spawn_app().await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let guesses = (0..20).map(|i| {
         let s = app.services.admins.clone();
         tokio::spawn(async move { s.login("a@example.com", &format!("wrong guess {i}"), "10.0.0.1").await })
@@ -318,7 +322,11 @@ async fn parallel_guesses_are_each_counted() {
 #[tokio::test]
 async fn spraying_many_accounts_from_one_address_is_throttled() {
     let app = spawn_app().await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let mut refused = None;
     for i in 0..=roster::service::SIGN_IN_PER_ADDRESS {
         match app.services.admins.login(&format!("guess{i}@example.com"), "password1234", "10.0.0.9").await {
@@ -339,7 +347,11 @@ async fn spraying_many_accounts_from_one_address_is_throttled() {
 #[tokio::test]
 async fn a_trusted_proxy_header_names_the_client() {
     let app = spawn_with(|c| c.trusted_proxy_header = Some("X-Forwarded-For".into())).await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let attempt = |lines: &'static [&'static str]| {
         let mut req = app
             .http
@@ -372,7 +384,7 @@ async fn a_trusted_proxy_header_names_the_client() {
 async fn a_password_change_ends_every_other_session() {
     let app = spawn_app().await;
     let (email, old) = ("ada@example.com", "correct horse battery");
-    app.services.admins.create(&Ctx::cli("test"), email, old).await.unwrap();
+    app.services.admins.create(&Ctx::cli("test"), email, old, roster::model::Role::Owner, false).await.unwrap();
     let laptop = app.panel_as(email, old).await;
     let phone = app.panel_as(email, old).await;
     assert!(laptop.signed_in().await && phone.signed_in().await);
@@ -386,7 +398,12 @@ async fn a_password_change_ends_every_other_session() {
 #[tokio::test]
 async fn sessions_have_an_absolute_lifetime() {
     let app = spawn_app().await;
-    let a = app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    let a = app
+        .services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let now = roster::service::now();
     let lifetime = app.services.admins.session_lifetime();
     assert!(app.services.admins.session(a.id, now - 1000, now - 1000).await.is_ok());
@@ -400,7 +417,7 @@ async fn admins_can_be_removed_but_never_the_last() {
     let app = spawn_app().await;
     app.sign_in().await;
     let other = ("bob@example.com", "correct horse battery");
-    app.services.admins.create(&Ctx::cli("test"), other.0, other.1).await.unwrap();
+    app.services.admins.create(&Ctx::cli("test"), other.0, other.1, roster::model::Role::Owner, false).await.unwrap();
     let bob = app.panel_as(other.0, other.1).await;
     let r = app.form("/api/admin_remove", &[("email", other.0), ("confirm", "yes")], "/admins").await;
     assert_eq!(r.status(), StatusCode::FOUND);

@@ -108,7 +108,11 @@ async fn two_instances_on_one_postgres_share_sessions_seats_members_and_switches
     services.settings.set_seats(&ctx, 20).await.unwrap();
 
     // A session made on one instance works on the other.
-    services.admins.create(&ctx, "ada@example.com", "correct horse battery").await.unwrap();
+    services
+        .admins
+        .create(&ctx, "ada@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let browser =
         reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let login = browser

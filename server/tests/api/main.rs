@@ -11,6 +11,7 @@ mod okta;
 mod operations;
 mod panel;
 mod platform;
+mod roles;
 mod rules;
 mod scim_protocol;
 mod sessions;

@@ -74,7 +74,11 @@ async fn pages_need_sign_in_and_sign_out_ends_the_session() {
 #[tokio::test]
 async fn the_session_cookie_is_http_only_lax_and_renewed_on_sign_in() {
     let app = spawn_app().await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let sign_in =
         || app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login");
     let first = sign_in().await;
@@ -89,7 +93,11 @@ async fn the_session_cookie_is_http_only_lax_and_renewed_on_sign_in() {
 #[tokio::test]
 async fn bad_credentials_get_one_generic_message_and_are_throttled() {
     let app = spawn_app().await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     for email in ["a@example.com", "nobody@example.com"] {
         let r = app.form("/api/login", &[("email", email), ("password", "wrong password!")], "/login").await;
         let loc = r.headers()["location"].to_str().unwrap().to_owned();
@@ -108,7 +116,11 @@ async fn bad_credentials_get_one_generic_message_and_are_throttled() {
 #[tokio::test]
 async fn sessions_live_in_the_database_and_work_on_another_instance() {
     let app = spawn_app().await;
-    app.services.admins.create(&Ctx::cli("test"), "a@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "a@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     let r =
         app.form("/api/login", &[("email", "a@example.com"), ("password", "correct horse battery")], "/login").await;
     let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -201,6 +213,25 @@ async fn cli_commands_work_on_the_running_servers_database() {
     let (code, _, err) = roster(db, &["admin", "create", "--email", "short@example.com"], Some("short\n"));
     assert_ne!(code, 0);
     assert!(err.contains("at least 10"), "{err}");
+    // Roles: owner by default; another on request, with a break-glass password; each shown by `admin list`.
+    let (code, out, err) = roster(
+        db,
+        &["admin", "create", "--email", "desk@example.com", "--role", "helpdesk", "--break-glass"],
+        Some("a long enough passphrase\n"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("as helpdesk, with a break-glass password"), "{out}");
+    let (code, _, err) = roster(db, &["admin", "create", "--email", "x@example.com", "--role", "root"], Some("pw\n"));
+    assert_ne!(code, 0);
+    assert!(err.contains("not a role"), "{err}");
+    let (code, out, err) = roster(db, &["admin", "set-role", "--email", "desk@example.com", "--role", "auditor"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("now auditor"), "{out}");
+    let (_, out, _) = roster(db, &["admin", "list"], None);
+    let line = |email: &str| out.lines().find(|l| l.starts_with(email)).unwrap_or_default().to_owned();
+    assert!(line("cli@example.com").contains("owner") && line("cli@example.com").contains("password"), "{out}");
+    let desk = line("desk@example.com");
+    assert!(desk.contains("auditor") && desk.contains("break-glass") && desk.contains("never"), "{out}");
 
     assert_eq!(roster(db, &["migrate"], None).0, 0);
 }
@@ -268,7 +299,11 @@ async fn every_start_and_instance_offers_the_same_setup_link_until_an_admin_exis
     };
     assert_eq!(start().await.as_deref(), Some(first.as_str()), "a second instance prints the same link");
     assert!(app.services.admins.setup_token_valid(&first).await.unwrap(), "and the first one still works");
-    app.services.admins.create(&Ctx::cli("test"), "ada@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "ada@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     assert!(!app.services.admins.setup_token_valid(&first).await.unwrap(), "an admin ends the link");
     assert_eq!(start().await, None);
 }
@@ -276,7 +311,11 @@ async fn every_start_and_instance_offers_the_same_setup_link_until_an_admin_exis
 #[tokio::test]
 async fn a_refused_server_function_call_gets_a_4xx_not_a_500() {
     let app = spawn_bare().await;
-    app.services.admins.create(&Ctx::cli("test"), "ada@example.com", "correct horse battery").await.unwrap();
+    app.services
+        .admins
+        .create(&Ctx::cli("test"), "ada@example.com", "correct horse battery", roster::model::Role::Owner, false)
+        .await
+        .unwrap();
     // As the hydrated panel calls it: fetch, answered with data.
     let r = app
         .browser

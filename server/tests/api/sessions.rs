@@ -28,7 +28,7 @@ fn pages(user: &str, group: &str, entry: i64) -> Vec<String> {
     .collect()
 }
 
-fn reads(user: &str, group: &str, entry: i64) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+pub(crate) fn reads(user: &str, group: &str, entry: i64) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
     let s = |v: &str| v.to_owned();
     let users = vec![("q", s("")), ("status", s("")), ("source", s("")), ("sort", s("")), ("page", s("1"))];
     let log =

@@ -232,13 +232,19 @@ async fn tokens_authenticate_by_hash_until_revoked() {
 }
 
 #[tokio::test]
-async fn admins_are_unique_by_email_in_any_case() {
+async fn admins_are_unique_by_email_in_any_case_and_keep_their_role() {
     let (s, _t) = store().await;
     let mut tx = s.begin_write().await.unwrap();
-    tx.insert_admin("Admin@Example.com", "h", 1).await.unwrap();
-    assert!(matches!(tx.insert_admin("admin@example.com", "h", 1).await, Err(Error::Conflict { .. })));
+    let new = |email| roster::store::NewAdmin { email, password_hash: "h", role: Role::Helpdesk, break_glass: true };
+    tx.insert_admin(&new("Admin@Example.com"), 1).await.unwrap();
+    assert!(matches!(tx.insert_admin(&new("admin@example.com"), 1).await, Err(Error::Conflict { .. })));
     let (a, hash) = tx.admin_credentials("admin@example.com").await.unwrap().unwrap();
     assert_eq!((a.email.as_str(), hash.as_str()), ("Admin@Example.com", "h"));
+    assert_eq!((a.role, a.break_glass, a.last_sign_in_at), (Role::Helpdesk, true, None));
+    tx.set_admin_role(a.id, Role::Auditor, 2).await.unwrap();
+    tx.record_admin_sign_in(a.id, 3).await.unwrap();
+    let a = tx.admin(a.id).await.unwrap().unwrap();
+    assert_eq!((a.role, a.last_sign_in_at), (Role::Auditor, Some(3)));
     assert_eq!(tx.count_admins().await.unwrap(), 1);
 }
 

@@ -2,10 +2,12 @@
 use super::{id_param, page_param, param};
 use crate::api::groups::{AddMember, CreateGroup, DeleteGroup, RemoveMember, RenameGroup, get_group, list_groups};
 use crate::api::users::PER_PAGE;
+use crate::components::layout::Allowed;
 use crate::components::page::{Loaded, PageShell};
 use crate::components::widgets::{ManagedBadge, Pager, StatusBadge, action_error, thousands};
 use leptos::prelude::*;
 use roster::model::{Group, GroupDetail, Page, UserRow};
+use roster::rules::roles::Action;
 
 #[component]
 pub fn GroupsPage() -> impl IntoView {
@@ -21,14 +23,16 @@ pub fn GroupsPage() -> impl IntoView {
                     <input id="q" name="q" type="search" value=q.get() />
                     <button type="submit">"Search"</button>
                 </form>
-                <div class="card">
-                    <ActionForm action=create>
-                        <label for="name">"New local group"</label>
-                        <input id="name" name="name" required placeholder="e.g. Contractors" />
-                        {error}
-                        <button type="submit" class="primary">"Create group"</button>
-                    </ActionForm>
-                </div>
+                <Allowed action=Action::Groups>
+                    <div class="card">
+                        <ActionForm action=create>
+                            <label for="name">"New local group"</label>
+                            <input id="name" name="name" required placeholder="e.g. Contractors" />
+                            {error}
+                            <button type="submit" class="primary">"Create group"</button>
+                        </ActionForm>
+                    </div>
+                </Allowed>
             </section>
             <Loaded data show={move |p: Page<Group>| if p.total == 0 && q.get().is_empty() {
                 view! {
@@ -116,11 +120,16 @@ fn GroupView(d: GroupDetail, found: Vec<UserRow>, find: String) -> impl IntoView
                                     <td><a href=format!("/users/{}", m.id)>{m.user_name.clone()}</a></td>
                                     <td><StatusBadge active=m.active deleted=false /></td>
                                     <td>
-                                        <ActionForm action=remove attr:class="inline">
-                                            <input type="hidden" name="id" value=gid />
-                                            <input type="hidden" name="user_id" value=uid />
-                                            <button type="submit" class="danger" disabled=!can title=why aria-label=label>"Remove"</button>
-                                        </ActionForm>
+                                        <Allowed action=Action::LocalUsers>
+                                            {let (gid, uid, why, label) = (gid.clone(), uid.clone(), why.clone(), label.clone());
+                                            view! {
+                                            <ActionForm action=remove attr:class="inline">
+                                                <input type="hidden" name="id" value=gid />
+                                                <input type="hidden" name="user_id" value=uid />
+                                                <button type="submit" class="danger" disabled=!can title=why aria-label=label>"Remove"</button>
+                                            </ActionForm>
+                                            }}
+                                        </Allowed>
                                     </td>
                                 </tr>
                                 }
@@ -152,11 +161,16 @@ fn GroupView(d: GroupDetail, found: Vec<UserRow>, find: String) -> impl IntoView
                         view! {
                             <li>
                                 <span>{u.name.clone()}" · "{u.user_name.clone()}</span>
-                                <ActionForm action=add attr:class="inline">
-                                    <input type="hidden" name="id" value=id />
-                                    <input type="hidden" name="user_id" value=u.id.to_string() />
-                                    <button type="submit" aria-label=format!("Add {}", u.user_name)>"Add"</button>
-                                </ActionForm>
+                                <Allowed action=Action::LocalUsers>
+                                    {let (id, uid, label) = (id.clone(), u.id.to_string(), format!("Add {}", u.user_name));
+                                    view! {
+                                    <ActionForm action=add attr:class="inline">
+                                        <input type="hidden" name="id" value=id />
+                                        <input type="hidden" name="user_id" value=uid />
+                                        <button type="submit" aria-label=label>"Add"</button>
+                                    </ActionForm>
+                                    }}
+                                </Allowed>
                             </li>
                         }
                     }).collect_view()}
@@ -164,7 +178,9 @@ fn GroupView(d: GroupDetail, found: Vec<UserRow>, find: String) -> impl IntoView
             </section>
             <section class="grid">
                 <div class="card">
-                    <h2>"Rename"</h2>
+                    <Allowed action=Action::Groups>
+                        <h2>"Rename"</h2>
+                    </Allowed>
                     <ActionForm action=rename>
                         <input type="hidden" name="id" value=id_b />
                         <label for="name">"Name"</label>
@@ -174,7 +190,9 @@ fn GroupView(d: GroupDetail, found: Vec<UserRow>, find: String) -> impl IntoView
                     </ActionForm>
                 </div>
                 <div class="card">
-                    <h2>"Delete"</h2>
+                    <Allowed action=Action::Groups>
+                        <h2>"Delete"</h2>
+                    </Allowed>
                     <ActionForm action=delete>
                         <input type="hidden" name="id" value=id_c />
                         <p class="muted">"Deletes the group and its memberships. The users stay."</p>

@@ -1,10 +1,12 @@
 //! Users: the list, a new local user, and the user page.
 use super::{id_param, page_param, param};
 use crate::api::users::{CreateUser, PER_PAGE, SetUserActive, get_user, list_users};
+use crate::components::layout::Allowed;
 use crate::components::page::{Loaded, PageShell};
 use crate::components::widgets::{LogTable, ManagedBadge, Pager, StatusBadge, action_error};
 use leptos::prelude::*;
 use roster::model::{Page, UserDetail, UserRow, human_time};
+use roster::rules::roles::Action;
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -20,7 +22,9 @@ pub fn UsersPage() -> impl IntoView {
         <PageShell title="Users" no_heading=true>
             <div class="heading">
                 <h1>"Users"</h1>
-                <a class="button primary" href="/users/new">"Add a local user"</a>
+                <Allowed action=Action::LocalUsers>
+                    <a class="button primary" href="/users/new">"Add a local user"</a>
+                </Allowed>
             </div>
             <form method="get" action="/users" class="card filters" role="search">
                 <div class="row">
@@ -108,19 +112,21 @@ pub fn NewUserPage() -> impl IntoView {
     let error = action_error(create);
     view! {
         <PageShell title="Add a local user">
-            <div class="card narrow">
-                <p class="muted">"Local users are managed here, not by your IdP. An active user takes a licence seat."</p>
-                <ActionForm action=create>
-                    <label for="email">"Email (also the userName)"</label>
-                    <input id="email" name="email" type="email" required />
-                    <label for="given_name">"First name"</label>
-                    <input id="given_name" name="given_name" autocomplete="off" />
-                    <label for="family_name">"Last name"</label>
-                    <input id="family_name" name="family_name" autocomplete="off" />
-                    {error}
-                    <button type="submit" class="primary">"Create user"</button>
-                </ActionForm>
-            </div>
+            <Allowed action=Action::LocalUsers>
+                <div class="card narrow">
+                    <p class="muted">"Local users are managed here, not by your IdP. An active user takes a licence seat."</p>
+                    <ActionForm action=create>
+                        <label for="email">"Email (also the userName)"</label>
+                        <input id="email" name="email" type="email" required />
+                        <label for="given_name">"First name"</label>
+                        <input id="given_name" name="given_name" autocomplete="off" />
+                        <label for="family_name">"Last name"</label>
+                        <input id="family_name" name="family_name" autocomplete="off" />
+                        {error}
+                        <button type="submit" class="primary">"Create user"</button>
+                    </ActionForm>
+                </div>
+            </Allowed>
         </PageShell>
     }
 }
@@ -157,11 +163,16 @@ fn UserView(d: UserDetail) -> impl IntoView {
                 <h2>"Status"</h2>
                 <p><StatusBadge active=u.active deleted=u.deleted_at.is_some() /></p>
                 {(!u.active).then(|| view! { <p data-testid="status-text">{u.status_text()}</p> })}
-                <ActionForm action=toggle attr:class="inline">
-                    <input type="hidden" name="id" value=uid />
-                    <input type="hidden" name="active" value=next />
-                    <button type="submit" data-testid="toggle-active" disabled=!can_edit title=title>{label}</button>
-                </ActionForm>
+                <Allowed action=Action::LocalUsers>
+                    {let (uid, title) = (uid.clone(), title.clone());
+                    view! {
+                    <ActionForm action=toggle attr:class="inline">
+                        <input type="hidden" name="id" value=uid />
+                        <input type="hidden" name="active" value=next />
+                        <button type="submit" data-testid="toggle-active" disabled=!can_edit title=title>{label}</button>
+                    </ActionForm>
+                    }}
+                </Allowed>
                 {reason.map(|r| view! { <p class="hint" data-testid="read-only">{r}</p> })}
                 {error}
             </article>
