@@ -1,8 +1,8 @@
 //! The subcommands. Each opens the database (migrating it first, as the server does) and calls the same services
 //! the panel uses, so a rule enforced in the panel is enforced here too.
 use crate::config::{
-    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, SecretKeyCommand, TokenCommand,
-    WebhookCommand,
+    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, SecretKeyCommand, SsoCommand,
+    TokenCommand, WebhookCommand,
 };
 use crate::startup::Application;
 use crate::store::Db;
@@ -66,6 +66,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", roster::service::SecretKeys::generate()?);
             Ok(())
         }
+        Command::Sso(cmd) => sso(&config, cmd).await,
         Command::Api(ApiCommand::Token(cmd)) => api_token(&config, cmd).await,
         Command::Webhook(cmd) => webhook(&config, cmd).await,
         Command::Seats(SeatsCommand::Show) => {
@@ -126,11 +127,72 @@ async fn services(config: &Config) -> anyhow::Result<Services> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let mut services = Services::new(db.store());
-    services.webhooks = services
-        .webhooks
-        .with_policy(config.webhook_allow_http, config.network_policy()?)
-        .with_keys(config.secret_keys()?);
+    let keys = config.secret_keys()?;
+    services.sso = services.sso.clone().with_keys(keys.clone());
+    services.webhooks =
+        services.webhooks.with_policy(config.webhook_allow_http, config.network_policy()?).with_keys(keys);
     Ok(services)
+}
+
+async fn sso(config: &Config, cmd: SsoCommand) -> anyhow::Result<()> {
+    let services = services(config).await?;
+    let sso = &services.sso;
+    match cmd {
+        SsoCommand::Set { issuer, client_id, name, groups_claim, scopes } => {
+            let secret = read_line("the client secret", "roster sso set --issuer … --client-id …")?;
+            let ctx = Ctx::cli("sso set");
+            let s = sso.set(&ctx, &issuer, &client_id, &secret, name.as_deref(), &groups_claim, &scopes).await?;
+            let callback = format!("{}/auth/oidc/callback", config.public_url(config.listen));
+            println!(
+                "Single sign-on through {} is set up. Register this redirect URI with the provider: {callback}",
+                s.issuer
+            );
+            if s.roles.is_empty() {
+                println!("No group gives a role yet: roster sso map --group GROUP --role owner|admin|helpdesk|auditor");
+            }
+        }
+        SsoCommand::Map { group, role } => {
+            sso.map(&Ctx::cli("sso map"), &group, role).await?;
+            println!("Members of '{group}' sign in as {role}, from their next sign-in.");
+        }
+        SsoCommand::Unmap { group } => {
+            sso.unmap(&Ctx::cli("sso unmap"), &group).await?;
+            println!("'{group}' no longer gives a role; its members are refused at their next sign-in.");
+        }
+        SsoCommand::Require { state } => {
+            let on = state == "on";
+            sso.set_required(&Ctx::cli("sso require"), on).await?;
+            println!(
+                "{}",
+                if on {
+                    "Sign-in through the provider is required; only break-glass admins may use a password."
+                } else {
+                    "Admins may sign in with a password again."
+                }
+            );
+        }
+        SsoCommand::Show => match sso.settings().await? {
+            None => println!("Single sign-on is not set up."),
+            Some(s) => {
+                println!("Issuer:        {}", s.issuer);
+                println!("Client id:     {}", s.client_id);
+                println!("Button:        Sign in with {}", s.label);
+                println!("Groups claim:  {}", s.groups_claim);
+                println!("Extra scopes:  {}", if s.scopes.is_empty() { "none".into() } else { s.scopes.join(" ") });
+                println!("Required:      {}", if s.required { "yes" } else { "no" });
+                println!("Redirect URI:  {}/auth/oidc/callback", config.public_url(config.listen));
+                println!("{:<40} ROLE", "GROUP");
+                for (group, role) in s.roles {
+                    println!("{group:<40} {role}");
+                }
+            }
+        },
+        SsoCommand::Disable => {
+            sso.disable(&Ctx::cli("sso disable")).await?;
+            println!("Single sign-on is off. Admins sign in with their passwords.");
+        }
+    }
+    Ok(())
 }
 
 fn print_tokens(tokens: Vec<roster::model::Token>) {
@@ -259,6 +321,20 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
 }
 
 /// One line from stdin, without its line ending. Nothing is echoed because nothing is printed.
+/// One line of standard input, for a secret that must not be on the command line.
+fn read_line(what: &str, example: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("could not read {what} from standard input"))?;
+    let v = line.trim_end_matches(['\r', '\n']).to_owned();
+    if v.is_empty() {
+        anyhow::bail!("no {what} on standard input; try: echo 'secret' | {example}");
+    }
+    Ok(v)
+}
+
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("could not read the password from standard input")?;

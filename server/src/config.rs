@@ -163,12 +163,59 @@ pub enum Command {
     /// Keys for --secret-key-file.
     #[command(subcommand)]
     SecretKey(SecretKeyCommand),
+    /// Admins' sign-in through the company's OpenID Connect provider (Okta, Entra ID, …), and which groups give
+    /// which role.
+    #[command(subcommand)]
+    Sso(SsoCommand),
     /// Write a consistent copy of the SQLite database to PATH while the server keeps running (PostgreSQL: use
     /// pg_dump). Restore by stopping roster and putting the copy in the database's place.
     Backup {
         /// A new file; an existing one is never overwritten.
         path: std::path::PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Set up (or change) the provider; the client secret is read from standard input (one line). The redirect URI
+    /// to register with the provider is <public URL>/auth/oidc/callback.
+    Set {
+        /// The provider's issuer URL (https; http only on loopback).
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        client_id: String,
+        /// The sign-in button's label: "Sign in with LABEL".
+        #[arg(long)]
+        name: Option<String>,
+        /// The claim that lists the admin's groups.
+        #[arg(long, default_value = "groups")]
+        groups_claim: String,
+        /// Scopes to ask for beyond "openid email profile", separated by spaces (Okta's "groups", for example).
+        #[arg(long, default_value = "")]
+        scopes: String,
+    },
+    /// Members of the provider's group GROUP sign in with ROLE (the highest wins when several groups map).
+    Map {
+        #[arg(long)]
+        group: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// GROUP no longer gives a role.
+    Unmap {
+        #[arg(long)]
+        group: String,
+    },
+    /// Require sign-in through the provider: password sign-in is refused but for break-glass admins.
+    Require {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
+    /// Show the settings and the group-to-role map (never the secret).
+    Show,
+    /// Turn single sign-on off: its settings and map are removed.
+    Disable,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {

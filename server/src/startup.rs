@@ -51,6 +51,10 @@ impl Application {
                 "webhook signing secrets are stored in clear: set --secret-key-file (ROSTER_SECRET_KEY_FILE) to seal them"
             );
         }
+        services.sso = services.sso.clone().with_keys(keys.clone()).with_client(Arc::new(crate::oidc::Oidc::new()?));
+        if services.sso.reseal_secret().await? {
+            tracing::info!("sealed the single sign-on client secret with the key file's first key");
+        }
         let sender = Arc::new(crate::webhooks::HttpSender::new(policy.clone())?);
         services.webhooks =
             services.webhooks.with_policy(config.webhook_allow_http, policy).with_keys(keys).with_sender(sender);

@@ -50,6 +50,8 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
         // load is not a write.
         .with_expiry(Expiry::OnInactivity(idle));
     let panel_router = Router::new()
+        .route("/auth/oidc/login", get(crate::signin::login))
+        .route("/auth/oidc/callback", get(crate::signin::callback))
         .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_admin))
@@ -86,6 +88,7 @@ async fn require_admin(
     let public = path == "/login"
         || path == "/setup"
         || path.starts_with("/api/")
+        || path.starts_with("/auth/oidc/")
         || path.starts_with("/pkg/")
         || path == "/favicon.ico"
         || path == "/favicon.svg";

@@ -131,6 +131,38 @@ pub struct Admin {
     pub break_glass: bool,
     #[serde(default)]
     pub last_sign_in_at: Option<Millis>,
+    /// The admin's subject at the company's OpenID provider, once they signed in through it: from then on they are
+    /// found by it, not by email.
+    #[serde(default)]
+    pub oidc_subject: Option<String>,
+}
+
+impl Admin {
+    /// How the admin signs in, for `roster admin list` and the Admins page.
+    pub fn sign_in_method(&self) -> &'static str {
+        match (&self.oidc_subject, self.break_glass) {
+            (_, true) => "password (break-glass)",
+            (Some(_), false) => "single sign-on",
+            (None, false) => "password",
+        }
+    }
+}
+
+/// Sign-in through the company's OpenID provider (OIDC), installation-wide. The client secret is never in this type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettings {
+    pub issuer: String,
+    pub client_id: String,
+    /// The sign-in button's label: "Sign in with {label}".
+    pub label: String,
+    /// The ID token or userinfo claim that lists the admin's groups.
+    pub groups_claim: String,
+    /// Scopes asked for beyond `openid email profile`.
+    pub scopes: Vec<String>,
+    /// Password sign-in refused but for break-glass admins.
+    pub required: bool,
+    /// Which of the provider's groups gives which role.
+    pub roles: Vec<(String, Role)>,
 }
 
 /// What an admin may do in the panel, highest first. The table of what each may do is [`crate::rules::roles`].

@@ -2,11 +2,12 @@
 //! admins, and passwords. Every argon2 run waits for a permit from [`Hasher`], so hashing can never take all memory
 //! or CPU, and an unauthenticated request reaches argon2 only after the cheap checks pass.
 use super::secret::{Hasher, random_token, sha256_hex};
+use super::sso::{Client, sign_in_entry};
 use super::{Ctx, now, target};
 use crate::Kind;
 use crate::model::{Admin, AdminId, Millis, Role, fold};
 use crate::rules::roles::Action;
-use crate::store::{NewAdmin, Store};
+use crate::store::{NewAdmin, NewLogEntry, Store};
 use crate::{Error, Result};
 use std::sync::Arc;
 
@@ -172,7 +173,7 @@ impl AdminService {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let Some((admin, _)) = tx.admin_credentials(&fold(&email)).await? else {
+                    let Some(admin) = tx.admin_by_email(&fold(&email)).await? else {
                         return Err(Error::not_found(Kind::Admin, format!("'{}'", email.escape_debug())));
                     };
                     if tx.count_admins().await? <= 1 {
@@ -199,7 +200,7 @@ impl AdminService {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let Some((admin, _)) = tx.admin_credentials(&fold(&email)).await? else {
+                    let Some(admin) = tx.admin_by_email(&fold(&email)).await? else {
                         return Err(Error::not_found(Kind::Admin, format!("'{}'", email.escape_debug())));
                     };
                     if admin.role == role {
@@ -216,10 +217,58 @@ impl AdminService {
             .await
     }
 
-    /// Signs in. Every failure says the same thing. The attempt is counted, in one write, before the password is
-    /// checked (see [`SIGN_IN_PER_ACCOUNT_AND_ADDRESS`]); over a limit the answer is `Throttled` and no argon2 run
-    /// happens. Keys are stored hashed, so their size is bounded whatever a client sends.
+    /// Signs in with a password (see [`AdminService::sign_in`]), for callers that know only the client's address.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Admin> {
+        self.sign_in(email, password, &Client { address: client.to_owned(), user_agent: String::new() }).await
+    }
+
+    /// Signs in with a password. Every failure says the same thing. The attempt is counted, in one write, before the
+    /// password is checked (see [`SIGN_IN_PER_ACCOUNT_AND_ADDRESS`]); over a limit the answer is `Throttled` and no
+    /// argon2 run happens. Keys are stored hashed, so their size is bounded whatever a client sends. While single
+    /// sign-on is required only break-glass admins get in this way; an SSO admin offboarded in the directory does not.
+    /// Every outcome is logged, with the client.
+    pub async fn sign_in(&self, email: &str, password: &str, client: &Client) -> Result<Admin> {
+        let outcome = self.check_password_sign_in(email, password, &client.address).await;
+        let who = email.trim().chars().take(254).collect::<String>();
+        let entry = match &outcome {
+            Ok(a) if a.break_glass => {
+                sign_in_entry(&a.email, "password", 200, "signed in with a break-glass password".into(), client)
+            }
+            Ok(a) => sign_in_entry(&a.email, "password", 200, "signed in with a password".into(), client),
+            Err(Error::Unauthenticated) => {
+                sign_in_entry(&who, "password", 401, "refused: wrong email or password".into(), client)
+            }
+            Err(e @ (Error::Throttled { .. } | Error::Forbidden(_))) => {
+                sign_in_entry(&who, "password", e.scim().0, format!("refused: {e}"), client)
+            }
+            Err(_) => return outcome,
+        };
+        let at = now();
+        let signed_in = outcome.as_ref().ok().map(|a| a.id);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some(id) = signed_in {
+                        tx.record_admin_sign_in(id, at).await?;
+                    }
+                    tx.add_log_entry(&entry).await
+                })
+            })
+            .await?;
+        outcome.map(|a| Admin { last_sign_in_at: Some(at), ..a })
+    }
+
+    /// Logs a sign-out (by the admin, from `client`); a failure to log is logged, and does not keep anyone signed in.
+    pub async fn record_sign_out(&self, admin: &Admin, client: &Client, through_idp: bool) {
+        let how = if through_idp { "sso" } else { "password" };
+        let entry = sign_in_entry(&admin.email, how, 200, "signed out".into(), client);
+        let entry = NewLogEntry { method: "SIGN-OUT".into(), ..entry };
+        if let Err(e) = self.store.write(move |tx| Box::pin(async move { tx.add_log_entry(&entry).await })).await {
+            tracing::warn!(error = %e, "could not log a sign-out");
+        }
+    }
+
+    async fn check_password_sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin> {
         if self.addresses.check_key(&client.to_owned()).is_err() {
             return Err(Error::Throttled { minutes: 1 });
         }
@@ -252,7 +301,10 @@ impl AdminService {
             .await?;
         // A malformed email cannot be an admin's: refused as any wrong password is, after the address was counted.
         let email = email.map_err(|_| Error::Unauthenticated)?;
-        let found = self.store.begin_read().await?.admin_credentials(&email).await?;
+        let mut read = self.store.begin_read().await?;
+        let found = read.admin_credentials(&email).await?;
+        let required = read.sso_required().await?;
+        drop(read);
         let (admin, hash) = match found {
             Some((a, h)) => (Some(a), Some(h)),
             None => (None, None),
@@ -260,17 +312,21 @@ impl AdminService {
         let ok = self.hasher.verify(password.to_owned(), hash).await?;
         let admin = admin.filter(|_| ok).ok_or(Error::Unauthenticated)?;
         let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
-        let at = now();
-        let id = admin.id;
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    tx.clear_sign_in_attempts(&keys).await?;
-                    tx.record_admin_sign_in(id, at).await
-                })
-            })
-            .await?;
-        Ok(Admin { last_sign_in_at: Some(at), ..admin })
+        self.store.write(move |tx| Box::pin(async move { tx.clear_sign_in_attempts(&keys).await })).await?;
+        if required && !admin.break_glass {
+            return Err(Error::Forbidden(
+                "sign-in through your company's identity provider is required: use the single sign-on button".into(),
+            ));
+        }
+        if let Some(subject) = &admin.oidc_subject {
+            let active = self.store.begin_read().await?.directory_user_active(subject, Some(&admin.email)).await?;
+            if active == Some(false) {
+                return Err(Error::Forbidden(
+                    "your account is deactivated in the directory roster provisions from".into(),
+                ));
+            }
+        }
+        Ok(admin)
     }
 
     /// The admin of a session signed in at `signed_in_at` that last proved the admin's credentials at `proven_at`,

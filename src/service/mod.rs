@@ -9,6 +9,7 @@ mod outbox;
 pub mod sealed;
 mod secret;
 mod settings;
+pub mod sso;
 mod tokens;
 mod users;
 mod webhooks;
@@ -24,6 +25,7 @@ pub use network::{NetworkPolicy, classify as classify_address};
 pub use sealed::SecretKeys;
 pub use secret::sha256_hex;
 pub use settings::SettingsService;
+pub use sso::SsoService;
 pub use tokens::TokenService;
 pub use users::UserService;
 pub use webhooks::{SEND_TIMEOUT_SECS as WEBHOOK_TIMEOUT_SECS, WebhookSender, WebhookService, sign};
@@ -45,6 +47,7 @@ pub struct Services {
     pub settings: SettingsService,
     pub directory: DirectoryService,
     pub webhooks: WebhookService,
+    pub sso: SsoService,
     pub activity: Arc<Activity>,
     store: Arc<dyn Store>,
 }
@@ -68,6 +71,7 @@ impl Services {
                 policy: NetworkPolicy::default(),
                 keys: SecretKeys::none(),
             },
+            sso: SsoService::new(store.clone()),
             activity,
             store,
         }

@@ -213,6 +213,11 @@ pub(super) async fn save(
     super::outbox::user_written(tx, before, &after).await?;
     let diff = why.describe(before, &after);
     tx.add_log_entry(&ctx.entry(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
+    let usable = |u: &User| u.active && u.deleted_at.is_none();
+    if before.is_some_and(usable) && !usable(&after) {
+        // Offboarding: an admin who is this person loses the panel in the same transaction.
+        super::sso::offboard(tx, &after.id, ctx).await?;
+    }
     Ok(after)
 }
 

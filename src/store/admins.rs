@@ -16,7 +16,8 @@ pub struct NewAdmin<'a> {
 #[async_trait]
 pub trait AdminRead: Send {
     async fn count_admins(&mut self) -> Result<i64>;
-    /// The admin and their password hash, by folded email.
+    async fn admin_by_email(&mut self, email_folded: &str) -> Result<Option<Admin>>;
+    /// The admin and their password hash, by folded email; None for an admin without a password (SSO only).
     async fn admin_credentials(&mut self, email_folded: &str) -> Result<Option<(Admin, String)>>;
     async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>>;
     async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>>;

@@ -15,6 +15,7 @@ mod log;
 mod outbox;
 mod sessions;
 mod settings;
+mod sso;
 mod tokens;
 mod users;
 mod webhooks;
@@ -27,6 +28,7 @@ pub use log::{LogRead, LogWrite, NewLogEntry};
 pub use outbox::{OutboxRead, OutboxWrite};
 pub use sessions::{SessionRead, SessionWrite};
 pub use settings::{SettingsRead, SettingsWrite};
+pub use sso::{SsoRead, SsoWrite, StoredSso};
 pub use tokens::{LiveToken, TokenRead, TokenWrite};
 pub use users::{UserRead, UserWrite};
 pub use webhooks::{EndpointState, WebhookRead, WebhookWrite};
@@ -92,6 +94,7 @@ pub trait Read:
     + DriftRead
     + ChartRead
     + SessionRead
+    + SsoRead
     + Send
 {
 }
@@ -108,6 +111,7 @@ impl<T> Read for T where
         + DriftRead
         + ChartRead
         + SessionRead
+        + SsoRead
         + Send
 {
 }
@@ -126,6 +130,7 @@ pub trait Tx:
     + WebhookWrite
     + DriftWrite
     + SessionWrite
+    + SsoWrite
 {
     async fn commit(self: Box<Self>) -> Result<()>;
 }

@@ -508,3 +508,146 @@ impl Drop for Receiver {
         }
     }
 }
+
+/// A certified OpenID Provider (npm `oidc-provider`, `end2end/oidc-provider.mjs`) on loopback, with one client for
+/// roster and accounts the test names. Its node_modules come from `npm ci` in `end2end/` (`.ci/run` does it).
+pub struct OpenIdProvider {
+    pub issuer: String,
+    port: u16,
+    config: PathBuf,
+    process: Option<tokio::process::Child>,
+}
+
+/// The client roster is at the test provider.
+pub const OIDC_CLIENT: (&str, &str) = ("roster", "client-secret-for-tests");
+
+impl OpenIdProvider {
+    /// Starts a provider for the roster at `roster_base`, with `accounts`: id → (email, email_verified, groups).
+    pub async fn start(roster_base: &str, accounts: &[(&str, &str, bool, &[&str])]) -> OpenIdProvider {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = std::env::temp_dir().join(format!("roster-op-{}.json", uuid::Uuid::new_v4().simple()));
+        let mut op = OpenIdProvider { issuer: format!("http://127.0.0.1:{port}"), port, config, process: None };
+        let accounts: serde_json::Map<String, Value> = accounts
+            .iter()
+            .map(|(id, email, verified, groups)| {
+                ((*id).to_owned(), json!({ "email": email, "email_verified": verified, "groups": groups, "name": id }))
+            })
+            .collect();
+        let config = json!({
+            "client_id": OIDC_CLIENT.0,
+            "client_secret": OIDC_CLIENT.1,
+            "redirect_uri": format!("{roster_base}/auth/oidc/callback"),
+            "post_logout_redirect_uri": format!("{roster_base}/login"),
+            "accounts": accounts,
+        });
+        std::fs::write(&op.config, config.to_string()).unwrap();
+        op.run().await;
+        op
+    }
+
+    async fn run(&mut self) {
+        use tokio::io::AsyncBufReadExt;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc-provider.mjs");
+        let mut child = tokio::process::Command::new("node")
+            .arg(script)
+            .arg(self.port.to_string())
+            .arg(&self.config)
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("node, for the test OpenID provider");
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
+        assert!(
+            matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
+            "the test OpenID provider did not start (run `npm ci` in end2end/): {ready:?}"
+        );
+        // Whatever it prints later goes on being read: a closed pipe would stop it.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.process = Some(child);
+    }
+
+    /// Restarts the provider: it signs with a new key from now on (a key rotation), and forgets its sessions.
+    pub async fn rotate_keys(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            let _ = p.kill().await;
+        }
+        self.run().await;
+    }
+
+    /// Moves an account to other groups; the provider reads them at the next sign-in.
+    pub fn set_groups(&self, account: &str, groups: &[&str]) {
+        let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&self.config).unwrap()).unwrap();
+        config["accounts"][account]["groups"] = json!(groups);
+        std::fs::write(&self.config, config.to_string()).unwrap();
+    }
+
+    /// Signs `account` in to roster through this provider, as a browser does (following the redirects, submitting the
+    /// provider's login form). Returns where roster sent the browser at the end: `/` when signed in, `/login` when
+    /// refused.
+    pub async fn sign_in(&self, browser: &reqwest::Client, roster_base: &str, account: &str) -> String {
+        let callback = self.callback(browser, roster_base, account).await;
+        roster_redirect(browser, &callback, roster_base).await
+    }
+
+    /// Goes through the provider's sign-in as `account`, up to the redirect back to roster's callback, and returns that
+    /// URL (with the code and state) without following it.
+    pub async fn callback(&self, browser: &reqwest::Client, roster_base: &str, account: &str) -> String {
+        let mut url = format!("{roster_base}/auth/oidc/login");
+        let mut form: Option<Vec<(&str, String)>> = None;
+        for _ in 0..20 {
+            let req = match form.take() {
+                Some(f) => browser.post(&url).form(&f),
+                None => browser.get(&url),
+            };
+            let r = req.send().await.expect("sign-in step");
+            if r.status().is_redirection() {
+                let to = r.headers()["location"].to_str().unwrap().to_owned();
+                let to = if to.starts_with('/') {
+                    let origin =
+                        if url.starts_with(roster_base) { roster_base.to_owned() } else { self.issuer.clone() };
+                    format!("{origin}{to}")
+                } else {
+                    to
+                };
+                if to.starts_with(&format!("{roster_base}/auth/oidc/callback")) {
+                    return to;
+                }
+                if to.starts_with(roster_base) && !to.contains("/auth/oidc/") {
+                    panic!("roster sent the browser to {to} before the provider's sign-in");
+                }
+                url = to;
+                continue;
+            }
+            let html = r.text().await.unwrap_or_default();
+            if url.contains("/interaction/") && html.contains("name=\"prompt\" value=\"login\"") {
+                form = Some(vec![("prompt", "login".into()), ("login", account.into()), ("password", "any".into())]);
+            } else if url.contains("/interaction/") && html.contains("name=\"prompt\" value=\"consent\"") {
+                form = Some(vec![("prompt", "consent".into())]);
+            } else {
+                panic!("unexpected page at {url}: {html}");
+            }
+        }
+        panic!("the sign-in did not finish");
+    }
+
+    /// Where an RP-initiated logout at this provider begins.
+    pub fn end_session_prefix(&self) -> String {
+        format!("{}/session/end", self.issuer)
+    }
+}
+
+/// GETs a roster URL and returns the path it redirects to ("/" after a sign-in, "/login" after a refusal).
+pub async fn roster_redirect(browser: &reqwest::Client, url: &str, roster_base: &str) -> String {
+    let r = browser.get(url).send().await.expect("roster");
+    assert!(r.status().is_redirection(), "{url}: {}", r.status());
+    r.headers()["location"].to_str().unwrap().trim_start_matches(roster_base).to_owned()
+}
+
+impl Drop for OpenIdProvider {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config);
+    }
+}

@@ -9,6 +9,10 @@ use tower_sessions::Session;
 
 /// The session key holding who signed in, and when.
 const SIGNED_IN: &str = "signed_in";
+/// The session key of the ID token a sign-in through the IdP brought, the hint of the IdP's sign-out.
+const ID_TOKEN: &str = "oidc_id_token";
+/// The session key of why a sign-in through the IdP was refused, for the sign-in page to say once.
+pub const SSO_REFUSAL: &str = "sso_refusal";
 
 /// How far the idle expiry may drift before a request renews it. A session is saved only when it changes, so renewing
 /// on every request would make every page load a write; this way an active session costs one write a minute, and
@@ -50,6 +54,24 @@ impl AdminSession {
         self.0.cycle_id().await.map_err(internal)?;
         let at = roster::service::now();
         self.put(SignedIn { admin: admin.id.0, at, proven: at, renewed: at }).await
+    }
+
+    /// Signs in an admin the company's IdP vouched for, keeping its ID token for the IdP's sign-out.
+    pub async fn sign_in_through_idp(&self, admin: &Admin, id_token: String) -> Result<(), UiError> {
+        self.sign_in(admin).await?;
+        self.0.insert(ID_TOKEN, id_token).await.map_err(internal)
+    }
+
+    /// The ID token of a sign-in through the IdP, if this session came from one.
+    pub async fn id_token(&self) -> Option<String> {
+        self.0.get::<String>(ID_TOKEN).await.ok().flatten()
+    }
+
+    /// Why the last sign-in through the IdP was refused, once.
+    pub async fn take_sso_refusal(&self) -> Option<String> {
+        // Read first: removing marks the session changed, and a sign-in page without a refusal is not a write.
+        self.0.get::<String>(SSO_REFUSAL).await.ok().flatten()?;
+        self.0.remove::<String>(SSO_REFUSAL).await.ok().flatten()
     }
 
     /// Records that this session proved the admin's credentials again at `at` (a password change here, which ends the
@@ -111,6 +133,14 @@ pub async fn admin() -> Result<(Panel, Actor), UiError> {
     let session = AdminSession::get().await?;
     let admin = current_admin(&session.0, &panel.services).await?.ok_or(UiError::Unauthenticated)?;
     Ok((panel, Actor::Admin { id: admin.id, email: admin.email, role: admin.role }))
+}
+
+/// Who is asking, for the sign-in log: the client's address and user agent.
+pub fn client() -> roster::service::sso::Client {
+    let user_agent = use_context::<http::request::Parts>()
+        .and_then(|p| p.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned))
+        .unwrap_or_default();
+    roster::service::sso::Client { address: client_addr(), user_agent }
 }
 
 /// The client address the server attached to this request.

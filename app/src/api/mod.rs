@@ -19,6 +19,16 @@ pub struct Me {
     pub role: roster::model::Role,
 }
 
+/// What the sign-in page offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignInOptions {
+    /// "Sign in with {label}", when single sign-on is set up.
+    pub sso_label: Option<String>,
+    pub password_for_break_glass_only: bool,
+    /// Why the last sign-in through the IdP was refused.
+    pub refusal: Option<String>,
+}
+
 /// A message to show once on the next page. It never carries a secret: the session lives in the database.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Flash {

@@ -16,9 +16,11 @@ pub struct AdminRecord {
     role: String,
     break_glass: bool,
     last_sign_in_at: Option<i64>,
+    oidc_subject: Option<String>,
 }
 
-pub const ADMIN_COLUMNS: &str = "admin_id, email, created_at, sessions_valid_from, role, break_glass, last_sign_in_at";
+pub const ADMIN_COLUMNS: &str =
+    "admin_id, email, created_at, sessions_valid_from, role, break_glass, last_sign_in_at, oidc_subject";
 
 impl From<AdminRecord> for Admin {
     fn from(r: AdminRecord) -> Admin {
@@ -31,6 +33,7 @@ impl From<AdminRecord> for Admin {
             role: Role::parse(&r.role).unwrap_or(Role::Auditor),
             break_glass: r.break_glass,
             last_sign_in_at: r.last_sign_in_at,
+            oidc_subject: r.oidc_subject,
         }
     }
 }
@@ -42,18 +45,21 @@ impl AdminRead for SqlTx {
     }
 
     async fn admin_credentials(&mut self, email_folded: &str) -> Result<Option<(Admin, String)>> {
-        let row: Option<AdminRecord> = self
-            .fetch_optional(&format!("select {ADMIN_COLUMNS} from admin where email_folded = $1"), &args![email_folded])
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let admin = Admin::from(row);
+        let Some(admin) = self.admin_by_email(email_folded).await? else { return Ok(None) };
         Ok(self.admin_password_hash(admin.id).await?.map(|hash| (admin, hash)))
+    }
+
+    async fn admin_by_email(&mut self, email_folded: &str) -> Result<Option<Admin>> {
+        let sql = format!("select {ADMIN_COLUMNS} from admin where email_folded = $1");
+        let row: Option<AdminRecord> = self.fetch_optional(&sql, &args![email_folded]).await?;
+        Ok(row.map(Into::into))
     }
 
     async fn admin_password_hash(&mut self, id: AdminId) -> Result<Option<String>> {
         let row: Option<(String,)> =
             self.fetch_optional("select password_hash from admin where admin_id = $1", &args![id.0]).await?;
-        Ok(row.map(|(h,)| h))
+        // An admin who only signs in through the IdP has no password: an empty hash, which no password matches.
+        Ok(row.map(|(h,)| h).filter(|h| !h.is_empty()))
     }
 
     async fn admin(&mut self, id: AdminId) -> Result<Option<Admin>> {

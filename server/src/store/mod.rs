@@ -25,6 +25,7 @@ pub mod query;
 pub mod sessions;
 mod settings;
 pub mod sql;
+mod sso;
 
 mod tokens;
 mod users;

@@ -15,6 +15,7 @@ mod roles;
 mod rules;
 mod scim_protocol;
 mod sessions;
+mod sso;
 mod store;
 mod tls;
 mod upgrades;
