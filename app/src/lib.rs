@@ -77,6 +77,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/groups/:id") view=pages::groups::GroupPage ssr=SsrMode::Async />
                 <Route path=path!("/scim") view=pages::scim::ScimPage ssr=SsrMode::Async />
                 <Route path=path!("/licence") view=pages::licence::LicencePage ssr=SsrMode::Async />
+                <Route path=path!("/sso") view=pages::sso::SsoSettingsPage ssr=SsrMode::Async />
                 <Route path=path!("/log") view=pages::log::LogPage ssr=SsrMode::Async />
                 <Route path=path!("/log/:id") view=pages::log::LogEntryPage ssr=SsrMode::Async />
                 <Route path=path!("/admins") view=pages::admins::AdminsPage ssr=SsrMode::Async />

@@ -203,6 +203,44 @@ async fn first_run_setup_then_sign_in_and_the_dashboard_hydrates() {
     b.close().await;
 }
 
+#[tokio::test]
+#[ignore = "needs Chromium, the built site and npm oidc-provider: run by .ci/run"]
+async fn an_owner_signs_in_through_the_company_idp_and_signing_out_ends_the_idp_session_too() {
+    let app = spawn_app_with(|_| {}).await;
+    let op =
+        testkit::OpenIdProvider::start(&app.base, &[("00u-ada", "ada@example.com", true, &["roster-owners"])]).await;
+    let (cli, sso) = (Ctx::cli("e2e"), &app.services.sso);
+    let (client, secret) = testkit::OIDC_CLIENT;
+    sso.set(&cli, &op.issuer, client, secret, Some("Okta"), "groups", "groups").await.expect("sso set");
+    sso.map(&cli, "roster-owners", roster::model::Role::Owner).await.expect("sso map");
+    let b = browser().await;
+    b.client.goto(&format!("{}/login", app.base)).await.expect("login page");
+    b.wait_for_text("Sign in with Okta").await;
+    b.audit("/login with single sign-on").await;
+    b.screenshot("login-sso").await;
+    b.click("[data-testid=sso]").await;
+    // The provider's own sign-in page.
+    b.fill("input[name=login]", "00u-ada").await;
+    b.fill("input[name=password]", "any password").await;
+    b.click("button[type=submit]").await;
+    b.wait_for_text("seats in use").await;
+    assert!(b.text(".me-email").await.contains("ada@example.com"));
+    assert_eq!(b.text(".me-role").await, "owner");
+    // The owner sees the single sign-on page, with the redirect URI to register.
+    b.client.goto(&format!("{}/sso", app.base)).await.expect("sso page");
+    b.wait_for_text(&format!("{}/auth/oidc/callback", app.base)).await;
+    b.audit("/sso").await;
+    b.screenshot("sso").await;
+    // Signing out ends roster's session, then the provider's: it asks, and sends the browser back to sign-in.
+    b.click(".me button").await;
+    b.wait_for_text("Do you want to sign-out").await;
+    b.click("button[value=yes]").await;
+    b.wait_for_text("Sign in with Okta").await;
+    b.client.goto(&format!("{}/admins", app.base)).await.expect("admins");
+    b.wait_for_text("Sign in with Okta").await;
+    b.close().await;
+}
+
 /// A running app with SCIM on, an IdP token, and an admin signed in through the real form.
 async fn signed_in() -> (TestApp, Browser) {
     // Webhook receivers in these tests listen on this machine.

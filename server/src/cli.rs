@@ -49,7 +49,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let admins = services(&config).await?.admins.list().await?;
             println!("{:<40} {:<9} {:<22} {:<24} SINCE", "EMAIL", "ROLE", "SIGN-IN", "LAST SIGN-IN");
             for a in admins {
-                let method = if a.break_glass { "password (break-glass)" } else { "password" };
+                let method = a.sign_in_method();
                 let last = a.last_sign_in_at.map(human_time).unwrap_or_else(|| "never".into());
                 println!("{:<40} {:<9} {method:<22} {last:<24} {}", a.email, a.role, human_time(a.created_at));
             }

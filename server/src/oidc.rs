@@ -186,3 +186,101 @@ impl OidcClient for Oidc {
         Ok(Some(url.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! ID tokens as a provider would sign them, checked offline: each defect is refused.
+    use super::*;
+    use chrono::{Duration as Age, Utc};
+    use openidconnect::core::{
+        CoreIdTokenClaims, CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreResponseType, CoreRsaPrivateSigningKey,
+        CoreSubjectIdentifierType,
+    };
+    use openidconnect::{
+        Audience, AuthUrl, EmptyAdditionalClaims, EmptyAdditionalProviderMetadata, JsonWebKeyId, JsonWebKeySetUrl,
+        LogoutProviderMetadata, PrivateSigningKey, ResponseTypes, StandardClaims, SubjectIdentifier,
+    };
+
+    const ISSUER: &str = "https://idp.example.com";
+    const SIGNING: &str = include_str!("oidc_keys/test-signing-key.pem");
+    const OTHER: &str = include_str!("oidc_keys/test-other-key.pem");
+
+    fn key(pem: &str) -> CoreRsaPrivateSigningKey {
+        CoreRsaPrivateSigningKey::from_pem(pem, Some(JsonWebKeyId::new("k1".into()))).unwrap()
+    }
+
+    /// roster's client for a provider whose published keys are the signing key's.
+    fn client() -> CoreClientWith {
+        let md = ProviderMetadataWithLogout::new(
+            IssuerUrl::new(ISSUER.into()).unwrap(),
+            AuthUrl::new(format!("{ISSUER}/auth")).unwrap(),
+            JsonWebKeySetUrl::new(format!("{ISSUER}/jwks")).unwrap(),
+            vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+            vec![CoreSubjectIdentifierType::Public],
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256],
+            LogoutProviderMetadata {
+                end_session_endpoint: None,
+                additional_metadata: EmptyAdditionalProviderMetadata {},
+            },
+        )
+        .set_jwks(CoreJsonWebKeySet::new(vec![key(SIGNING).as_verification_key()]));
+        let p =
+            Provider { issuer: ISSUER.into(), client_id: "roster".into(), client_secret: "s".into(), scopes: vec![] };
+        Oidc::client(&md, &p, "https://roster.example.com/auth/oidc/callback").unwrap()
+    }
+
+    struct Token {
+        issuer: &'static str,
+        audience: &'static str,
+        expires_in: Age,
+        nonce: &'static str,
+        signed_by: &'static str,
+    }
+
+    const GOOD: Token =
+        Token { issuer: ISSUER, audience: "roster", expires_in: Age::minutes(5), nonce: "n-1", signed_by: SIGNING };
+
+    fn sign(t: Token) -> CoreIdToken {
+        let claims = CoreIdTokenClaims::new(
+            IssuerUrl::new(t.issuer.into()).unwrap(),
+            vec![Audience::new(t.audience.into())],
+            Utc::now() + t.expires_in,
+            Utc::now() - Age::minutes(10),
+            StandardClaims::new(SubjectIdentifier::new("00u-ada".into())),
+            EmptyAdditionalClaims {},
+        )
+        .set_nonce(Some(Nonce::new(t.nonce.into())));
+        CoreIdToken::new(claims, &key(t.signed_by), CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, None, None).unwrap()
+    }
+
+    #[test]
+    fn a_good_token_gives_its_subject_and_its_claims() {
+        let token = sign(GOOD);
+        assert_eq!(verify(&client(), &token, "n-1").unwrap(), "00u-ada");
+        assert_eq!(payload(&token.to_string())["sub"], "00u-ada");
+    }
+
+    #[test]
+    fn each_defect_is_refused() {
+        let c = client();
+        let refused = |t: Token, nonce: &str| verify(&c, &sign(t), nonce).unwrap_err();
+        assert!(matches!(
+            refused(Token { audience: "someone-else", ..GOOD }, "n-1"),
+            ClaimsVerificationError::InvalidAudience(_)
+        ));
+        assert!(matches!(
+            refused(Token { issuer: "https://evil.example.com", ..GOOD }, "n-1"),
+            ClaimsVerificationError::InvalidIssuer(_)
+        ));
+        assert!(matches!(
+            refused(Token { expires_in: Age::minutes(-5), ..GOOD }, "n-1"),
+            ClaimsVerificationError::Expired(_)
+        ));
+        assert!(matches!(refused(GOOD, "another-nonce"), ClaimsVerificationError::InvalidNonce(_)));
+        // Signed by a key the provider does not publish, under the published key's id.
+        assert!(matches!(
+            refused(Token { signed_by: OTHER, ..GOOD }, "n-1"),
+            ClaimsVerificationError::SignatureVerification(_)
+        ));
+    }
+}

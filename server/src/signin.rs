@@ -57,6 +57,11 @@ pub async fn callback(
     // Taken out first: whatever happens next, this flow cannot be used again.
     let flow: Option<Flow> = session.remove(FLOW).await.unwrap_or_default();
     if let Some(error) = q.error {
+        // The provider's words are shown only for a sign-in this browser started: a crafted link cannot put text on
+        // roster's sign-in page.
+        if flow.is_none() {
+            return refuse(&session, "this sign-in was not started here; start again".into()).await;
+        }
         let said = q.error_description.unwrap_or(error).chars().take(300).collect::<String>();
         return refuse(&session, format!("the identity provider did not sign you in: {said}")).await;
     }

@@ -178,6 +178,12 @@ impl SsoService {
             .await
     }
 
+    /// The settings for the SSO page, which only owners see.
+    pub async fn settings_for(&self, ctx: &Ctx) -> Result<Option<SsoSettings>> {
+        ctx.require(Action::Admins)?;
+        self.settings().await
+    }
+
     /// The settings, without the secret; None while SSO is not set up.
     pub async fn settings(&self) -> Result<Option<SsoSettings>> {
         Ok(self.store.begin_read().await?.sso().await?.map(|s| s.settings))

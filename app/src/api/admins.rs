@@ -1,11 +1,12 @@
 //! Admins: the list, adding one, and changing your own password.
 use crate::error::UiError;
 use leptos::prelude::*;
-use roster::model::{Admin, Role};
+use roster::model::Admin;
 #[cfg(feature = "ssr")]
 use {
     super::ctx::{AdminSession, admin, done},
     roster::model::Actor,
+    roster::model::Role,
     roster::service::Ctx,
 };
 

@@ -7,6 +7,7 @@ pub mod integrations;
 pub mod log;
 pub mod scim;
 pub mod session;
+pub mod sso;
 pub mod users;
 
 #[cfg(feature = "ssr")]

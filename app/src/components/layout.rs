@@ -33,6 +33,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/licence">"Licence"</A>
                 <A href="/log">"Log"</A>
                 <A href="/admins">"Admins"</A>
+                <Allowed action=Action::Admins><A href="/sso">"Single sign-on"</A></Allowed>
                 <A href="/integrations">"Integrations"</A>
             </nav>
             <Suspense fallback=|| ()>

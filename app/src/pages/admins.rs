@@ -58,7 +58,7 @@ pub fn AdminsPage() -> impl IntoView {
                                                     <RoleForm action=role email=email.clone() current />
                                                 </Allowed>
                                             </td>
-                                            <td>{if a.break_glass { "password (break-glass)" } else { "password" }}</td>
+                                            <td>{a.sign_in_method()}</td>
                                             <td>{a.last_sign_in_at.map(human_time).unwrap_or_else(|| "never".into())}</td>
                                             <td>{human_time(a.created_at)}</td>
                                             <td>

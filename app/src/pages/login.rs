@@ -18,7 +18,7 @@ pub fn LoginPage() -> impl IntoView {
                     options.await.ok().map(|o| view! {
                         {o.refusal.map(|r| view! { <p class="error" role="alert" data-testid="sso-refusal">{r}</p> })}
                         {o.sso_label.map(|label| view! {
-                            <p><a class="button primary" href="/auth/oidc/login" data-testid="sso">{format!("Sign in with {label}")}</a></p>
+                            <p><a class="button primary" href="/auth/oidc/login" rel="external" data-testid="sso">{format!("Sign in with {label}")}</a></p>
                         })}
                         {o.password_for_break_glass_only.then(|| view! {
                             <p class="muted" data-testid="break-glass-only">"Sign-in through your company's identity provider is required. \

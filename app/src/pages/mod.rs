@@ -8,6 +8,7 @@ pub mod log;
 pub mod login;
 pub mod scim;
 pub mod setup;
+pub mod sso;
 pub mod users;
 
 use leptos::prelude::*;

@@ -32,6 +32,7 @@ async fn everything(app: &TestApp) -> String {
         "webhooks": s.webhooks.list().await.unwrap().into_iter()
             .map(|w| (w.id, w.url, w.event_types, w.previous_secret_until)).collect::<Vec<_>>(),
         "settings": s.settings.get().await.unwrap(),
+        "sso": s.sso.settings().await.unwrap(),
         "users": users.items,
         "groups": groups.items,
     })
@@ -61,6 +62,7 @@ async fn every_server_function_answers_each_role_as_the_table_says_and_a_refusal
         s.tokens.create(&cli, TokenKind::Api, &format!("revoke-api-{r}")).await.unwrap();
         s.tokens.create(&cli, TokenKind::Scim, &format!("revoke-scim-{r}")).await.unwrap();
         let (gone_hook, _) = s.webhooks.add(&cli, &format!("{}/{r}", receiver.url), "*").await.unwrap();
+        s.sso.map(&cli, &format!("unmap-{r}"), Role::Auditor).await.unwrap();
         victim.unwrap();
         // A user Okta pushed, for "release Okta's objects".
         app.set_scim(true).await;
@@ -113,6 +115,22 @@ async fn every_server_function_answers_each_role_as_the_table_says_and_a_refusal
             ("webhook_rotate", vec![("id", hook.id.clone())], Action::Integrations),
             ("webhook_retry", vec![("id", hook.id.clone())], Action::Integrations),
             ("webhook_remove", vec![("id", gone_hook.id.clone()), ("confirm", v("yes"))], Action::Integrations),
+            ("sso", vec![], Action::Admins),
+            (
+                "sso_set",
+                vec![
+                    ("issuer", v("https://idp.example.com")),
+                    ("client_id", format!("roster-{r}")),
+                    ("client_secret", v("secret")),
+                    ("label", v("Okta")),
+                    ("groups_claim", v("groups")),
+                    ("scopes", v("groups")),
+                ],
+                Action::Admins,
+            ),
+            ("sso_map", vec![("group", format!("mapped-by-{r}")), ("role", v("helpdesk"))], Action::Admins),
+            ("sso_unmap", vec![("group", format!("unmap-{r}"))], Action::Admins),
+            ("sso_require", vec![("on", v("false")), ("confirm", v("yes"))], Action::Admins),
         ];
         for (endpoint, fields, action) in calls {
             let before = everything(&app).await;

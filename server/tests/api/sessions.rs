@@ -19,6 +19,7 @@ fn pages(user: &str, group: &str, entry: i64) -> Vec<String> {
         "/log",
         "/admins",
         "/integrations",
+        "/sso",
         "/users?page=2&q=user",
         "/log?status=failed",
     ]
