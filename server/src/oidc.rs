@@ -164,7 +164,13 @@ impl OidcClient for Oidc {
                 Ok(r) => {
                     let info: serde_json::Map<String, serde_json::Value> = r.json().await.unwrap_or_default();
                     if info.get("sub").and_then(|s| s.as_str()) == Some(subject.as_str()) {
+                        // An email and whether it is verified come from one source: userinfo's `email_verified`
+                        // speaks of userinfo's email.
+                        let own_email = claims.contains_key("email");
                         for (k, v) in info {
+                            if own_email && k == "email_verified" {
+                                continue;
+                            }
                             claims.entry(k).or_insert(v);
                         }
                     }

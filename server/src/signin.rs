@@ -18,8 +18,12 @@ fn redirect_uri(s: &AppState) -> String {
     format!("{}/auth/oidc/callback", s.public_url)
 }
 
-/// Back to the sign-in page, which shows `why`.
+/// Back to the sign-in page, which shows `why` to a browser that has a session (one that started a sign-in here);
+/// a request without one (a crafted link, a bot) gets no session made for it.
 async fn refuse(session: &Session, why: String) -> Response {
+    if session.id().is_none() {
+        return Redirect::to("/login").into_response();
+    }
     if let Err(e) = session.insert(SSO_REFUSAL, why).await {
         tracing::warn!(error = %e, "could not keep the sign-in refusal for the page");
     }
@@ -57,9 +61,10 @@ pub async fn callback(
     // Taken out first: whatever happens next, this flow cannot be used again.
     let flow: Option<Flow> = session.remove(FLOW).await.unwrap_or_default();
     if let Some(error) = q.error {
-        // The provider's words are shown only for a sign-in this browser started: a crafted link cannot put text on
-        // roster's sign-in page.
-        if flow.is_none() {
+        // The provider's words are shown only for the sign-in this browser started (its state): a crafted link cannot
+        // put text on roster's sign-in page.
+        let started_here = flow.as_ref().is_some_and(|f| q.state.as_deref() == Some(f.state.as_str()));
+        if !started_here {
             return refuse(&session, "this sign-in was not started here; start again".into()).await;
         }
         let said = q.error_description.unwrap_or(error).chars().take(300).collect::<String>();

@@ -228,6 +228,13 @@ impl AdminService {
     /// sign-on is required only break-glass admins get in this way; an SSO admin offboarded in the directory does not.
     /// Every outcome is logged, with the client.
     pub async fn sign_in(&self, email: &str, password: &str, client: &Client) -> Result<Admin> {
+        // Over the in-memory limit an attempt touches nothing, not even the log: a flood stays a flood of refusals.
+        if self.addresses.check_key(&client.address).is_err() {
+            return Err(Error::Throttled { minutes: 1 });
+        }
+        if self.addresses.len() > 10_000 {
+            self.addresses.retain_recent();
+        }
         let outcome = self.check_password_sign_in(email, password, &client.address).await;
         let who = email.trim().chars().take(254).collect::<String>();
         let entry = match &outcome {
@@ -269,12 +276,6 @@ impl AdminService {
     }
 
     async fn check_password_sign_in(&self, email: &str, password: &str, client: &str) -> Result<Admin> {
-        if self.addresses.check_key(&client.to_owned()).is_err() {
-            return Err(Error::Throttled { minutes: 1 });
-        }
-        if self.addresses.len() > 10_000 {
-            self.addresses.retain_recent();
-        }
         let email = parse_email(email).map(|e| fold(&e));
         let address = sha256_hex(&format!("address:{client}"));
         let mut keys = vec![(address, SIGN_IN_PER_ADDRESS)];
@@ -310,15 +311,24 @@ impl AdminService {
             None => (None, None),
         };
         let ok = self.hasher.verify(password.to_owned(), hash).await?;
-        let admin = admin.filter(|_| ok).ok_or(Error::Unauthenticated)?;
+        // While single sign-on is required, every refusal says the same, so the answer tells nothing of whether the
+        // password was right.
+        let sso_required = || {
+            Error::Forbidden(
+                "sign-in through your company's identity provider is required: use the single sign-on button (a \
+                 password works here for break-glass admins only)"
+                    .into(),
+            )
+        };
+        let admin = match admin.filter(|_| ok) {
+            Some(a) if required && !a.break_glass => return Err(sso_required()),
+            Some(a) => a,
+            None if required => return Err(sso_required()),
+            None => return Err(Error::Unauthenticated),
+        };
         let keys: Vec<String> = keys.into_iter().map(|(k, _)| k).collect();
         self.store.write(move |tx| Box::pin(async move { tx.clear_sign_in_attempts(&keys).await })).await?;
-        if required && !admin.break_glass {
-            return Err(Error::Forbidden(
-                "sign-in through your company's identity provider is required: use the single sign-on button".into(),
-            ));
-        }
-        if let Some(subject) = &admin.oidc_subject {
+        if let Some(subject) = admin.oidc_subject.as_ref().filter(|_| !admin.break_glass) {
             let active = self.store.begin_read().await?.directory_user_active(subject, Some(&admin.email)).await?;
             if active == Some(false) {
                 return Err(Error::Forbidden(

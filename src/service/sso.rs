@@ -140,7 +140,8 @@ pub fn parse_issuer(issuer: &str) -> Result<String> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
     }
-    Ok(issuer.trim().trim_end_matches('/').to_owned())
+    // Exactly as given: the ID token's `iss` must equal it to the character (OpenID Connect Core §3.1.3.7).
+    Ok(issuer.trim().to_owned())
 }
 
 impl SsoService {
@@ -278,6 +279,15 @@ impl SsoService {
                     if on && tx.sso().await?.is_none() {
                         return Err(Error::InvalidValue("set up single sign-on first: roster sso set …".into()));
                     }
+                    // The way in when the IdP is down: without one, an outage locks every owner out of the panel.
+                    let glass = tx.list_admins().await?.iter().any(|a| a.break_glass && a.role == Role::Owner);
+                    if on && !glass {
+                        return Err(Error::InvalidValue(
+                            "add a break-glass owner first (roster admin create --email … --break-glass), the way in \
+                             when the identity provider is down"
+                                .into(),
+                        ));
+                    }
                     tx.set_sso_required(on).await?;
                     let diff = format!("single sign-on required: {}", if on { "on" } else { "off" });
                     tx.add_log_entry(&ctx.entry(200, None, diff)).await
@@ -337,6 +347,7 @@ impl SsoService {
         who: &Client,
     ) -> Result<(Admin, String)> {
         let refused = |reason: String| Error::Forbidden(reason);
+        let started = flow.as_ref().is_some_and(|f| f.state == state);
         let outcome = async {
             let flow = flow.ok_or_else(|| {
                 refused("this sign-in was not started here, or it was used already; start again".into())
@@ -353,6 +364,8 @@ impl SsoService {
         .await;
         let (identity, settings) = match outcome {
             Ok(x) => x,
+            // A callback this browser did not start (a replay, a crafted link, a bot) is refused without a write.
+            Err(e) if !started => return Err(e),
             Err(e) => {
                 self.log_sign_in(sign_in_entry("unknown", "sso", e.scim().0, format!("refused: {e}"), who)).await;
                 return Err(e);
@@ -428,8 +441,9 @@ async fn decide(
         )));
     };
     let verified = id.email().filter(|_| id.email_verified());
-    // Offboarded in the directory: the IdP deactivated or deleted this person over SCIM.
-    if tx.directory_user_active(&id.subject, verified).await? == Some(false) {
+    // Offboarded in the directory: the IdP deactivated or deleted this person over SCIM. Any email the IdP sent serves
+    // here, verified or not: a match can only refuse.
+    if tx.directory_user_active(&id.subject, id.email()).await? == Some(false) {
         return Ok(Err("your account is deactivated in the directory roster provisions from".into()));
     }
     let admin = match tx.admin_by_subject(&id.subject).await? {
@@ -438,6 +452,12 @@ async fn decide(
             Some(email) => match tx.admin_by_email(&email).await? {
                 Some(local) if local.oidc_subject.is_some() => {
                     return Ok(Err("your email belongs to another single sign-on account in roster".into()));
+                }
+                // A break-glass admin is the way in when the IdP is not: it stays a password, never an IdP account.
+                Some(local) if local.break_glass => {
+                    return Ok(Err(
+                        "your email belongs to a break-glass admin, which signs in with its password".into()
+                    ));
                 }
                 Some(local) => {
                     tx.link_admin_subject(local.id, &id.subject).await?;
@@ -459,6 +479,12 @@ async fn decide(
         },
     };
     if admin.role == role {
+        return Ok(Ok((admin, None)));
+    }
+    // roster keeps an owner: the last one keeps the role whatever their groups now say (an owner can then hand it on).
+    let owners = tx.list_admins().await?.into_iter().filter(|a| a.role == Role::Owner && a.id != admin.id).count();
+    if admin.role == Role::Owner && owners == 0 {
+        tracing::warn!(admin = %admin.email, "the last owner's groups give {role}; they stay the owner");
         return Ok(Ok((admin, None)));
     }
     tx.set_admin_role(admin.id, role, now()).await?;

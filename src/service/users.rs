@@ -214,8 +214,9 @@ pub(super) async fn save(
     let diff = why.describe(before, &after);
     tx.add_log_entry(&ctx.entry(status, target(Kind::User, after.id.as_str(), &after.user_name), diff)).await?;
     let usable = |u: &User| u.active && u.deleted_at.is_none();
-    if before.is_some_and(usable) && !usable(&after) {
-        // Offboarding: an admin who is this person loses the panel in the same transaction.
+    if before.is_some_and(usable) && !usable(&after) && matches!(ctx.actor, Actor::Scim { .. }) {
+        // Offboarding: the IdP deprovisioned this person, and an admin who is them loses the panel in the same
+        // transaction.
         super::sso::offboard(tx, &after.id, ctx).await?;
     }
     Ok(after)

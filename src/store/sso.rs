@@ -19,9 +19,10 @@ pub trait SsoRead: Send {
     /// Whether password sign-in is refused but for break-glass admins (false while SSO is not set up).
     async fn sso_required(&mut self) -> Result<bool>;
     async fn admin_by_subject(&mut self, subject: &str) -> Result<Option<Admin>>;
-    /// The directory user an SSO admin is: the one whose `externalId` is the subject, else one whose userName or
-    /// primary email is the verified email. Returns whether it may use roster (active and not deleted).
-    async fn directory_user_active(&mut self, subject: &str, verified_email: Option<&str>) -> Result<Option<bool>>;
+    /// The directory user an SSO admin is, among users an IdP provisioned: those whose `externalId` is the subject,
+    /// else those whose userName or primary email is the email. Returns whether they may use roster (any of them
+    /// active and not deleted); None when none matches.
+    async fn directory_user_active(&mut self, subject: &str, email: Option<&str>) -> Result<Option<bool>>;
     /// The SSO admins a directory user is (by subject = `externalId`, else by email = userName or primary email).
     async fn admins_of_user(&mut self, user: &UserId) -> Result<Vec<Admin>>;
 }

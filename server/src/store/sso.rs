@@ -38,30 +38,37 @@ impl SsoRead for SqlTx {
         Ok(row.map(Into::into))
     }
 
-    async fn directory_user_active(&mut self, subject: &str, verified_email: Option<&str>) -> Result<Option<bool>> {
-        let state = "select active and deleted_at is null from app_user";
-        let by_subject: Option<(bool,)> =
-            self.fetch_optional(&format!("{state} where external_id = $1 limit 1"), &args![subject]).await?;
-        if let Some((active,)) = by_subject {
-            return Ok(Some(active));
+    async fn directory_user_active(&mut self, subject: &str, email: Option<&str>) -> Result<Option<bool>> {
+        // Only users an IdP provisioned are the directory; several matches are active if any of them is.
+        let state = |filter: &str| {
+            format!(
+                "select case when count(*) = 0 then null \
+                   when sum(case when active and deleted_at is null then 1 else 0 end) > 0 then 1 else 0 end \
+                 from app_user where managed_by_idp = $1 and ({filter})"
+            )
+        };
+        let by_subject: (Option<i64>,) = self.fetch_one(&state("external_id = $2"), &args![true, subject]).await?;
+        if let (Some(active),) = by_subject {
+            return Ok(Some(active == 1));
         }
-        let Some(email) = verified_email else { return Ok(None) };
-        let sql = format!(
-            "{state} where user_name_folded = $1 or user_id in \
-             (select user_id from user_email where value_folded = $1 and is_primary = $2) limit 1"
-        );
-        let by_email: Option<(bool,)> = self.fetch_optional(&sql, &args![fold(email), true]).await?;
-        Ok(by_email.map(|(a,)| a))
+        let Some(email) = email else { return Ok(None) };
+        let filter = "user_name_folded = $2 or user_id in \
+                      (select user_id from user_email where value_folded = $2 and is_primary = $1)";
+        let (by_email,): (Option<i64>,) = self.fetch_one(&state(filter), &args![true, fold(email)]).await?;
+        Ok(by_email.map(|a| a == 1))
     }
 
     async fn admins_of_user(&mut self, user: &UserId) -> Result<Vec<Admin>> {
+        // SSO admins only (break-glass admins are the way in when the IdP is not), and only for a user an IdP
+        // provisioned: by subject, else by email, the same order sign-in uses.
         let sql = format!(
-            "select {ADMIN_COLUMNS} from admin where oidc_subject is not null and ( \
+            "select {ADMIN_COLUMNS} from admin where oidc_subject is not null and break_glass = $3 \
+               and exists (select 1 from app_user where user_id = $1 and managed_by_idp = $2) and ( \
                oidc_subject = (select external_id from app_user where user_id = $1) \
                or email_folded = (select user_name_folded from app_user where user_id = $1) \
                or email_folded in (select value_folded from user_email where user_id = $1 and is_primary = $2))"
         );
-        let rows: Vec<AdminRecord> = self.fetch_all(&sql, &args![user.as_str(), true]).await?;
+        let rows: Vec<AdminRecord> = self.fetch_all(&sql, &args![user.as_str(), true, false]).await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
 }
