@@ -233,6 +233,29 @@ async fn cli_commands_work_on_the_running_servers_database() {
     let desk = line("desk@example.com");
     assert!(desk.contains("auditor") && desk.contains("break-glass") && desk.contains("never"), "{out}");
 
+    // Single sign-on: the secret from standard input, never shown again.
+    let set = ["sso", "set", "--issuer", "https://idp.example.com", "--client-id", "0oa-roster", "--name", "Okta"];
+    let (code, out, err) = roster(db, &set, Some("the-client-secret\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("/auth/oidc/callback"), "names the redirect URI: {out}");
+    let (code, _, err) =
+        roster(db, &["sso", "set", "--issuer", "http://idp.example.com", "--client-id", "x"], Some("s\n"));
+    assert_ne!(code, 0);
+    assert!(err.contains("https"), "{err}");
+    assert_eq!(roster(db, &["sso", "map", "--group", "roster-owners", "--role", "owner"], None).0, 0);
+    assert_eq!(roster(db, &["sso", "map", "--group", "helpdesk", "--role", "helpdesk"], None).0, 0);
+    assert_eq!(roster(db, &["sso", "unmap", "--group", "helpdesk"], None).0, 0);
+    let (code, _, err) = roster(db, &["sso", "require", "on"], None);
+    assert_ne!(code, 0, "no break-glass owner yet");
+    assert!(err.contains("break-glass owner"), "{err}");
+    let (_, out, _) = roster(db, &["sso", "show"], None);
+    assert!(
+        out.contains("https://idp.example.com") && out.contains("Sign in with Okta") && out.contains("roster-owners")
+    );
+    assert!(!out.contains("helpdesk") && !out.contains("the-client-secret"), "{out}");
+    assert_eq!(roster(db, &["sso", "disable"], None).0, 0);
+    assert!(roster(db, &["sso", "show"], None).1.contains("not set up"));
+
     assert_eq!(roster(db, &["migrate"], None).0, 0);
 }
 
