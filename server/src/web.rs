@@ -35,10 +35,18 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// The panel's routes, listed once per process. Listing them renders the app with every resource held back, and
+/// leptos holds them back through a process-wide flag: a page of another app in the same process (the tests run many)
+/// whose resource first ran during a listing waited forever, and its request ended in the timeout's 503.
+pub fn panel_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole application. `idle` is how long a panel session lasts without a request.
 pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Duration, site: Site) -> Router {
     let panel = Panel { services: state.services.clone(), public_url: state.public_url.clone() };
-    let routes = generate_route_list(App);
+    let routes = panel_routes();
     let opts = state.leptos.clone();
     let idle = tower_sessions::cookie::time::Duration::seconds(i64::try_from(idle.as_secs()).unwrap_or(i64::MAX));
     let session_layer = SessionManagerLayer::new(sessions)

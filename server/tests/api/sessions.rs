@@ -281,3 +281,38 @@ async fn signing_out_ends_the_session_even_while_a_slow_request_of_it_is_in_flig
     assert!(stored_sessions(&app).await.is_empty(), "the request in flight did not bring the session back");
     assert!(!signed_in(&app).await, "the old session cookie signs nobody in");
 }
+
+/// The issue behind this test: a page hung until the request timeout (503) about one full run in eight, when another
+/// test's app was being built in the same process at the moment the page's data first loaded. Listing an app's routes
+/// renders it with every resource held back, through a flag leptos keeps for the whole process; a resource that first
+/// ran inside that window waited forever. Routes are now listed once per process (`server::web::panel_routes`, which
+/// every app build calls). Here another thread asks for the routes, as app builds do, without pause while this app's
+/// pages load.
+#[tokio::test]
+async fn building_other_apps_in_the_process_never_stalls_a_page() {
+    let app = spawn_with(|c| c.request_timeout_secs = 5).await;
+    app.sign_in().await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let builder = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut built = 0;
+            while !stop.load(Ordering::Relaxed) {
+                assert!(!server::web::panel_routes().is_empty());
+                built += 1;
+            }
+            built
+        })
+    };
+    let mut stalled = Vec::new();
+    for path in ["/groups", "/users", "/", "/scim", "/log"].iter().cycle().take(30) {
+        let (status, _) = app.page(path).await;
+        if status != StatusCode::OK {
+            stalled.push(format!("{path}: {status}"));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let built = builder.join().unwrap();
+    assert!(built > 0, "routes were listed meanwhile");
+    assert!(stalled.is_empty(), "pages that did not answer while the routes were listed {built} times: {stalled:?}");
+}
