@@ -1,7 +1,7 @@
 //! What each admin role may do: one table, checked by the services before every change ([`crate::service::Ctx`]'s
 //! `require`) and read by the panel to hide what a role cannot use. Reading is open to every role; secrets are shown to
 //! no one, whatever the role.
-use crate::model::{Actor, Role};
+use crate::model::{Actor, AdminId, Role};
 
 /// A kind of change, as the table below grants it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -49,6 +49,19 @@ pub fn actor_may(actor: &Actor, action: Action) -> bool {
     }
 }
 
+/// Whether an owner remains after the admin `changed` leaves (`role` None) or takes `role`: roster always keeps someone
+/// who can manage admins. `admins` is every admin as they are now, as (id, role). A change to an admin who is not an
+/// owner never takes the last owner away.
+pub fn an_owner_remains(
+    admins: impl IntoIterator<Item = (AdminId, Role)>,
+    changed: AdminId,
+    role: Option<Role>,
+) -> bool {
+    let admins: Vec<(AdminId, Role)> = admins.into_iter().collect();
+    let was_owner = admins.iter().any(|&(id, r)| id == changed && r == Role::Owner);
+    !was_owner || admins.iter().any(|&(id, r)| if id == changed { role == Some(Role::Owner) } else { r == Role::Owner })
+}
+
 /// The role several IdP groups give: the highest of them.
 pub fn highest(roles: impl IntoIterator<Item = Role>) -> Option<Role> {
     roles.into_iter().min()
@@ -57,7 +70,6 @@ pub fn highest(roles: impl IntoIterator<Item = Role>) -> Option<Role> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AdminId;
 
     #[test]
     fn the_table() {
@@ -84,6 +96,15 @@ mod tests {
         assert!(actor_may(&idp, Action::Groups) && !actor_may(&idp, Action::Integrations));
         let auditor = Actor::Admin { id: AdminId(1), email: "a@x".into(), role: Role::Auditor };
         assert!(!actor_may(&auditor, Action::LocalUsers));
+    }
+
+    #[test]
+    fn an_owner_always_remains() {
+        let (a, b) = (AdminId(1), AdminId(2));
+        assert!(!an_owner_remains([(a, Role::Owner), (b, Role::Admin)], a, None), "the only owner leaves");
+        assert!(!an_owner_remains([(a, Role::Owner)], a, Some(Role::Auditor)), "the only owner steps down");
+        assert!(an_owner_remains([(a, Role::Owner), (b, Role::Owner)], a, Some(Role::Admin)));
+        assert!(an_owner_remains([(a, Role::Owner), (b, Role::Admin)], b, None), "a non-owner leaves");
     }
 
     #[test]

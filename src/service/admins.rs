@@ -380,19 +380,14 @@ impl AdminService {
     }
 }
 
-/// Refuses a change that would leave no owner: `changed` leaving (None) or taking `role`.
+/// Refuses a change that would leave no owner ([`crate::rules::roles::an_owner_remains`]).
 fn check_an_owner_stays(admins: Vec<Admin>, changed: AdminId, role: Option<Role>) -> Result<()> {
-    let owners_after = admins
-        .iter()
-        .filter(|a| if a.id == changed { role == Some(Role::Owner) } else { a.role == Role::Owner })
-        .count();
-    let was_owner = admins.iter().any(|a| a.id == changed && a.role == Role::Owner);
-    if was_owner && owners_after == 0 {
-        return Err(Error::InvalidValue(
-            "this is the only owner; make another admin an owner first, so someone can still manage admins".into(),
-        ));
+    if crate::rules::roles::an_owner_remains(admins.iter().map(|a| (a.id, a.role)), changed, role) {
+        return Ok(());
     }
-    Ok(())
+    Err(Error::InvalidValue(
+        "this is the only owner; make another admin an owner first, so someone can still manage admins".into(),
+    ))
 }
 
 /// How long a setup link works: long enough to hand it to whoever sets roster up, short enough that one left in a log

@@ -482,8 +482,8 @@ async fn decide(
         return Ok(Ok((admin, None)));
     }
     // roster keeps an owner: the last one keeps the role whatever their groups now say (an owner can then hand it on).
-    let owners = tx.list_admins().await?.into_iter().filter(|a| a.role == Role::Owner && a.id != admin.id).count();
-    if admin.role == Role::Owner && owners == 0 {
+    let admins = tx.list_admins().await?;
+    if !crate::rules::roles::an_owner_remains(admins.iter().map(|a| (a.id, a.role)), admin.id, Some(role)) {
         tracing::warn!(admin = %admin.email, "the last owner's groups give {role}; they stay the owner");
         return Ok(Ok((admin, None)));
     }
