@@ -12,6 +12,34 @@ pub enum Kind {
     Webhook,
 }
 
+impl Kind {
+    /// The name the provisioning log stores, and the audit trail and its hash chain use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Group => "group",
+            Kind::Token => "token",
+            Kind::Admin => "admin",
+            Kind::LogEntry => "event",
+            Kind::ApiToken => "api_token",
+            Kind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "user" => Kind::User,
+            "group" => Kind::Group,
+            "token" => Kind::Token,
+            "admin" => Kind::Admin,
+            "event" => Kind::LogEntry,
+            "api_token" => Kind::ApiToken,
+            "webhook" => Kind::Webhook,
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

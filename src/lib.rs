@@ -4,6 +4,9 @@
 //! store transaction per mutation and apply [`rules`] inside it, so a rule is written once whichever door a request used.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+/// The audit trail's formats: the log's hash chain, OCSF records, and the CSV export.
+#[cfg(feature = "service")]
+pub mod audit;
 /// The domain error, whose `Display` is safe to show an admin or an IdP.
 pub mod error;
 /// Users, groups, tokens, admins, events and the ids that name them. Serialisable and wasm-safe.

@@ -1,6 +1,8 @@
-//! The directory API at `/v1`: read-only JSON for the product's own services, behind directory API tokens (a SCIM
-//! token gets 401 here). Users, groups and members in keyset pages, and the event feed with long polling. Errors are
-//! `{"error": {"code": "…", "message": "…"}}` with a stable code. Handlers are one expression each.
+//! The API at `/v1`: read-only JSON behind API tokens (a SCIM token gets 401 here). With the `directory` scope, for
+//! the product's own services: users, groups and members in keyset pages, and the event feed with long polling. With
+//! the `audit` scope, for a SIEM: the audit trail, OCSF records in commit order. Each scope gets 403 on the other's
+//! endpoints. Errors are `{"error": {"code": "…", "message": "…"}}` with a stable code. Handlers are one expression
+//! each.
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
 use roster::Error;
-use roster::model::{DirectoryUserQuery, GroupId, TokenId, UserId};
+use roster::model::{ApiScope, DirectoryUserQuery, GroupId, TokenId, UserId};
 use roster::service::Services;
 use serde::Deserialize;
 use serde_json::json;
@@ -24,6 +26,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route("/groups/{id}", get(group))
         .route("/groups/{id}/members", get(members))
         .route("/events", get(events))
+        .route("/audit", get(audit))
         .fallback(async || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such directory API endpoint"))
         .layer(middleware::from_fn_with_state(services.clone(), authenticate))
         .with_state(services)
@@ -51,6 +54,7 @@ impl From<Error> for ApiError {
             Error::Gone(_) => (StatusCode::GONE, "cursor_expired"),
             Error::CursorAhead { .. } => (StatusCode::CONFLICT, "cursor_ahead"),
             Error::TooBusy(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Error::Forbidden(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
             Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Error::Internal(_) => {
                 tracing::error!(error = ?e, "directory API request failed");
@@ -59,7 +63,7 @@ impl From<Error> for ApiError {
             _ => (StatusCode::BAD_REQUEST, "invalid_request"),
         };
         let message = match status {
-            StatusCode::UNAUTHORIZED => "a directory API token is required: Authorization: Bearer roster_api_…".into(),
+            StatusCode::UNAUTHORIZED => "an API token is required: Authorization: Bearer roster_api_…".into(),
             _ => e.to_string(),
         };
         ApiError { status, code, message }
@@ -80,6 +84,13 @@ impl IntoResponse for ApiError {
             StatusCode::UNAUTHORIZED => {
                 res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"roster\""));
             }
+            // RFC 6750 §3.1.
+            StatusCode::FORBIDDEN => {
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"roster\", error=\"insufficient_scope\""),
+                );
+            }
             StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
                 res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
@@ -95,11 +106,14 @@ type ApiResult = Result<Json<serde_json::Value>, ApiError>;
 #[derive(Debug, Clone, Copy)]
 struct ApiClient(TokenId);
 
-/// Every `/v1` request needs a live directory API token.
+/// Every `/v1` request needs a live API token of the scope its endpoint belongs to: `/v1/audit` the audit scope,
+/// everything else the directory scope.
 async fn authenticate(State(s): State<Services>, mut req: Request, next: Next) -> Response {
     let bearer =
         req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
-    match s.tokens.authenticate_api(bearer.as_deref()).await {
+    let path = req.uri().path();
+    let scope = if path == "/audit" || path.ends_with("/v1/audit") { ApiScope::Audit } else { ApiScope::Directory };
+    match s.tokens.authenticate_api(bearer.as_deref(), scope).await {
         Ok(token) => {
             req.extensions_mut().insert(ApiClient(token.id));
             next.run(req).await
@@ -200,4 +214,31 @@ async fn events(
     // The page's JSON is written once and shared by every request that asks for it: the body is a reference to it.
     let body = axum::body::Bytes::from_owner(SharedJson(page.json()));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct AuditQuery {
+    /// A `next` from an earlier page; absent starts at the oldest entry kept.
+    after: Option<String>,
+    /// Records per page, 1 to 1,000; 100 by default.
+    limit: Option<i64>,
+}
+
+/// `GET /v1/audit`: OCSF records in commit order, the next page in `Link: <…>; rel="next"` and in `next`. An empty
+/// page means caught up: ask again later with the same cursor.
+async fn audit(State(s): State<Services>, q: Result<Query<AuditQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let q = q?.0;
+    let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => Some(a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", "after must be a cursor from `next`")
+        })?),
+    };
+    let page = s.audit.page(after, q.limit).await?;
+    let version = env!("CARGO_PKG_VERSION");
+    let records: Vec<_> = page.entries.iter().map(|e| roster::audit::ocsf::record(e, version)).collect();
+    let limit = q.limit.map(|l| format!("&limit={}", l.clamp(1, roster::service::MAX_AUDIT_LIMIT))).unwrap_or_default();
+    let link = format!("</v1/audit?after={}{limit}>; rel=\"next\"", page.next);
+    let body = Json(json!({ "records": records, "next": page.next.to_string() }));
+    Ok(([(header::LINK, link)], body).into_response())
 }

@@ -1,16 +1,16 @@
 //! The subcommands. Each opens the database (migrating it first, as the server does) and calls the same services
 //! the panel uses, so a rule enforced in the panel is enforced here too.
 use crate::config::{
-    AdminCommand, ApiCommand, Cli, Command, Config, ScimCommand, SeatsCommand, SecretKeyCommand, SsoCommand,
-    TokenCommand, WebhookCommand,
+    AdminCommand, ApiCommand, Cli, Command, Config, LogCommand, ScimCommand, SeatsCommand, SecretKeyCommand,
+    SsoCommand, TokenCommand, WebhookCommand,
 };
 use crate::startup::Application;
 use crate::store::Db;
 use anyhow::Context;
-use roster::model::TokenKind;
 use roster::model::human_time;
+use roster::model::{ApiScope, LogQuery, TokenKind};
 use roster::service::{Ctx, Services};
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sso(cmd) => sso(&config, cmd).await,
+        Command::Log(cmd) => log(&config, cmd).await,
         Command::Api(ApiCommand::Token(cmd)) => api_token(&config, cmd).await,
         Command::Webhook(cmd) => webhook(&config, cmd).await,
         Command::Seats(SeatsCommand::Show) => {
@@ -126,7 +127,7 @@ async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
 async fn services(config: &Config) -> anyhow::Result<Services> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
-    let mut services = Services::new(db.store());
+    let mut services = Services::new(db.store_with_audit(config.audit_stream(true)?));
     let keys = config.secret_keys()?;
     services.sso = services.sso.clone().with_keys(keys.clone());
     services.webhooks =
@@ -195,21 +196,94 @@ async fn sso(config: &Config, cmd: SsoCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_tokens(tokens: Vec<roster::model::Token>) {
-    println!("{:<24} {:<22} {:<22} STATUS", "NAME", "CREATED", "LAST USED");
+fn print_tokens(tokens: Vec<roster::model::Token>, scopes: bool) {
+    let scope = |s: &str| if scopes { format!("{s:<10} ") } else { String::new() };
+    println!("{:<24} {}{:<22} {:<22} STATUS", "NAME", scope("SCOPE"), "CREATED", "LAST USED");
     for t in tokens {
         let last = t.last_used_at.map(human_time).unwrap_or_else(|| "never".into());
         let status = t.revoked_at.map(|r| format!("revoked {}", human_time(r))).unwrap_or_else(|| "active".into());
-        println!("{:<24} {:<22} {:<22} {status}", t.name, human_time(t.created_at), last);
+        println!("{:<24} {}{:<22} {:<22} {status}", t.name, scope(t.scope.as_str()), human_time(t.created_at), last);
     }
+}
+
+/// `--since`/`--until`: a date (midnight UTC) or an RFC 3339 time.
+fn parse_time(flag: &str, s: Option<&str>) -> anyhow::Result<Option<roster::model::Millis>> {
+    let Some(s) = s.map(str::trim) else { return Ok(None) };
+    let full = if s.len() == 10 { format!("{s}T00:00:00Z") } else { s.to_owned() };
+    roster::model::parse_rfc3339(&full)
+        .map(Some)
+        .ok_or_else(|| anyhow::anyhow!("{flag} '{s}': use a date such as 2026-12-01, or 2026-12-01T09:00:00Z"))
+}
+
+async fn log(config: &Config, cmd: LogCommand) -> anyhow::Result<()> {
+    let services = services(config).await?;
+    match cmd {
+        LogCommand::Export { since, until, format } => {
+            let q = LogQuery {
+                since: parse_time("--since", since.as_deref())?,
+                until: parse_time("--until", until.as_deref())?,
+                ..LogQuery::default()
+            };
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let version = env!("CARGO_PKG_VERSION");
+            let written = match format.as_str() {
+                "csv" => {
+                    let mut csv = roster::audit::csv::CsvWriter::new(&mut out, true)?;
+                    let n = services.audit.export(&q, |batch| batch.iter().try_for_each(|e| csv.write(e))).await?;
+                    csv.finish()?;
+                    n
+                }
+                format => {
+                    let ocsf = format == "ocsf";
+                    services
+                        .audit
+                        .export(&q, |batch| {
+                            for e in batch {
+                                let line = if ocsf {
+                                    serde_json::to_vec(&roster::audit::ocsf::record(e, version))
+                                } else {
+                                    serde_json::to_vec(e)
+                                };
+                                let line = line.map_err(roster::Error::internal)?;
+                                out.write_all(&line)
+                                    .and_then(|_| out.write_all(b"\n"))
+                                    .map_err(roster::Error::internal)?;
+                            }
+                            Ok(())
+                        })
+                        .await?
+                }
+            };
+            out.flush()?;
+            eprintln!("{written} log entries exported.");
+        }
+        LogCommand::Verify => {
+            let v = services.audit.verify().await?;
+            match v.broken {
+                None => println!(
+                    "The log's chain is intact: {} entries checked, from entry {} to entry {}.",
+                    v.checked,
+                    v.cut + 1,
+                    v.head
+                ),
+                Some(b) => {
+                    println!("The log's chain is broken: {b}. {} entries before it check out.", v.checked);
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn api_token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
     let services = services(config).await?;
     match cmd {
-        TokenCommand::Create { name } => {
-            let (token, secret) = services.tokens.create(&Ctx::cli("api token create"), TokenKind::Api, &name).await?;
-            eprintln!("Directory API token '{}' created. It is shown once: store it now.", token.name);
+        TokenCommand::Create { name, scope } => {
+            let scope = ApiScope::parse(scope.as_deref().unwrap_or("directory")).unwrap_or_default();
+            let (token, secret) =
+                services.tokens.create_scoped(&Ctx::cli("api token create"), TokenKind::Api, &name, scope).await?;
+            eprintln!("API token '{}' created, scope {}. It is shown once: store it now.", token.name, scope.as_str());
             println!("{secret}");
         }
         TokenCommand::List => {
@@ -217,7 +291,7 @@ async fn api_token(config: &Config, cmd: TokenCommand) -> anyhow::Result<()> {
             if tokens.is_empty() {
                 println!("No directory API tokens. Create one with: roster api token create --name billing");
             } else {
-                print_tokens(tokens);
+                print_tokens(tokens, true);
             }
         }
         TokenCommand::Revoke { name } => {
@@ -272,7 +346,10 @@ async fn webhook(config: &Config, cmd: WebhookCommand) -> anyhow::Result<()> {
 async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
     let services = services(config).await?;
     match cmd {
-        ScimCommand::Token(TokenCommand::Create { name }) => {
+        ScimCommand::Token(TokenCommand::Create { name, scope }) => {
+            if scope.is_some() {
+                anyhow::bail!("--scope is for API tokens; a SCIM token provisions, it does not read");
+            }
             let (token, secret) =
                 services.tokens.create(&Ctx::cli("scim token create"), TokenKind::Scim, &name).await?;
             eprintln!("Token '{}' created. It is shown once: paste it into your IdP now.", token.name);
@@ -283,7 +360,7 @@ async fn scim(config: &Config, cmd: ScimCommand) -> anyhow::Result<()> {
             if tokens.is_empty() {
                 println!("No SCIM tokens. Create one with: roster scim token create --name Okta");
             } else {
-                print_tokens(tokens);
+                print_tokens(tokens, false);
             }
         }
         ScimCommand::Token(TokenCommand::Revoke { name }) => {

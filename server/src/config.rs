@@ -86,6 +86,12 @@ pub struct Config {
     /// one stays below it until a start has resealed everything. Without it secrets are stored in clear.
     #[arg(long, env = "ROSTER_SECRET_KEY_FILE", global = true)]
     pub secret_key_file: Option<std::path::PathBuf>,
+    /// Also write every log entry, as an OCSF record on one JSON line, to `stdout` or to a file (appended;
+    /// copytruncate-safe, and reopened on SIGHUP), as each write commits. Commands such as `roster admin create` append
+    /// their own records to the same file; with `stdout` theirs are in GET /v1/audit only. docs/audit.md.
+    #[arg(long, env = "ROSTER_AUDIT_LOG", global = true)]
+    pub audit_log: Option<String>,
+
     /// Seconds a request may take, from its first byte to its response, before it gets 503.
     #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECS", default_value_t = 60, global = true, value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_secs: u64,
@@ -112,6 +118,7 @@ impl Default for Config {
             webhook_allow_http: false,
             webhook_allow_networks: None,
             secret_key_file: None,
+            audit_log: None,
             request_timeout_secs: 60,
             header_timeout_secs: 10,
         }
@@ -119,6 +126,17 @@ impl Default for Config {
 }
 
 impl Config {
+    /// `--audit-log`, started: the stream the server's writer feeds. `cli` asks for a command's: a file only, since a
+    /// command's standard output is its answer.
+    pub fn audit_stream(&self, cli: bool) -> anyhow::Result<Option<crate::audit_log::AuditStream>> {
+        use crate::audit_log::{AuditStream, AuditTarget};
+        match self.audit_log.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(AuditTarget::parse) {
+            None => Ok(None),
+            Some(AuditTarget::Stdout) if cli => Ok(None),
+            Some(target) => AuditStream::start(target).map(Some),
+        }
+    }
+
     /// `--webhook-allow-networks`, parsed.
     pub fn network_policy(&self) -> anyhow::Result<roster::service::NetworkPolicy> {
         let list = self.webhook_allow_networks.as_deref().unwrap_or_default();
@@ -167,12 +185,34 @@ pub enum Command {
     /// which role.
     #[command(subcommand)]
     Sso(SsoCommand),
+    /// The provisioning log as an audit trail: export it, and prove it untouched.
+    #[command(subcommand)]
+    Log(LogCommand),
     /// Write a consistent copy of the SQLite database to PATH while the server keeps running (PostgreSQL: use
     /// pg_dump). Restore by stopping roster and putting the copy in the database's place.
     Backup {
         /// A new file; an existing one is never overwritten.
         path: std::path::PathBuf,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Write log entries to standard output, oldest first: CSV (safe to open in a spreadsheet), JSON lines of the
+    /// entries, or JSON lines of OCSF records (as /v1/audit and --audit-log give them).
+    Export {
+        /// From this time on: 2026-12-01 or 2026-12-01T09:00:00Z (UTC).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time, in the same form.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long, value_parser = ["csv", "jsonl", "ocsf"], default_value = "csv")]
+        format: String,
+    },
+    /// Walk the log's hash chain and name the first entry that was changed, removed or inserted. Exits 1 if there is
+    /// one.
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +316,10 @@ pub enum TokenCommand {
         /// A name you will recognise in the log and on the "Managed by" badge, such as "Okta".
         #[arg(long)]
         name: String,
+        /// API tokens: what the token reads, `directory` (/v1 users, groups, events) or `audit` (/v1/audit, for a
+        /// SIEM). Each is refused with 403 where the other belongs.
+        #[arg(long, value_parser = ["directory", "audit"])]
+        scope: Option<String>,
     },
     /// List tokens: name, created, last used, status.
     List,

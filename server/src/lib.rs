@@ -1,8 +1,10 @@
 //! roster's server: the axum application that hosts the SCIM endpoint and the panel, the CLI, and the SQLite and
 //! PostgreSQL stores.
 pub mod api;
+pub mod audit_log;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod guard;
 pub mod metrics;
 pub mod oidc;

@@ -14,6 +14,21 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
+/// SIGHUP reopens the `--audit-log` file, after logrotate has moved it.
+fn spawn_reopen_on_hangup(audit: crate::audit_log::AuditStream) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; the audit log will not be reopened on rotation");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reopening the audit log");
+            audit.reopen();
+        }
+    });
+}
+
 pub struct Application {
     listener: TcpListener,
     /// `--metrics-listen`: its own listener and router.
@@ -30,7 +45,11 @@ impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        let store = db.store();
+        let audit = config.audit_stream(false)?;
+        if let Some(audit) = audit.clone() {
+            spawn_reopen_on_hangup(audit);
+        }
+        let store = db.store_with_audit(audit);
         let sessions = Sessions::new(store.clone());
         let cleanup = sessions.clone();
         tokio::spawn(async move {
@@ -63,6 +82,8 @@ impl Application {
             tracing::info!(secrets = resealed, "sealed webhook signing secrets with the key file's first key");
         }
         services.webhooks.spawn_delivery();
+        // Entries from before the log's hash chain (an upgrade) get their hashes before anything else is written.
+        services.audit.seal_backlog().await?;
         let setup_token = services.admins.issue_setup_token().await?;
         spawn_log_pruning(services.clone(), config.log_retention_days, config.event_retention_days);
         let listener =

@@ -60,6 +60,7 @@ pub fn router(state: AppState, sessions: Sessions, guards: Arc<Guards>, idle: Du
     let panel_router = Router::new()
         .route("/auth/oidc/login", get(crate::signin::login))
         .route("/auth/oidc/callback", get(crate::signin::callback))
+        .route("/log/export.csv", get(crate::export::log_csv))
         .leptos_routes_with_context(&state, routes, move || provide_context(panel.clone()), move || shell(opts.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(from_fn_with_state(state.clone(), require_admin))

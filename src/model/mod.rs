@@ -228,6 +228,34 @@ pub struct Token {
     pub created_at: Millis,
     pub last_used_at: Option<Millis>,
     pub revoked_at: Option<Millis>,
+    /// What an API token may read; SCIM tokens are always `Directory`.
+    pub scope: ApiScope,
+}
+
+/// What a directory API token may read: the directory (users, groups, events) or the audit trail, never both, so a
+/// SIEM's credential reads no personal data beyond the log and a service's reads no log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ApiScope {
+    #[default]
+    Directory,
+    Audit,
+}
+
+impl ApiScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Directory => "directory",
+            ApiScope::Audit => "audit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApiScope> {
+        match s {
+            "directory" => Some(ApiScope::Directory),
+            "audit" => Some(ApiScope::Audit),
+            _ => None,
+        }
+    }
 }
 
 /// A group, without its members (which may number 50,000 and are paged separately).
@@ -276,6 +304,18 @@ pub struct LogEntry {
     pub detail: String,
     /// The HTTP request's `X-Request-Id`, to find its lines in the server log.
     pub request_id: Option<String>,
+    /// Where the request came from, where known.
+    pub client: Option<Client>,
+    /// The entry's link in the audit chain: SHA-256 over its content and the previous entry's hash
+    /// ([`crate::audit::chain`]). None only for an entry not yet sealed.
+    pub hash: Option<String>,
+}
+
+/// Who sent a request: the client's address and user agent, as the log records them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub address: String,
+    pub user_agent: String,
 }
 
 /// What an event's request came to, for filtering and for the dashboard's refused-push count.

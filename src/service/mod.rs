@@ -2,6 +2,7 @@
 //! job, applies the ownership, seat and membership rules inside it, records the provisioning log entry, and commits.
 //! Users are written only by [`users::save`] and groups only by [`groups::save`].
 mod admins;
+mod audit;
 mod directory;
 mod groups;
 pub mod network;
@@ -17,6 +18,7 @@ mod webhooks;
 pub use admins::{
     AdminService, SIGN_IN_PER_ACCOUNT, SIGN_IN_PER_ACCOUNT_AND_ADDRESS, SIGN_IN_PER_ADDRESS, SIGN_IN_WINDOW_MS,
 };
+pub use audit::{AuditPage, AuditService, MAX_AUDIT_LIMIT, Verification};
 pub use directory::{
     DirectoryService, EventFeed, FeedPage, MAX_PAGE_BYTES, MAX_WAITERS, MAX_WAITERS_PER_TOKEN, limit as directory_limit,
 };
@@ -31,7 +33,7 @@ pub use users::UserService;
 pub use webhooks::{SEND_TIMEOUT_SECS as WEBHOOK_TIMEOUT_SECS, WebhookSender, WebhookService, sign};
 
 use crate::Kind;
-use crate::model::{Actor, LogEntryId, ManagedBy, Millis, Outcome, Target};
+use crate::model::{Actor, Client, LogEntryId, ManagedBy, Millis, Outcome, Target};
 use crate::store::{NewLogEntry, Store};
 use crate::{Error, Result};
 use std::sync::Arc;
@@ -48,6 +50,7 @@ pub struct Services {
     pub directory: DirectoryService,
     pub webhooks: WebhookService,
     pub sso: SsoService,
+    pub audit: AuditService,
     pub activity: Arc<Activity>,
     store: Arc<dyn Store>,
 }
@@ -72,6 +75,7 @@ impl Services {
                 keys: SecretKeys::none(),
             },
             sso: SsoService::new(store.clone()),
+            audit: AuditService { store: store.clone() },
             activity,
             store,
         }
@@ -123,16 +127,23 @@ pub struct Ctx {
     pub path: String,
     /// The HTTP request's id (its `X-Request-Id`), so a log entry leads to the request's log lines.
     pub request_id: Option<String>,
+    /// Where the request came from; None for the CLI.
+    pub client: Option<Client>,
 }
 
 impl Ctx {
     /// An action in the panel, logged as `PANEL <what>`.
     pub fn panel(actor: Actor, what: &str) -> Self {
-        Ctx { actor, method: "PANEL".into(), path: what.into(), request_id: None }
+        Ctx { actor, method: "PANEL".into(), path: what.into(), request_id: None, client: None }
+    }
+
+    /// The same, recording where the request came from.
+    pub fn from_client(self, client: Client) -> Self {
+        Ctx { client: Some(client), ..self }
     }
 
     pub fn cli(what: &str) -> Self {
-        Ctx { actor: Actor::System, method: "CLI".into(), path: what.into(), request_id: None }
+        Ctx { actor: Actor::System, method: "CLI".into(), path: what.into(), request_id: None, client: None }
     }
 
     /// Refuses, with 403 and nothing changed, what this actor's role may not do ([`crate::rules::roles`]). Every
@@ -173,6 +184,7 @@ impl Ctx {
             diff,
             detail: String::new(),
             request_id: self.request_id.clone(),
+            client: self.client.clone(),
         }
     }
 }

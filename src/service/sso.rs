@@ -86,17 +86,11 @@ pub trait OidcClient: Send + Sync {
 /// How long a sign-in may take at the provider.
 const FLOW_MS: Millis = 10 * 60_000;
 
-/// Who asked, for the log: the client's address and user agent.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    pub address: String,
-    pub user_agent: String,
-}
+pub use crate::model::Client;
 
-impl Client {
-    fn detail(&self) -> String {
-        format!("from {} · {}", self.address, self.user_agent.chars().take(200).collect::<String>())
-    }
+/// A sign-in entry's detail: where from, for the log page.
+fn client_detail(c: &Client) -> String {
+    format!("from {} · {}", c.address, c.user_agent.chars().take(200).collect::<String>())
 }
 
 /// A sign-in attempt's entry in the log: `SIGN-IN sso` or `SIGN-IN password`, with the address and user agent.
@@ -110,8 +104,9 @@ pub(super) fn sign_in_entry(who: &str, how: &str, status: u16, diff: String, cli
         outcome: if status < 400 { crate::model::Outcome::Ok } else { crate::model::Outcome::Failed },
         target: None,
         diff,
-        detail: client.detail(),
+        detail: client_detail(client),
         request_id: None,
+        client: Some(client.clone()),
     }
 }
 

@@ -2,7 +2,7 @@
 use super::secret::{random_token, sha256_hex};
 use super::{Ctx, now, target};
 use crate::Kind;
-use crate::model::{Actor, Millis, Token, TokenId, TokenKind, fold};
+use crate::model::{Actor, ApiScope, Millis, Token, TokenId, TokenKind, fold};
 use crate::rules::roles::Action;
 use crate::store::Store;
 use crate::{Error, Result};
@@ -112,8 +112,19 @@ pub fn parse_token_name(name: &str) -> Result<String> {
 }
 
 impl TokenService {
-    /// Creates a token and returns it in clear, the only time it is ever visible.
+    /// Creates a token (an API token with the directory scope) and returns it in clear, the only time it is visible.
     pub async fn create(&self, ctx: &Ctx, kind: TokenKind, name: &str) -> Result<(Token, String)> {
+        self.create_scoped(ctx, kind, name, ApiScope::Directory).await
+    }
+
+    /// The same with `scope`, what an API token may read; a SCIM token's is always `Directory`.
+    pub async fn create_scoped(
+        &self,
+        ctx: &Ctx,
+        kind: TokenKind,
+        name: &str,
+        scope: ApiScope,
+    ) -> Result<(Token, String)> {
         ctx.require(Action::Integrations)?;
         let name = parse_token_name(name)?;
         let secret = random_token(match kind {
@@ -126,9 +137,14 @@ impl TokenService {
             .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let token = tx.insert_token(kind, &name, &hash, now()).await?;
+                    let scope = if kind == TokenKind::Api { scope } else { ApiScope::Directory };
+                    let token = tx.insert_token(kind, scope, &name, &hash, now()).await?;
                     let t = target(Kind::Token, &token.id.to_string(), &name);
-                    tx.add_log_entry(&ctx.entry(201, t, format!("{} '{name}' created", noun(kind)))).await?;
+                    let what = match kind {
+                        TokenKind::Api => format!("{} '{name}' created, scope {}", noun(kind), scope.as_str()),
+                        TokenKind::Scim => format!("{} '{name}' created", noun(kind)),
+                    };
+                    tx.add_log_entry(&ctx.entry(201, t, what)).await?;
                     Ok(token)
                 })
             })
@@ -162,9 +178,17 @@ impl TokenService {
         Ok(())
     }
 
-    /// Checks a directory API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token.
-    pub async fn authenticate_api(&self, bearer: Option<&str>) -> Result<Token> {
+    /// Checks an API bearer token: 401 for a missing, wrong or revoked one, and for a SCIM token; 403 for a token
+    /// whose scope is not `scope` (RFC 6750 §3.1 `insufficient_scope`).
+    pub async fn authenticate_api(&self, bearer: Option<&str>, scope: ApiScope) -> Result<Token> {
         let (token, _) = self.find(bearer, TokenKind::Api).await?;
+        if token.scope != scope {
+            return Err(Error::Forbidden(format!(
+                "this API token's scope is '{}'; this endpoint needs a token with scope '{}'",
+                token.scope.as_str(),
+                scope.as_str()
+            )));
+        }
         Ok(token)
     }
 

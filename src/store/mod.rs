@@ -24,7 +24,7 @@ pub use admins::{AdminRead, AdminWrite, NewAdmin};
 pub use charts::ChartRead;
 pub use drift::{DriftRead, DriftWrite};
 pub use groups::{GroupRead, GroupWrite};
-pub use log::{LogRead, LogWrite, NewLogEntry};
+pub use log::{LogChain, LogRead, LogWrite, NewLogEntry};
 pub use outbox::{OutboxRead, OutboxWrite};
 pub use sessions::{SessionRead, SessionWrite};
 pub use settings::{SettingsRead, SettingsWrite};

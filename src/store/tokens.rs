@@ -25,7 +25,14 @@ pub trait TokenRead: Send {
 #[async_trait]
 pub trait TokenWrite: Send {
     /// `Error::Conflict` when an unrevoked token has this name (folded).
-    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<Token>;
+    async fn insert_token(
+        &mut self,
+        kind: TokenKind,
+        scope: ApiScope,
+        name: &str,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Token>;
     /// Revokes the unrevoked token with this folded name; false when there is none.
     async fn revoke_token(&mut self, kind: TokenKind, name_folded: &str, now: Millis) -> Result<bool>;
     async fn touch_token(&mut self, id: TokenId, now: Millis) -> Result<()>;

@@ -4,10 +4,9 @@ use leptos::prelude::*;
 use roster::model::Admin;
 #[cfg(feature = "ssr")]
 use {
-    super::ctx::{AdminSession, admin, done},
+    super::ctx::{AdminSession, admin, done, panel_ctx},
     roster::model::Actor,
     roster::model::Role,
-    roster::service::Ctx,
 };
 
 #[server(prefix = "/api", endpoint = "admins")]
@@ -26,7 +25,7 @@ pub async fn add_admin(
     // Without a role, an owner: the CLI's default too.
     let role = role.as_deref().map(parse_role).transpose()?.unwrap_or(Role::Owner);
     let (panel, actor) = admin().await?;
-    let ctx = Ctx::panel(actor, "add admin");
+    let ctx = panel_ctx(actor, "add admin");
     let a = panel.services.admins.create(&ctx, &email, &password, role, break_glass.is_some()).await?;
     done("/admins", format!("{} can now sign in. Role: {}.", a.email, a.role)).await
 }
@@ -36,7 +35,7 @@ pub async fn add_admin(
 pub async fn set_admin_role(email: String, role: String) -> Result<(), UiError> {
     let role = parse_role(&role)?;
     let (panel, actor) = admin().await?;
-    let a = panel.services.admins.set_role(&Ctx::panel(actor, "change role"), &email, role).await?;
+    let a = panel.services.admins.set_role(&panel_ctx(actor, "change role"), &email, role).await?;
     done("/admins", format!("{} is now {}.", a.email, a.role)).await
 }
 
@@ -52,7 +51,7 @@ pub async fn change_password(current: String, new: String, repeat: String) -> Re
     }
     let (panel, actor) = admin().await?;
     let Actor::Admin { id, .. } = actor.clone() else { return Err(UiError::Unauthenticated) };
-    let from = panel.services.admins.change_password(&Ctx::panel(actor, "change password"), id, &current, &new).await?;
+    let from = panel.services.admins.change_password(&panel_ctx(actor, "change password"), id, &current, &new).await?;
     // Every other session of this admin has ended; this one stays signed in, with its sign-in time unchanged.
     AdminSession::get().await?.proven(id, from).await?;
     done("/admins", "Your password has been changed, and your other sessions have ended.").await
@@ -65,6 +64,6 @@ pub async fn remove_admin(email: String, confirm: Option<String>) -> Result<(), 
         return Err(UiError::Message("Tick the box to confirm the removal.".into()));
     }
     let (panel, actor) = admin().await?;
-    let a = panel.services.admins.remove(&Ctx::panel(actor, "remove admin"), &email).await?;
+    let a = panel.services.admins.remove(&panel_ctx(actor, "remove admin"), &email).await?;
     done("/admins", format!("{} can no longer sign in.", a.email)).await
 }

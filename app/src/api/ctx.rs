@@ -135,6 +135,11 @@ pub async fn admin() -> Result<(Panel, Actor), UiError> {
     Ok((panel, Actor::Admin { id: admin.id, email: admin.email, role: admin.role }))
 }
 
+/// An action in the panel by `actor`, with where the request came from for the log.
+pub fn panel_ctx(actor: Actor, what: &str) -> roster::service::Ctx {
+    roster::service::Ctx::panel(actor, what).from_client(client())
+}
+
 /// Who is asking, for the sign-in log: the client's address and user agent.
 pub fn client() -> roster::service::sso::Client {
     let user_agent = use_context::<http::request::Parts>()

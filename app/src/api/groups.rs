@@ -6,9 +6,8 @@ use leptos::prelude::*;
 use roster::model::{Group, GroupDetail, Page, UserRow};
 #[cfg(feature = "ssr")]
 use {
-    super::ctx::{admin, done},
+    super::ctx::{admin, done, panel_ctx},
     roster::model::GroupId,
-    roster::service::Ctx,
 };
 
 #[server(prefix = "/api", endpoint = "groups")]
@@ -41,14 +40,14 @@ pub async fn get_group(id: String, page: i64, find: String) -> Result<(GroupDeta
 #[server(prefix = "/api", endpoint = "group_create")]
 pub async fn create_group(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let g = panel.services.groups.create_local(&Ctx::panel(actor, "create group"), &name).await?;
+    let g = panel.services.groups.create_local(&panel_ctx(actor, "create group"), &name).await?;
     done(&format!("/groups/{}", g.id), format!("Group '{}' created.", g.display_name)).await
 }
 
 #[server(prefix = "/api", endpoint = "group_rename")]
 pub async fn rename_group(id: String, name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let g = panel.services.groups.rename(&Ctx::panel(actor, "rename group"), &GroupId(id), &name).await?;
+    let g = panel.services.groups.rename(&panel_ctx(actor, "rename group"), &GroupId(id), &name).await?;
     done(&format!("/groups/{}", g.id), format!("Renamed to '{}'.", g.display_name)).await
 }
 
@@ -59,14 +58,14 @@ pub async fn delete_group(id: String, confirm: Option<String>) -> Result<(), UiE
         return Err(UiError::Message("Tick the box to confirm the deletion.".into()));
     }
     let (panel, actor) = admin().await?;
-    panel.services.groups.delete(&Ctx::panel(actor, "delete group"), &GroupId(id), None).await?;
+    panel.services.groups.delete(&panel_ctx(actor, "delete group"), &GroupId(id), None).await?;
     done("/groups", "Group deleted.").await
 }
 
 #[server(prefix = "/api", endpoint = "group_add_member")]
 pub async fn add_member(id: String, user_id: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let g = panel.services.groups.add_members(&Ctx::panel(actor, "add member"), &GroupId(id), vec![user_id]).await?;
+    let g = panel.services.groups.add_members(&panel_ctx(actor, "add member"), &GroupId(id), vec![user_id]).await?;
     done(&format!("/groups/{}", g.id), "Member added.").await
 }
 
@@ -74,6 +73,6 @@ pub async fn add_member(id: String, user_id: String) -> Result<(), UiError> {
 pub async fn remove_member(id: String, user_id: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let g =
-        panel.services.groups.remove_members(&Ctx::panel(actor, "remove member"), &GroupId(id), vec![user_id]).await?;
+        panel.services.groups.remove_members(&panel_ctx(actor, "remove member"), &GroupId(id), vec![user_id]).await?;
     done(&format!("/groups/{}", g.id), "Member removed.").await
 }

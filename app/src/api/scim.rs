@@ -1,12 +1,9 @@
 //! SCIM settings: the switch, the base URL, and tokens.
+#[cfg(feature = "ssr")]
+use super::ctx::{NEW_TOKEN_COOKIE, admin, done, panel_ctx};
 use crate::error::UiError;
 use leptos::prelude::*;
 use roster::model::{ScimSettings, SeatUsage};
-#[cfg(feature = "ssr")]
-use {
-    super::ctx::{NEW_TOKEN_COOKIE, admin, done},
-    roster::service::Ctx,
-};
 
 #[server(prefix = "/api", endpoint = "scim_settings")]
 pub async fn get_scim_settings() -> Result<ScimSettings, UiError> {
@@ -33,7 +30,7 @@ pub async fn set_scim(enabled: bool, confirm: Option<String>) -> Result<(), UiEr
     }
     let (panel, actor) = admin().await?;
     let what = if enabled { "enable SCIM" } else { "disable SCIM" };
-    panel.services.settings.set_scim_enabled(&Ctx::panel(actor, what), enabled).await?;
+    panel.services.settings.set_scim_enabled(&panel_ctx(actor, what), enabled).await?;
     let msg = if enabled { "SCIM provisioning is on." } else { "SCIM provisioning is off." };
     done("/scim", msg).await
 }
@@ -43,7 +40,7 @@ pub async fn set_scim(enabled: bool, confirm: Option<String>) -> Result<(), UiEr
 pub async fn create_token(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let (t, secret) =
-        panel.services.tokens.create(&Ctx::panel(actor, "create token"), roster::model::TokenKind::Scim, &name).await?;
+        panel.services.tokens.create(&panel_ctx(actor, "create token"), roster::model::TokenKind::Scim, &name).await?;
     // The token goes to the browser, never into the session store: the next page shows it once and clears it.
     super::ctx::set_cookie(NEW_TOKEN_COOKIE, &secret, 300);
     done("/scim", format!("Token '{}' created. Copy it now: it is shown only once.", t.name)).await
@@ -52,7 +49,7 @@ pub async fn create_token(name: String) -> Result<(), UiError> {
 #[server(prefix = "/api", endpoint = "token_revoke")]
 pub async fn revoke_token(name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    panel.services.tokens.revoke(&Ctx::panel(actor, "revoke token"), roster::model::TokenKind::Scim, &name).await?;
+    panel.services.tokens.revoke(&panel_ctx(actor, "revoke token"), roster::model::TokenKind::Scim, &name).await?;
     done("/scim", format!("Token '{name}' revoked. Requests with it now get 401.")).await
 }
 
@@ -63,7 +60,7 @@ pub async fn release_idp(name: String, confirm: Option<String>) -> Result<(), Ui
         return Err(UiError::Message("Tick the box to confirm the release.".into()));
     }
     let (panel, actor) = admin().await?;
-    let r = panel.services.settings.release_idp(&Ctx::panel(actor, "release IdP"), &name).await?;
+    let r = panel.services.settings.release_idp(&panel_ctx(actor, "release IdP"), &name).await?;
     let msg = format!("Released {} users and {} groups from {}: they are local now.", r.users, r.groups, r.idp);
     done("/scim", msg).await
 }
@@ -77,6 +74,6 @@ pub async fn seats() -> Result<SeatUsage, UiError> {
 #[server(prefix = "/api", endpoint = "seats_set")]
 pub async fn set_seats(seats: i64) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let s = panel.services.settings.set_seats(&Ctx::panel(actor, "set seats"), seats).await?;
+    let s = panel.services.settings.set_seats(&panel_ctx(actor, "set seats"), seats).await?;
     done("/licence", format!("The licence now has {} seats; {} free.", s.limit, s.free())).await
 }

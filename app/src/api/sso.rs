@@ -4,9 +4,8 @@ use leptos::prelude::*;
 use roster::model::SsoSettings;
 #[cfg(feature = "ssr")]
 use {
-    super::ctx::{admin, done},
+    super::ctx::{admin, done, panel_ctx},
     roster::model::Role,
-    roster::service::Ctx,
 };
 
 /// What the SSO page shows.
@@ -26,7 +25,7 @@ const PAGE: &str = "/sso";
 #[server(prefix = "/api", endpoint = "sso")]
 pub async fn get_sso() -> Result<SsoPage, UiError> {
     let (panel, actor) = admin().await?;
-    let settings = panel.services.sso.settings_for(&Ctx::panel(actor, "read single sign-on")).await?;
+    let settings = panel.services.sso.settings_for(&panel_ctx(actor, "read single sign-on")).await?;
     Ok(SsoPage {
         settings,
         redirect_uri: format!("{}/auth/oidc/callback", panel.public_url),
@@ -45,7 +44,7 @@ pub async fn set_sso(
     scopes: String,
 ) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    let ctx = Ctx::panel(actor, "set single sign-on");
+    let ctx = panel_ctx(actor, "set single sign-on");
     let label = Some(label.as_str()).filter(|l| !l.trim().is_empty());
     panel.services.sso.set(&ctx, &issuer, &client_id, &client_secret, label, &groups_claim, &scopes).await?;
     done(PAGE, "Single sign-on is set up.").await
@@ -55,14 +54,14 @@ pub async fn set_sso(
 pub async fn map_group(group: String, role: String) -> Result<(), UiError> {
     let role = Role::parse(&role).ok_or_else(|| UiError::Message("Choose a role.".into()))?;
     let (panel, actor) = admin().await?;
-    panel.services.sso.map(&Ctx::panel(actor, "map group"), &group, role).await?;
+    panel.services.sso.map(&panel_ctx(actor, "map group"), &group, role).await?;
     done(PAGE, format!("Members of '{}' sign in as {role}.", group.trim())).await
 }
 
 #[server(prefix = "/api", endpoint = "sso_unmap")]
 pub async fn unmap_group(group: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
-    panel.services.sso.unmap(&Ctx::panel(actor, "unmap group"), &group).await?;
+    panel.services.sso.unmap(&panel_ctx(actor, "unmap group"), &group).await?;
     done(PAGE, format!("'{group}' no longer gives a role.")).await
 }
 
@@ -72,7 +71,7 @@ pub async fn require_sso(on: bool, confirm: Option<String>) -> Result<(), UiErro
         return Err(UiError::Message("Tick the box to confirm.".into()));
     }
     let (panel, actor) = admin().await?;
-    panel.services.sso.set_required(&Ctx::panel(actor, "require single sign-on"), on).await?;
+    panel.services.sso.set_required(&panel_ctx(actor, "require single sign-on"), on).await?;
     let said = if on {
         "Only break-glass admins may sign in with a password now."
     } else {

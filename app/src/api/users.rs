@@ -4,9 +4,8 @@ use leptos::prelude::*;
 use roster::model::{Page, UserDetail, UserRow};
 #[cfg(feature = "ssr")]
 use {
-    super::ctx::{admin, done},
+    super::ctx::{admin, done, panel_ctx},
     roster::model::UserId,
-    roster::service::Ctx,
 };
 
 pub const PER_PAGE: i64 = 50;
@@ -59,7 +58,7 @@ pub async fn get_user(id: String) -> Result<UserDetail, UiError> {
 pub async fn create_user(email: String, given_name: String, family_name: String) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let u =
-        panel.services.users.create_local(&Ctx::panel(actor, "create user"), &email, &given_name, &family_name).await?;
+        panel.services.users.create_local(&panel_ctx(actor, "create user"), &email, &given_name, &family_name).await?;
     done(&format!("/users/{}", u.id), format!("User {} created.", u.user_name)).await
 }
 
@@ -68,7 +67,7 @@ pub async fn create_user(email: String, given_name: String, family_name: String)
 pub async fn set_user_active(id: String, active: bool) -> Result<(), UiError> {
     let (panel, actor) = admin().await?;
     let what = if active { "activate user" } else { "deactivate user" };
-    let u = panel.services.users.set_active(&Ctx::panel(actor, what), &UserId(id), active).await?;
+    let u = panel.services.users.set_active(&panel_ctx(actor, what), &UserId(id), active).await?;
     let msg = format!("{} is now {}.", u.user_name, if u.active { "active" } else { "inactive" });
     done(&format!("/users/{}", u.id), msg).await
 }

@@ -44,6 +44,13 @@ fn IntegrationsView(i: Integrations) -> impl IntoView {
                         <label for="api-token-name">"Token name"</label>
                         <input id="api-token-name" name="name" required placeholder="billing" />
                     </div>
+                    <div>
+                        <label for="api-token-scope">"Reads"</label>
+                        <select id="api-token-scope" name="scope">
+                            <option value="directory" selected>"The directory: users, groups, events"</option>
+                            <option value="audit">"The audit trail, for a SIEM"</option>
+                        </select>
+                    </div>
                     <div class="grow-0"><button type="submit" class="primary">"Create API token"</button></div>
                 </ActionForm>
             </Allowed>

@@ -47,6 +47,17 @@ pub fn LogPage() -> impl IntoView {
                     <div class="grow-0"><button type="submit">"Filter"</button></div>
                 </div>
             </form>
+            <p class="actions">
+                <a
+                    id="log-csv"
+                    rel="external"
+                    download
+                    href=move || crate::components::widgets::href("/log/export.csv", &[("q", q.get()), ("status", status.get()), ("kind", kind.get()), ("since", since.get()), ("until", until.get())])
+                >
+                    "Download these entries as CSV"
+                </a>
+                " · every page of them, oldest first, safe to open in a spreadsheet"
+            </p>
             <Loaded data show={move |p: Page<LogEntry>| if p.total == 0 {
                 view! { <p class="card empty">"No entries match."</p> }.into_any()
             } else {

@@ -102,6 +102,15 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let client = roster::model::Client {
+        address: req.extensions().get::<app::api::ctx::ClientAddr>().map(|c| c.0.clone()).unwrap_or_default(),
+        user_agent: req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .unwrap_or_default(),
+    };
     let bearer = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(bearer_token);
     let actor = match s.services.tokens.authenticate(bearer.as_deref()).await {
         Ok(actor) => actor,
@@ -123,11 +132,17 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
             }
             // Anyone can send these: their entries are capped in size, like their rate.
             let path: String = path.chars().take(UNAUTHENTICATED_PATH_CHARS).collect();
-            return log_failure(&s, Failed { who, method: &method, path: &path, request_id }, err).await;
+            return log_failure(&s, Failed { who, method: &method, path: &path, request_id, client }, err).await;
         }
     };
     let who = actor.name();
-    let ctx = Ctx { actor, method: method.to_string(), path: path.clone(), request_id: request_id.clone() };
+    let ctx = Ctx {
+        actor,
+        method: method.to_string(),
+        path: path.clone(),
+        request_id: request_id.clone(),
+        client: Some(client.clone()),
+    };
     req.extensions_mut().insert(ctx);
     let response = next.run(req).await;
     let Some(err) = response.extensions().get::<ScimError>().cloned() else {
@@ -135,7 +150,7 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
         return response;
     };
     s.services.activity.record_request(false);
-    log_failure(&s, Failed { who: &who, method: &method, path: &path, request_id }, err).await
+    log_failure(&s, Failed { who: &who, method: &method, path: &path, request_id, client }, err).await
 }
 
 /// The token of an `Authorization: Bearer <token>` header; the scheme is matched without regard to case (RFC 7235
@@ -151,6 +166,7 @@ struct Failed<'a> {
     method: &'a Method,
     path: &'a str,
     request_id: Option<String>,
+    client: roster::model::Client,
 }
 
 async fn log_failure(s: &ScimState, f: Failed<'_>, err: ScimError) -> Response {
@@ -169,6 +185,7 @@ async fn log_failure(s: &ScimState, f: Failed<'_>, err: ScimError) -> Response {
         diff: String::new(),
         detail: err.detail.clone(),
         request_id: f.request_id,
+        client: Some(f.client),
     };
     match s.services.record_failure(event).await {
         Ok(id) => err.render(Some(id.0)),

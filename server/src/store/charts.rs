@@ -4,14 +4,14 @@ use super::sql::{Script, args};
 use async_trait::async_trait;
 use roster::Result;
 use roster::model::*;
-use roster::store::{ChartRead, NewLogEntry};
+use roster::store::ChartRead;
 
 /// Adds log entries to the activity chart's hours, one upsert per hour touched.
-pub(super) fn count_activity<'e>(script: &mut Script, events: impl Iterator<Item = &'e NewLogEntry>) {
+pub(super) fn count_activity(script: &mut Script, entries: impl Iterator<Item = (Millis, Outcome)>) {
     let mut hours: std::collections::BTreeMap<i64, [i64; 3]> = Default::default();
-    for e in events {
-        let h = hours.entry(e.at.div_euclid(3_600_000)).or_default();
-        h[match e.outcome {
+    for (at, outcome) in entries {
+        let h = hours.entry(at.div_euclid(3_600_000)).or_default();
+        h[match outcome {
             Outcome::Ok => 0,
             Outcome::NoSeats => 1,
             Outcome::Failed => 2,

@@ -31,10 +31,8 @@ pub(super) struct SettingsRow {
 pub(super) struct Pending {
     /// How far the stored count of seats used is behind.
     pub seats_delta: i64,
-    /// Log entries, written at commit in one statement.
-    pub log: Vec<NewLogEntry>,
-    /// Log entries written at once (failures), counted in the activity chart at commit with the rest.
-    pub counted: Vec<NewLogEntry>,
+    /// Log entries, numbered as they come and written, hashed into the chain, at commit.
+    pub log: Vec<(LogEntryId, NewLogEntry)>,
     /// SQLite: the users whose search text changed, re-indexed in one statement at commit (migration 0005).
     pub search: Vec<String>,
     /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
@@ -50,12 +48,20 @@ impl Pending {
     fn absorb(&mut self, job: Pending) {
         self.seats_delta += job.seats_delta;
         self.log.extend(job.log);
-        self.counted.extend(job.counted);
         self.search.extend(job.search);
         self.users_moved |= job.users_moved;
         self.directory.extend(job.directory);
         self.seat_day |= job.seat_day;
     }
+}
+
+/// What a transaction's commit wrote that others are told of.
+#[derive(Debug, Default)]
+pub struct Committed {
+    /// Directory events were written.
+    pub events: bool,
+    /// The log entries written, as stored, in order.
+    pub log: Vec<LogEntry>,
 }
 
 /// The job the writer is running.
@@ -64,6 +70,8 @@ struct Job {
     pending: Pending,
     /// The settings row as this job changed it.
     settings: Option<SettingsRow>,
+    /// The last log entry number this job gave.
+    log_head: Option<i64>,
     savepoint: bool,
 }
 
@@ -75,6 +83,10 @@ pub struct SqlTx {
     /// The settings row as the transaction's finished jobs left it: read once, then kept (the transaction holds the
     /// write lock, so nothing else changes it).
     settings: Option<SettingsRow>,
+    /// The log chain's row, read at the transaction's first log entry, and the last entry number its finished jobs
+    /// gave.
+    pub(super) chain: Option<log::ChainRow>,
+    log_head: Option<i64>,
     pending: Pending,
     job: Option<Job>,
     /// Reads: the instance's positions of the default user listing.
@@ -83,7 +95,16 @@ pub struct SqlTx {
 
 impl SqlTx {
     fn new(conn: Conn, writable: bool) -> SqlTx {
-        SqlTx { conn, writable, settings: None, pending: Pending::default(), job: None, positions: None }
+        SqlTx {
+            conn,
+            writable,
+            settings: None,
+            chain: None,
+            log_head: None,
+            pending: Pending::default(),
+            job: None,
+            positions: None,
+        }
     }
 
     /// The writer's transaction.
@@ -145,6 +166,9 @@ impl SqlTx {
             if job.settings.is_some() {
                 self.settings = job.settings;
             }
+            if job.log_head.is_some() {
+                self.log_head = job.log_head;
+            }
         }
         if job.savepoint {
             if !ok {
@@ -159,29 +183,43 @@ impl SqlTx {
         Ok(())
     }
 
-    /// Writes what is pending and commits; returns whether directory events were committed. A read connection just
-    /// goes back to the pool; a snapshot ends.
-    pub async fn finish(mut self) -> Result<bool> {
+    /// Writes what is pending and commits. A read connection just goes back to the pool; a snapshot ends.
+    pub async fn finish(mut self) -> Result<Committed> {
         let events = !self.pending.directory.is_empty();
-        if self.writable {
-            self.flush().await?;
-        }
+        let log = if self.writable { self.flush().await? } else { Vec::new() };
         self.conn.commit().await?;
-        Ok(events)
+        Ok(Committed { events, log })
     }
 
-    /// Writes what is pending, in one call on SQLite: each concern adds its statements.
-    async fn flush(&mut self) -> Result<()> {
+    /// Writes what is pending, in one call on SQLite: each concern adds its statements. Returns the log entries
+    /// written, as stored.
+    async fn flush(&mut self) -> Result<Vec<LogEntry>> {
         let pending = std::mem::take(&mut self.pending);
+        let log = log::seal(self, pending.log).await?;
         let mut script = Script::new(self.dialect());
         settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
         outbox::flush(&mut script, &pending.directory);
-        log::flush(&mut script, &pending.log, &pending.counted);
+        log::flush(&mut script, &log, self.chain.as_ref());
         users::flush_search(&mut script, &pending.search)?;
         for s in script.statements {
             self.conn.execute(&s.text, &s.args).await?;
         }
-        Ok(())
+        Ok(log)
+    }
+
+    /// The next log entry's number: one after the last this transaction gave, else after the chain's head.
+    pub(super) async fn next_log_id(&mut self) -> Result<LogEntryId> {
+        if self.chain.is_none() {
+            self.chain = Some(log::chain_row(self).await?);
+        }
+        let head = self.chain.as_ref().map_or(0, |c| c.head.id);
+        let last = self.job.as_ref().and_then(|j| j.log_head).or(self.log_head).unwrap_or(head);
+        let id = last + 1;
+        match &mut self.job {
+            Some(job) => job.log_head = Some(id),
+            None => self.log_head = Some(id),
+        }
+        Ok(LogEntryId(id))
     }
 
     // ---- The settings row, read once per write transaction.

@@ -4,14 +4,15 @@ use super::query::log_where;
 use super::sql::{Arg, Script, args};
 use async_trait::async_trait;
 use roster::Kind;
+use roster::audit::chain::Link;
 use roster::model::*;
-use roster::store::{LogRead, LogWrite, NewLogEntry};
+use roster::store::{LogChain, LogRead, LogWrite, NewLogEntry};
 use roster::{Error, Result};
 use sqlx::FromRow;
 
 /// A log entry's columns, in the order of [`log_entry_args`].
-const LOG_COLUMNS: &str =
-    "at, actor, method, path, status, outcome, target_kind, target_id, target_name, diff, detail, request_id";
+const LOG_COLUMNS: &str = "entry_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, \
+     diff, detail, request_id, client_addr, user_agent, hash";
 
 #[derive(FromRow)]
 pub struct LogEntryRecord {
@@ -28,36 +29,14 @@ pub struct LogEntryRecord {
     diff: String,
     detail: String,
     request_id: Option<String>,
-}
-
-pub fn kind_str(k: Kind) -> &'static str {
-    match k {
-        Kind::User => "user",
-        Kind::Group => "group",
-        Kind::Token => "token",
-        Kind::Admin => "admin",
-        Kind::LogEntry => "event",
-        Kind::ApiToken => "api_token",
-        Kind::Webhook => "webhook",
-    }
-}
-
-fn parse_kind(s: &str) -> Option<Kind> {
-    Some(match s {
-        "user" => Kind::User,
-        "group" => Kind::Group,
-        "token" => Kind::Token,
-        "admin" => Kind::Admin,
-        "event" => Kind::LogEntry,
-        "api_token" => Kind::ApiToken,
-        "webhook" => Kind::Webhook,
-        _ => return None,
-    })
+    client_addr: Option<String>,
+    user_agent: Option<String>,
+    hash: Option<String>,
 }
 
 impl From<LogEntryRecord> for LogEntry {
     fn from(r: LogEntryRecord) -> LogEntry {
-        let target = match (r.target_kind.as_deref().and_then(parse_kind), r.target_id) {
+        let target = match (r.target_kind.as_deref().and_then(Kind::parse), r.target_id) {
             (Some(kind), Some(id)) => Some(Target { kind, id, name: r.target_name.unwrap_or_default() }),
             _ => None,
         };
@@ -73,6 +52,13 @@ impl From<LogEntryRecord> for LogEntry {
             diff: r.diff,
             detail: r.detail,
             request_id: r.request_id,
+            client: match (r.client_addr, r.user_agent) {
+                (None, None) => None,
+                (address, user_agent) => {
+                    Some(Client { address: address.unwrap_or_default(), user_agent: user_agent.unwrap_or_default() })
+                }
+            },
+            hash: r.hash,
         }
     }
 }
@@ -95,78 +81,234 @@ fn log_text(s: &str, max: usize) -> String {
     out
 }
 
-/// The values of a log entry, in the column order of [`LOG_COLUMNS`], as the log stores them.
-fn log_entry_args(e: &NewLogEntry) -> Vec<Arg<'_>> {
+/// A new entry as the log stores it: numbered, its texts bounded and escaped, not yet hashed.
+fn stored(id: LogEntryId, e: NewLogEntry) -> LogEntry {
+    LogEntry {
+        id,
+        at: e.at,
+        actor: log_text(&e.actor, 256),
+        method: log_text(&e.method, 16),
+        path: log_text(&e.path, 2048),
+        status: e.status,
+        outcome: e.outcome,
+        target: e.target.map(|t| Target {
+            kind: t.kind,
+            id: log_text(&t.id, roster::scim::MAX_INDEXED_CHARS),
+            name: log_text(&t.name, 512),
+        }),
+        diff: log_text(&e.diff, 4096),
+        detail: log_text(&e.detail, 4096),
+        request_id: e.request_id.as_deref().map(|id| log_text(id, 64)),
+        client: e
+            .client
+            .map(|c| Client { address: log_text(&c.address, 64), user_agent: log_text(&c.user_agent, 512) }),
+        hash: None,
+    }
+}
+
+/// The values of a stored log entry, in the column order of [`LOG_COLUMNS`].
+fn log_entry_args(e: &LogEntry) -> Vec<Arg<'_>> {
+    let t = e.target.as_ref();
+    let c = e.client.as_ref();
     Vec::from(args![
+        e.id.0,
         e.at,
-        log_text(&e.actor, 256),
-        log_text(&e.method, 16),
-        log_text(&e.path, 2048),
+        e.actor.as_str(),
+        e.method.as_str(),
+        e.path.as_str(),
         i64::from(e.status),
         e.outcome.as_str(),
-        e.target.as_ref().map(|t| kind_str(t.kind)),
-        e.target.as_ref().map(|t| log_text(&t.id, roster::scim::MAX_INDEXED_CHARS)),
-        e.target.as_ref().map(|t| log_text(&t.name, 512)),
-        log_text(&e.diff, 4096),
-        log_text(&e.detail, 4096),
-        e.request_id.as_deref().map(|id| log_text(id, 64)),
+        t.map(|t| t.kind.as_str()),
+        t.map(|t| t.id.as_str()),
+        t.map(|t| t.name.as_str()),
+        e.diff.as_str(),
+        e.detail.as_str(),
+        e.request_id.as_deref(),
+        c.map(|c| c.address.as_str()),
+        c.map(|c| c.user_agent.as_str()),
+        e.hash.as_deref(),
     ])
+}
+
+/// The chain's row (migration 0013).
+#[derive(Debug, Clone)]
+pub struct ChainRow {
+    /// The newest entry, which the next one chains to.
+    pub head: Link,
+    pub sealed_through: i64,
+    pub cut: Link,
+    pub numbered_from: i64,
+}
+
+impl From<ChainRow> for LogChain {
+    fn from(c: ChainRow) -> LogChain {
+        LogChain { head: c.head.id, cut: c.cut, numbered_from: c.numbered_from, sealed_through: c.sealed_through }
+    }
+}
+
+pub(super) async fn chain_row(tx: &mut SqlTx) -> Result<ChainRow> {
+    let (head_id, head_hash, sealed_through, cut_id, cut_hash, numbered_from): (i64, String, i64, i64, String, i64) =
+        tx.fetch_one(
+            "select head_id, head_hash, sealed_through, cut_id, cut_hash, numbered_from from log_chain \
+             where chain_id = 1",
+            &[],
+        )
+        .await?;
+    Ok(ChainRow {
+        head: Link { id: head_id, hash: head_hash },
+        sealed_through,
+        cut: Link { id: cut_id, hash: cut_hash },
+        numbered_from,
+    })
+}
+
+/// Entries before the chain (migration 0013) get their hashes, oldest first, up to `limit` of them; returns how many.
+/// Writes `sealed_through` and the head's hash into `tx.chain`, which the commit (or the caller) writes.
+async fn seal_backlog(tx: &mut SqlTx, limit: i64) -> Result<u64> {
+    let mut chain = match tx.chain.take() {
+        Some(c) => c,
+        None => chain_row(tx).await?,
+    };
+    let rows: Vec<LogEntryRecord> = tx
+        .fetch_all(
+            &format!("select {LOG_COLUMNS} from log_entry where entry_id > $1 order by entry_id limit $2"),
+            &args![chain.sealed_through, limit],
+        )
+        .await?;
+    let mut prev = if chain.sealed_through == chain.cut.id {
+        chain.cut.clone()
+    } else {
+        let (hash,): (Option<String>,) =
+            tx.fetch_one("select hash from log_entry where entry_id = $1", &args![chain.sealed_through]).await?;
+        Link { id: chain.sealed_through, hash: hash.unwrap_or_default() }
+    };
+    let sealed = rows.len() as u64;
+    for r in rows {
+        let e = LogEntry::from(r);
+        let hash = roster::audit::chain::hash(&prev, &e);
+        tx.write("update log_entry set hash = $1 where entry_id = $2", &args![hash.as_str(), e.id.0]).await?;
+        prev = Link { id: e.id.0, hash };
+    }
+    chain.sealed_through = prev.id;
+    if prev.id >= chain.head.id {
+        chain.head = prev;
+    }
+    tx.chain = Some(chain);
+    Ok(sealed)
+}
+
+/// At commit: the transaction's new entries, stored and hashed into the chain in order, after whatever is left of
+/// the backlog from before the chain.
+pub(super) async fn seal(tx: &mut SqlTx, entries: Vec<(LogEntryId, NewLogEntry)>) -> Result<Vec<LogEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(chain) = tx.chain.clone() else {
+        return Err(Error::internal("log entries were numbered without the chain"));
+    };
+    if chain.sealed_through < chain.head.id {
+        seal_backlog(tx, i64::MAX).await?;
+    }
+    let Some(chain) = tx.chain.as_mut() else {
+        return Err(Error::internal("the log chain went missing"));
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (id, e) in entries {
+        let mut e = stored(id, e);
+        let hash = roster::audit::chain::hash(&chain.head, &e);
+        chain.head = Link { id: id.0, hash: hash.clone() };
+        e.hash = Some(hash);
+        out.push(e);
+    }
+    chain.sealed_through = chain.head.id;
+    Ok(out)
 }
 
 #[async_trait]
 impl LogRead for SqlTx {
     async fn log_entries(&mut self, q: &LogQuery) -> Result<Page<LogEntry>> {
-        let select = format!("entry_id, {LOG_COLUMNS}");
-        let page: Page<LogEntryRecord> =
-            self.page(&select, "log_entry", log_where(q), " order by entry_id desc", q.start_index, q.count).await?;
+        let page: Page<LogEntryRecord> = self
+            .page(LOG_COLUMNS, "log_entry", log_where(q), " order by entry_id desc", q.start_index, q.count)
+            .await?;
         Ok(page.map(Into::into))
     }
 
     async fn log_entry(&mut self, id: LogEntryId) -> Result<Option<LogEntry>> {
         let row: Option<LogEntryRecord> = self
-            .fetch_optional(&format!("select entry_id, {LOG_COLUMNS} from log_entry where entry_id = $1"), &args![id.0])
+            .fetch_optional(&format!("select {LOG_COLUMNS} from log_entry where entry_id = $1"), &args![id.0])
             .await?;
         Ok(row.map(Into::into))
+    }
+
+    async fn log_entries_after(&mut self, q: &LogQuery, after: i64, limit: i64) -> Result<Vec<LogEntry>> {
+        let mut w = log_where(q);
+        w.push(" and entry_id > ").bind(after).push(" order by entry_id limit ").bind(limit);
+        let rows: Vec<LogEntryRecord> =
+            self.fetch_all(&format!("select {LOG_COLUMNS} from log_entry{}", w.text), &w.args).await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    async fn log_chain(&mut self) -> Result<LogChain> {
+        Ok(chain_row(self).await?.into())
     }
 }
 
 #[async_trait]
 impl LogWrite for SqlTx {
     async fn insert_log_entry(&mut self, e: &NewLogEntry) -> Result<LogEntryId> {
-        let sql = format!(
-            "insert into log_entry ({LOG_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             returning entry_id"
-        );
-        let (id,): (i64,) = self.write_returning_one(&sql, &log_entry_args(e)).await?;
-        // Counted in the activity chart at commit, with the transaction's other entries.
-        self.pending().counted.push(e.clone());
-        Ok(LogEntryId(id))
-    }
-
-    async fn add_log_entry(&mut self, e: &NewLogEntry) -> Result<()> {
         if !self.writable() {
             return Err(Error::internal("log entries are written only in a write transaction"));
         }
-        // Written with the others of this transaction in one statement, just before it commits.
-        self.pending().log.push(e.clone());
-        Ok(())
+        let id = self.next_log_id().await?;
+        // Written with the others of this transaction, hashed into the chain, just before it commits.
+        self.pending().log.push((id, e.clone()));
+        Ok(id)
+    }
+
+    async fn add_log_entry(&mut self, e: &NewLogEntry) -> Result<()> {
+        self.insert_log_entry(e).await.map(|_| ())
     }
 
     async fn prune_log_entries(&mut self, before: Millis, limit: i64) -> Result<u64> {
-        // The oldest entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
+        // The oldest sealed entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
+        // The last one removed is where the chain is cut: the oldest kept entry chains to it.
+        let last: Option<(i64, Option<String>)> = self
+            .fetch_optional(
+                "select entry_id, hash from log_entry where entry_id in (select entry_id from log_entry \
+                 where at < $1 and entry_id <= (select sealed_through from log_chain where chain_id = 1) \
+                 order by entry_id limit $2) order by entry_id desc limit 1",
+                &args![before, limit],
+            )
+            .await?;
+        let Some((cut_id, cut_hash)) = last else { return Ok(0) };
+        let removed = self.write("delete from log_entry where entry_id <= $1", &args![cut_id]).await?;
         self.write(
-            "delete from log_entry where entry_id in \
-             (select entry_id from log_entry where at < $1 order by entry_id limit $2)",
-            &args![before, limit],
+            "update log_chain set cut_id = $1, cut_hash = $2 where chain_id = 1",
+            &args![cut_id, cut_hash.unwrap_or_default()],
         )
-        .await
+        .await?;
+        Ok(removed)
+    }
+
+    async fn seal_log_backlog(&mut self, limit: i64) -> Result<u64> {
+        let sealed = seal_backlog(self, limit).await?;
+        if let Some(c) = self.chain.take() {
+            // The head's hash is known once the backlog reaches it.
+            self.write(
+                "update log_chain set sealed_through = $1, \
+                 head_hash = case when head_id = $1 then $2 else head_hash end where chain_id = 1",
+                &args![c.sealed_through, c.head.hash.as_str()],
+            )
+            .await?;
+        }
+        Ok(sealed)
     }
 }
 
-/// At commit: the transaction's log entries in multi-row inserts, and every entry it wrote (these and the ones written
-/// at once) counted in the activity chart.
-pub(super) fn flush(script: &mut Script, entries: &[NewLogEntry], counted: &[NewLogEntry]) {
-    super::charts::count_activity(script, entries.iter().chain(counted));
+/// At commit: the transaction's log entries in multi-row inserts, the chain's new head, and the entries counted in
+/// the activity chart.
+pub(super) fn flush(script: &mut Script, entries: &[LogEntry], chain: Option<&ChainRow>) {
+    super::charts::count_activity(script, entries.iter().map(|e| (e.at, e.outcome)));
     for chunk in entries.chunks(ROWS_PER_INSERT) {
         let s = script.statement();
         s.push("insert into log_entry (").push(LOG_COLUMNS).push(") values ");
@@ -181,7 +323,18 @@ pub(super) fn flush(script: &mut Script, entries: &[NewLogEntry], counted: &[New
             s.push(")");
         }
     }
+    if let (Some(c), false) = (chain, entries.is_empty()) {
+        script
+            .statement()
+            .push("update log_chain set head_id = ")
+            .bind(c.head.id)
+            .push(", head_hash = ")
+            .bind(c.head.hash.clone())
+            .push(", sealed_through = ")
+            .bind(c.sealed_through)
+            .push(" where chain_id = 1");
+    }
 }
 
-/// Rows per multi-row insert (12 values each).
-const ROWS_PER_INSERT: usize = 200;
+/// Rows per multi-row insert (16 values each).
+const ROWS_PER_INSERT: usize = 150;

@@ -46,8 +46,13 @@ use writer::Writer;
 impl Db {
     /// The store over this database, with its writer task.
     pub fn store(&self) -> Arc<dyn Store> {
+        self.store_with_audit(None)
+    }
+
+    /// The same, with every committed log entry also written to `audit` (`--audit-log`).
+    pub fn store_with_audit(&self, audit: Option<crate::audit_log::AuditStream>) -> Arc<dyn Store> {
         let (events, _) = tokio::sync::watch::channel(0);
-        let writer = Writer::spawn(self, events.clone());
+        let writer = Writer::spawn(self, events.clone(), audit);
         Arc::new(SqlStore { db: self.clone(), writer, positions: Arc::default(), events })
     }
 }

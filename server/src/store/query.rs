@@ -1,6 +1,5 @@
 //! The WHERE and ORDER BY clauses of the three listings: users, groups and the provisioning log.
 use super::filter::translate;
-use super::log::kind_str;
 use super::sql::{Dialect, Sql, contains_pattern};
 use roster::Result;
 use roster::model::{GroupQuery, LogQuery, UserQuery, UserSort, UserStatus, fold};
@@ -95,7 +94,7 @@ pub fn log_where(q: &LogQuery) -> Sql {
         }
     }
     if let Some(k) = q.kind {
-        s.push(" and target_kind = ").bind(kind_str(k));
+        s.push(" and target_kind = ").bind(k.as_str());
     }
     if q.failed_only {
         s.push(" and outcome <> ").bind("ok");

@@ -14,6 +14,7 @@ pub struct TokenRecord {
     created_at: i64,
     last_used_at: Option<i64>,
     revoked_at: Option<i64>,
+    scope: String,
 }
 
 impl From<TokenRecord> for Token {
@@ -24,6 +25,7 @@ impl From<TokenRecord> for Token {
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            scope: ApiScope::parse(&r.scope).unwrap_or_default(),
         }
     }
 }
@@ -33,7 +35,7 @@ impl TokenRead for SqlTx {
     async fn list_tokens(&mut self, kind: TokenKind) -> Result<Vec<Token>> {
         let rows: Vec<TokenRecord> = self
             .fetch_all(
-                "select token_id, name, created_at, last_used_at, revoked_at from scim_token where kind = $1 \
+                "select token_id, name, created_at, last_used_at, revoked_at, scope from scim_token where kind = $1 \
                  order by revoked_at is not null, created_at desc",
                 &args![kind.as_str()],
             )
@@ -42,9 +44,9 @@ impl TokenRead for SqlTx {
     }
 
     async fn live_tokens(&mut self) -> Result<(Vec<LiveToken>, bool)> {
-        let rows: Vec<(String, String, i64, String, i64, Option<i64>)> = self
+        let rows: Vec<(String, String, i64, String, i64, Option<i64>, String)> = self
             .fetch_all(
-                "select kind, token_hash, token_id, name, created_at, last_used_at from scim_token \
+                "select kind, token_hash, token_id, name, created_at, last_used_at, scope from scim_token \
                  where revoked_at is null",
                 &[],
             )
@@ -52,10 +54,17 @@ impl TokenRead for SqlTx {
         let enabled = self.settings_row().await?.scim_enabled;
         let tokens = rows
             .into_iter()
-            .map(|(kind, hash, id, name, created_at, last_used_at)| LiveToken {
+            .map(|(kind, hash, id, name, created_at, last_used_at, scope)| LiveToken {
                 kind: if kind == "api" { TokenKind::Api } else { TokenKind::Scim },
                 hash,
-                token: Token { id: TokenId(id), name, created_at, last_used_at, revoked_at: None },
+                token: Token {
+                    id: TokenId(id),
+                    name,
+                    created_at,
+                    last_used_at,
+                    revoked_at: None,
+                    scope: ApiScope::parse(&scope).unwrap_or_default(),
+                },
             })
             .collect();
         Ok((tokens, enabled))
@@ -64,17 +73,26 @@ impl TokenRead for SqlTx {
 
 #[async_trait]
 impl TokenWrite for SqlTx {
-    async fn insert_token(&mut self, kind: TokenKind, name: &str, token_hash: &str, now: Millis) -> Result<Token> {
+    async fn insert_token(
+        &mut self,
+        kind: TokenKind,
+        scope: ApiScope,
+        name: &str,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Token> {
         self.unique_write(
-            "insert into scim_token (name, name_folded, token_hash, created_at, kind) values ($1, $2, $3, $4, $5)",
-            &args![name, fold(name), token_hash, now, kind.as_str()],
+            "insert into scim_token (name, name_folded, token_hash, created_at, kind, scope) \
+             values ($1, $2, $3, $4, $5, $6)",
+            &args![name, fold(name), token_hash, now, kind.as_str(), scope.as_str()],
             "token name",
             name,
         )
         .await?;
         let row: TokenRecord = self
             .fetch_one(
-                "select token_id, name, created_at, last_used_at, revoked_at from scim_token where token_hash = $1",
+                "select token_id, name, created_at, last_used_at, revoked_at, scope from scim_token \
+                 where token_hash = $1",
                 &args![token_hash],
             )
             .await?;

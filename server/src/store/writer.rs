@@ -8,6 +8,7 @@
 //! acknowledged write is a durable one; if the commit fails, every job of that transaction gets the error and none of
 //! it happened.
 use super::connect::Db;
+use super::job::Committed;
 use futures_util::FutureExt;
 use roster::store::WriteJob;
 use roster::{Error, Result};
@@ -20,6 +21,9 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 64;
 /// Jobs waiting for the writer. A request that finds the queue full waits for room.
 const QUEUE: usize = 4096;
+
+/// Where committed log entries go besides the database: `--audit-log`.
+type AuditSink = Option<crate::audit_log::AuditStream>;
 
 struct Queued {
     job: WriteJob,
@@ -44,9 +48,9 @@ impl std::fmt::Debug for Queued {
 impl Writer {
     /// Starts the writer task on `db`. (A thread and runtime of its own, so that it never queues behind requests,
     /// measured no faster: bench/RESULTS.md.)
-    pub fn spawn(db: &Db, events: EventSignal) -> Writer {
+    pub fn spawn(db: &Db, events: EventSignal, audit: AuditSink) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db.clone(), queue, events));
+        tokio::spawn(run(db.clone(), queue, events, audit));
         Writer { jobs }
     }
 
@@ -68,27 +72,32 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal) {
+async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal, audit: AuditSink) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
         metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
-        if run_batch(&db, std::mem::take(&mut batch)).await {
+        let committed = run_batch(&db, std::mem::take(&mut batch)).await;
+        if committed.events {
             events.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        // Before the next transaction, so the stream is in commit order.
+        if let (Some(audit), false) = (&audit, committed.log.is_empty()) {
+            audit.committed(committed.log).await;
         }
     }
 }
 
-/// One transaction: every job in its own savepoint, then one commit, then the answers. Returns whether it committed
-/// directory events.
-async fn run_batch(db: &Db, batch: Vec<Queued>) -> bool {
+/// One transaction: every job in its own savepoint, then one commit, then the answers. Returns what it committed
+/// that others hear of.
+async fn run_batch(db: &Db, batch: Vec<Queued>) -> Committed {
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
         Err(e) => {
             fail_all(batch.into_iter().map(|q| q.done), &e);
-            return false;
+            return Committed::default();
         }
     };
     let mut answers = Vec::with_capacity(batch.len());
@@ -102,22 +111,22 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) -> bool {
             // The transaction cannot be trusted any more: nothing of it is committed.
             answers.push((done, outcome));
             fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            return false;
+            return Committed::default();
         }
         answers.push((done, outcome));
     }
     match tx.finish().await {
-        Ok(events) => {
+        Ok(committed) => {
             tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
             for (done, outcome) in answers {
                 count_write(&outcome);
                 let _ = done.send(outcome);
             }
-            events
+            committed
         }
         Err(e) => {
             fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            false
+            Committed::default()
         }
     }
 }

@@ -345,7 +345,10 @@ async fn a_flood_of_unknown_tokens_costs_no_read_each_and_a_burst_records_one_us
     let before = reads();
     for i in 0..2_000 {
         let made_up = format!("roster_api_{i:064}");
-        assert!(matches!(services.tokens.authenticate_api(Some(&made_up)).await, Err(roster::Error::Unauthenticated)));
+        assert!(matches!(
+            services.tokens.authenticate_api(Some(&made_up), roster::model::ApiScope::Directory).await,
+            Err(roster::Error::Unauthenticated)
+        ));
     }
     assert!(reads() - before <= 3, "2,000 unknown tokens cost {} reads", reads() - before);
 
@@ -353,7 +356,9 @@ async fn a_flood_of_unknown_tokens_costs_no_read_each_and_a_burst_records_one_us
     let burst: Vec<_> = (0..100)
         .map(|_| {
             let (services, token) = (services.clone(), token.clone());
-            tokio::spawn(async move { services.tokens.authenticate_api(Some(&token)).await.is_ok() })
+            tokio::spawn(async move {
+                services.tokens.authenticate_api(Some(&token), roster::model::ApiScope::Directory).await.is_ok()
+            })
         })
         .collect();
     for b in burst {

@@ -158,6 +158,10 @@ async fn two_instances_on_one_postgres_share_sessions_seats_members_and_switches
     assert!(statuses.iter().all(|s| *s == StatusCode::NO_CONTENT), "{statuses:?}");
     let (_, g) = b.scim(&token, reqwest::Method::GET, &format!("/Groups/{gid}"), None).await;
     assert_eq!(g["members"].as_array().map(Vec::len), Some(20), "no member lost");
+    // Both instances wrote log entries at once, and they form one chain in commit order.
+    let chain = services.audit.verify().await.unwrap();
+    assert_eq!(chain.broken, None);
+    assert!(chain.checked >= 50, "{}", chain.checked);
 
     // Seats changed through one instance hold on the other at once (they are read in each write's transaction).
     let (s, _) = b.scim(&token, reqwest::Method::POST, "/Users", Some(okta_user("late@example.com"))).await;

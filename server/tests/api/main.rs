@@ -1,5 +1,6 @@
 //! Black-box HTTP tests: each spawns the real app on port 0 with a fresh database. One binary for all of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // Tests fail loudly by design.
+mod audit;
 mod concurrency;
 mod entra;
 mod events;

@@ -211,10 +211,13 @@ async fn filters_run_as_sql_with_paging_and_totals() {
 async fn tokens_authenticate_by_hash_until_revoked() {
     let (s, _t) = store().await;
     let mut tx = s.begin_write().await.unwrap();
-    let t = tx.insert_token(TokenKind::Scim, "Okta", "hash1", 10).await.unwrap();
-    assert!(matches!(tx.insert_token(TokenKind::Scim, "okta", "hash2", 10).await, Err(Error::Conflict { .. })));
+    let t = tx.insert_token(TokenKind::Scim, roster::model::ApiScope::Directory, "Okta", "hash1", 10).await.unwrap();
+    assert!(matches!(
+        tx.insert_token(TokenKind::Scim, roster::model::ApiScope::Directory, "okta", "hash2", 10).await,
+        Err(Error::Conflict { .. })
+    ));
     // An API token may share a SCIM token's name; neither authenticates as the other.
-    tx.insert_token(TokenKind::Api, "Okta", "hash4", 10).await.unwrap();
+    tx.insert_token(TokenKind::Api, roster::model::ApiScope::Directory, "Okta", "hash4", 10).await.unwrap();
     let live = |tx: (Vec<roster::store::LiveToken>, bool)| -> (Vec<(TokenKind, String)>, bool) {
         let mut l: Vec<_> = tx.0.into_iter().map(|t| (t.kind, t.hash)).collect();
         l.sort_by(|a, b| a.1.cmp(&b.1));
@@ -226,7 +229,7 @@ async fn tokens_authenticate_by_hash_until_revoked() {
     let api = vec![(TokenKind::Api, "hash4".to_owned())];
     assert_eq!(live(tx.live_tokens().await.unwrap()).0, api, "revoking one kind leaves the other");
     assert_eq!(t.name, "Okta");
-    tx.insert_token(TokenKind::Scim, "Okta", "hash3", 12).await.unwrap(); // a revoked token's name may be reused
+    tx.insert_token(TokenKind::Scim, roster::model::ApiScope::Directory, "Okta", "hash3", 12).await.unwrap(); // a revoked token's name may be reused
     assert_eq!(tx.list_tokens(TokenKind::Scim).await.unwrap().len(), 2);
     assert_eq!(tx.list_tokens(TokenKind::Api).await.unwrap().len(), 1);
 }
@@ -263,10 +266,14 @@ async fn events_are_listed_newest_first_and_filtered() {
         diff: String::new(),
         detail: String::new(),
         request_id: Some("req-1".into()),
+        client: None,
     };
     let a = tx.insert_log_entry(&ev(201, Outcome::Ok, "u1")).await.unwrap();
     let b = tx.insert_log_entry(&ev(403, Outcome::NoSeats, "u2")).await.unwrap();
-    assert!(b.0 > a.0);
+    assert_eq!(b.0, a.0 + 1, "numbered one after another");
+    // Written, and hashed into the chain, when the transaction commits.
+    tx.commit().await.unwrap();
+    let mut tx = s.begin_read().await.unwrap();
     let all = tx.log_entries(&LogQuery { start_index: 1, count: 10, ..Default::default() }).await.unwrap();
     assert_eq!(all.items[0].id, b);
     let failed =

@@ -98,7 +98,14 @@ async fn upgrade_and_check(url: &str, secrets: &serde_json::Value) {
     let services = roster::service::Services::new(db.store());
     let actor = services.tokens.authenticate(secrets["scim_token"].as_str()).await.expect("the SCIM token still works");
     assert_eq!(actor.name(), "Okta");
-    assert!(services.tokens.authenticate_api(secrets["api_token"].as_str()).await.is_ok(), "the API token still works");
+    assert!(
+        services
+            .tokens
+            .authenticate_api(secrets["api_token"].as_str(), roster::model::ApiScope::Directory)
+            .await
+            .is_ok(),
+        "the API token still works"
+    );
     let q = roster::model::UserQuery { start_index: 1, count: 100, include_deleted: true, ..Default::default() };
     let users = services.users.list(&q).await.unwrap().items;
     let by_name = |n: &str| users.iter().find(|u| u.user_name == n).unwrap_or_else(|| panic!("{n}: {users:?}"));
@@ -119,6 +126,12 @@ async fn upgrade_and_check(url: &str, secrets: &serde_json::Value) {
     let log = services.settings.log(&q).await.unwrap();
     assert_eq!(log.total, before["log_entry"]);
     assert!(log.items.iter().any(|e| e.outcome == roster::model::Outcome::NoSeats), "the refused push is still logged");
+    // The release's entries get their hashes at the first start (migration 0013), and the chain then verifies.
+    let early = services.audit.verify().await.map(|_| ()).unwrap_err().to_string();
+    assert!(early.contains("still being hashed"), "{early}");
+    assert_eq!(services.audit.seal_backlog().await.unwrap() as i64, before["log_entry"]);
+    let v = services.audit.verify().await.unwrap();
+    assert_eq!((v.broken, v.checked as i64), (None, before["log_entry"]), "every entry of the release is in the chain");
     let hooks = services.webhooks.list().await.unwrap();
     assert_eq!(hooks.len(), 1);
     // The webhook's secret, in clear before: with a key file set, a start seals it, and it opens to the same secret.

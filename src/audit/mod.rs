@@ -1,0 +1,3 @@
+pub mod chain;
+pub mod csv;
+pub mod ocsf;
