@@ -12,10 +12,11 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use roster::Error;
 use roster::model::{ApiScope, DirectoryUserQuery, GroupId, TokenId, UserId};
+use roster::model::{DirectoryGroup, DirectoryUser};
 use roster::service::Services;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The router under `/v1`, with its state applied.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
@@ -27,6 +28,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S>
         .route("/groups/{id}/members", get(members))
         .route("/events", get(events))
         .route("/audit", get(audit))
+        .route("/openapi.json", get(openapi_json))
         .fallback(async || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such directory API endpoint"))
         .layer(middleware::from_fn_with_state(services.clone(), authenticate))
         .with_state(services)
@@ -76,9 +78,24 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
+/// Every error's body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable, for code to branch on: `invalid_request`, `unauthorized`, `insufficient_scope`, `not_found`,
+    /// `cursor_expired`, `cursor_ahead`, `too_many_requests`, `unavailable`.
+    code: String,
+    /// For people: what went wrong and what to do.
+    message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let body = Json(ErrorBody { error: ErrorDetail { code: self.code.into(), message: self.message } });
         let mut res = (self.status, body).into_response();
         match self.status {
             StatusCode::UNAUTHORIZED => {
@@ -100,7 +117,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-type ApiResult = Result<Json<serde_json::Value>, ApiError>;
+type ApiResult<T> = Result<Json<T>, ApiError>;
 
 /// The directory API token a request came with.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +129,12 @@ async fn authenticate(State(s): State<Services>, mut req: Request, next: Next) -
     let bearer =
         req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
     let path = req.uri().path();
-    let scope = if path == "/audit" || path.ends_with("/v1/audit") { ApiScope::Audit } else { ApiScope::Directory };
+    // Nested under /v1, the router sees the path without it.
+    if path == "/openapi.json" {
+        // The document is public: integrators generate clients from it before they have a token.
+        return next.run(req).await;
+    }
+    let scope = if path == "/audit" { ApiScope::Audit } else { ApiScope::Directory };
     match s.tokens.authenticate_api(bearer.as_deref(), scope).await {
         Ok(token) => {
             req.extensions_mut().insert(ApiClient(token.id));
@@ -122,12 +144,28 @@ async fn authenticate(State(s): State<Services>, mut req: Request, next: Next) -
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct Paging {
+/// `GET /v1/users`'s query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct UserPaging {
+    /// The `next` of the page before; absent for the first page.
     cursor: Option<String>,
+    /// Users per page, 1 to 1,000; 100 by default.
     limit: Option<i64>,
+    /// Only the members of the group with this id.
     group: Option<String>,
+    /// Only active (`true`) or only inactive (`false`) users.
     active: Option<bool>,
+}
+
+/// A keyset page's query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Paging {
+    /// The `next` of the page before; absent for the first page.
+    cursor: Option<String>,
+    /// Items per page, 1 to 1,000; 100 by default.
+    limit: Option<i64>,
 }
 
 /// A cursor is the last id of the page before: a short plain token.
@@ -140,7 +178,7 @@ fn cursor(c: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn user_query(p: Paging, group: Option<GroupId>) -> Result<DirectoryUserQuery, ApiError> {
+fn user_query(p: UserPaging, group: Option<GroupId>) -> Result<DirectoryUserQuery, ApiError> {
     Ok(DirectoryUserQuery {
         group: group.or(p.group.filter(|g| !g.is_empty()).map(GroupId)),
         active: p.active,
@@ -149,33 +187,80 @@ fn user_query(p: Paging, group: Option<GroupId>) -> Result<DirectoryUserQuery, A
     })
 }
 
-async fn users(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult {
+/// A page of users.
+#[derive(Debug, Serialize, ToSchema)]
+struct UsersPage {
+    users: Vec<DirectoryUser>,
+    /// The cursor of the next page; null on the last.
+    next: Option<String>,
+}
+
+/// A page of groups.
+#[derive(Debug, Serialize, ToSchema)]
+struct GroupsPage {
+    groups: Vec<DirectoryGroup>,
+    /// The cursor of the next page; null on the last.
+    next: Option<String>,
+}
+
+/// A page of a group's members.
+#[derive(Debug, Serialize, ToSchema)]
+struct MembersPage {
+    members: Vec<DirectoryUser>,
+    /// The cursor of the next page; null on the last.
+    next: Option<String>,
+}
+
+/// Users, in keyset pages by id.
+#[utoipa::path(get, path = "/v1/users", tag = "directory", params(UserPaging),
+    responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, description = "No group has the id in `group`", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
+async fn users(State(s): State<Services>, q: Result<Query<UserPaging>, QueryRejection>) -> ApiResult<UsersPage> {
     let page = s.directory.users(&user_query(q?.0, None)?).await?;
-    Ok(Json(json!({ "users": page.items, "next": page.next })))
+    Ok(Json(UsersPage { users: page.items, next: page.next }))
 }
 
-async fn user(State(s): State<Services>, Path(key): Path<String>) -> ApiResult {
-    Ok(Json(serde_json::to_value(s.directory.user(&key).await?).map_err(Error::internal)?))
+/// One user, by id or userName.
+#[utoipa::path(get, path = "/v1/users/{key}", tag = "directory",
+    params(("key" = String, Path, description = "The user's id, or their userName")),
+    responses((status = 200, body = DirectoryUser), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn user(State(s): State<Services>, Path(key): Path<String>) -> ApiResult<DirectoryUser> {
+    Ok(Json(s.directory.user(&key).await?))
 }
 
-async fn groups(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult {
+/// Groups, in keyset pages by id.
+#[utoipa::path(get, path = "/v1/groups", tag = "directory", params(Paging),
+    responses((status = 200, body = GroupsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn groups(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult<GroupsPage> {
     let q = q?.0;
     let after = cursor(q.cursor)?.map(GroupId);
     let page = s.directory.groups(after.as_ref(), roster::service::directory_limit(q.limit)).await?;
-    Ok(Json(json!({ "groups": page.items, "next": page.next })))
+    Ok(Json(GroupsPage { groups: page.items, next: page.next }))
 }
 
-async fn group(State(s): State<Services>, Path(id): Path<String>) -> ApiResult {
-    Ok(Json(serde_json::to_value(s.directory.group(&GroupId(id)).await?).map_err(Error::internal)?))
+/// One group.
+#[utoipa::path(get, path = "/v1/groups/{id}", tag = "directory", params(("id" = String, Path, description = "The group's id")),
+    responses((status = 200, body = DirectoryGroup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn group(State(s): State<Services>, Path(id): Path<String>) -> ApiResult<DirectoryGroup> {
+    Ok(Json(s.directory.group(&GroupId(id)).await?))
 }
 
+/// A group's members, in keyset pages by user id.
+#[utoipa::path(get, path = "/v1/groups/{id}/members", tag = "directory",
+    params(("id" = String, Path, description = "The group's id"), UserPaging),
+    responses((status = 200, body = MembersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn members(
     State(s): State<Services>,
     Path(id): Path<String>,
-    q: Result<Query<Paging>, QueryRejection>,
-) -> ApiResult {
+    q: Result<Query<UserPaging>, QueryRejection>,
+) -> ApiResult<MembersPage> {
     let page = s.directory.users(&user_query(q?.0, Some(GroupId(id)))?).await?;
-    Ok(Json(json!({ "members": page.items, "next": page.next })))
+    Ok(Json(MembersPage { members: page.items, next: page.next }))
 }
 
 /// A shared page's JSON as a response body.
@@ -187,15 +272,46 @@ impl AsRef<[u8]> for SharedJson {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
     /// A `next` from an earlier answer; `now` starts at the newest event; absent starts at the oldest kept.
     after: Option<String>,
+    /// Events per page, 1 to 1,000; 100 by default.
     limit: Option<i64>,
     /// Seconds to wait for an event when there is none yet, up to 30.
+    #[param(maximum = 30)]
     wait: Option<u64>,
 }
 
+/// A directory event: the Standard Webhooks payload shape, as webhook deliveries carry it.
+#[derive(Debug, Serialize, ToSchema)]
+struct FeedEvent {
+    /// Unique, and the `webhook-id` of its deliveries.
+    id: String,
+    /// `user.created`, `user.deactivated`, `group.members_added`, … (docs/integrations.md).
+    #[serde(rename = "type")]
+    kind: String,
+    /// RFC 3339.
+    timestamp: String,
+    /// What changed: the user or group, and why.
+    data: serde_json::Value,
+}
+
+/// A page of the event feed.
+#[derive(Debug, Serialize, ToSchema)]
+struct EventsPage {
+    events: Vec<FeedEvent>,
+    /// The cursor to ask with next: `after=<next>`.
+    next: String,
+}
+
+/// Directory events in commit order, long-polled with `wait`.
+#[utoipa::path(get, path = "/v1/events", tag = "directory", params(FeedQuery),
+    responses((status = 200, body = EventsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, description = "The cursor is ahead of the newest event", body = ErrorBody),
+        (status = 410, description = "Retention removed events after the cursor", body = ErrorBody),
+        (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn events(
     State(s): State<Services>,
     Extension(client): Extension<ApiClient>,
@@ -216,7 +332,8 @@ async fn events(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     /// A `next` from an earlier page; absent starts at the oldest entry kept.
     after: Option<String>,
@@ -224,8 +341,26 @@ struct AuditQuery {
     limit: Option<i64>,
 }
 
-/// `GET /v1/audit`: OCSF records in commit order, the next page in `Link: <…>; rel="next"` and in `next`. An empty
-/// page means caught up: ask again later with the same cursor.
+/// A page of the audit trail.
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditPage {
+    /// OCSF 1.8.0 records, oldest first: Authentication (3002), Account Change (3001), Group Management (3006) or
+    /// Entity Management (3004). Their JSON Schemas are in the repository's `schemas/ocsf/1.8.0`.
+    records: Vec<serde_json::Map<String, serde_json::Value>>,
+    /// The cursor to ask with next: `after=<next>`, also in the `Link` header.
+    next: String,
+}
+
+/// The audit trail: every log entry as an OCSF record, in commit order. The next page is in `Link: <…>; rel="next"`
+/// and in `next`; an empty page means caught up, so ask again later with the same cursor.
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage,
+            headers(("Link" = String, description = "The next page: `</v1/audit?after=N>; rel=\"next\"`"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "The token's scope is not `audit`", body = ErrorBody),
+        (status = 409, description = "The cursor is ahead of the newest entry", body = ErrorBody),
+        (status = 410, description = "Retention removed entries after the cursor", body = ErrorBody),
+        (status = 503, body = ErrorBody)))]
 async fn audit(State(s): State<Services>, q: Result<Query<AuditQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let q = q?.0;
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
@@ -236,9 +371,60 @@ async fn audit(State(s): State<Services>, q: Result<Query<AuditQuery>, QueryReje
     };
     let page = s.audit.page(after, q.limit).await?;
     let version = env!("CARGO_PKG_VERSION");
-    let records: Vec<_> = page.entries.iter().map(|e| roster::audit::ocsf::record(e, version)).collect();
+    let records = page
+        .entries
+        .iter()
+        .map(|e| match roster::audit::ocsf::record(e, version) {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        })
+        .collect();
     let limit = q.limit.map(|l| format!("&limit={}", l.clamp(1, roster::service::MAX_AUDIT_LIMIT))).unwrap_or_default();
     let link = format!("</v1/audit?after={}{limit}>; rel=\"next\"", page.next);
-    let body = Json(json!({ "records": records, "next": page.next.to_string() }));
-    Ok(([(header::LINK, link)], body).into_response())
+    Ok(([(header::LINK, link)], Json(AuditPage { records, next: page.next.to_string() })).into_response())
+}
+
+/// The OpenAPI 3.1 document of `/v1`, from the handlers above and their types; `docs/openapi.json` is a copy, which
+/// a test keeps equal.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "roster API",
+        description = "Read-only JSON for the product's own services (the `directory` scope: users, groups, the event \
+            feed) and for a SIEM (the `audit` scope: the audit trail as OCSF records). Each API token has one scope and \
+            gets 403 on the other's endpoints. Create one with `roster api token create --name N --scope directory|audit`."
+    ),
+    paths(users, user, groups, group, members, events, audit),
+    components(schemas(ErrorBody, ErrorDetail)),
+    modifiers(&BearerToken),
+    security(("api_token" = [])),
+    tags((name = "directory", description = "Needs an API token with the `directory` scope"),
+        (name = "audit", description = "Needs an API token with the `audit` scope"))
+)]
+pub struct ApiDoc;
+
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let scheme =
+            HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("An API token, `roster_api_…`")).build();
+        doc.components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("api_token", SecurityScheme::Http(scheme));
+    }
+}
+
+/// The document as served and as kept in the repository.
+pub fn openapi_document() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").into();
+    doc.to_pretty_json().unwrap_or_default() + "\n"
+}
+
+async fn openapi_json() -> Response {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(openapi_document).clone();
+    ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }

@@ -119,6 +119,7 @@ impl DirectoryEvent {
 
 /// A group as the directory API and events name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryGroupRef {
     pub id: GroupId,
@@ -127,6 +128,7 @@ pub struct DirectoryGroupRef {
 
 /// A user as the directory API returns it and events carry it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryUser {
     pub id: UserId,
@@ -189,6 +191,7 @@ impl DirectoryUser {
 
 /// A group as the directory API lists it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryGroup {
     pub id: GroupId,

@@ -343,3 +343,41 @@ async fn every_record_type_validates_against_the_json_schema_of_its_ocsf_class()
     check.stdin.take().unwrap().write_all(broken.to_string().as_bytes()).unwrap();
     assert!(!check.wait_with_output().unwrap().status.success());
 }
+
+/// `docs/openapi.json`, kept equal to the served document: `ROSTER_WRITE_OPENAPI=1 cargo test openapi` rewrites it.
+#[tokio::test]
+async fn the_openapi_document_is_served_without_a_token_and_kept_in_the_repository() {
+    let app = spawn_app().await;
+    let r = app.http.get(format!("{}/v1/openapi.json", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let served = r.text().await.unwrap();
+    let doc: Value = serde_json::from_str(&served).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+    let paths: Vec<&str> = doc["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for p in [
+        "/v1/users",
+        "/v1/users/{key}",
+        "/v1/groups",
+        "/v1/groups/{id}",
+        "/v1/groups/{id}/members",
+        "/v1/events",
+        "/v1/audit",
+    ] {
+        assert!(paths.contains(&p), "{p} in {paths:?}");
+    }
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+    if std::env::var_os("ROSTER_WRITE_OPENAPI").is_some() {
+        std::fs::write(file, &served).unwrap();
+    }
+    let kept = std::fs::read_to_string(file).unwrap_or_default();
+    assert!(
+        kept == served,
+        "docs/openapi.json differs from /v1/openapi.json: run ROSTER_WRITE_OPENAPI=1 cargo test openapi"
+    );
+    // Only the document is public.
+    for path in ["/v1/users", "/v1/users/openapi.json", "/v1/audit"] {
+        let r = app.http.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
