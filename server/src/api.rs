@@ -20,17 +20,23 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The router under `/v1`, with its state applied.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
-    Router::new()
+    // Each scope's routes behind a token of that scope: the scope is the route's, never read from the path.
+    let scoped = |scope| middleware::from_fn_with_state((services.clone(), scope), authenticate);
+    let directory = Router::new()
         .route("/users", get(users))
         .route("/users/{key}", get(user))
         .route("/groups", get(groups))
         .route("/groups/{id}", get(group))
         .route("/groups/{id}/members", get(members))
         .route("/events", get(events))
-        .route("/audit", get(audit))
+        .route_layer(scoped(ApiScope::Directory));
+    let audit = Router::new().route("/audit", get(audit)).route_layer(scoped(ApiScope::Audit));
+    Router::new()
+        .merge(directory)
+        .merge(audit)
+        // Public: integrators generate clients from it before they have a token.
         .route("/openapi.json", get(openapi_json))
-        .fallback(async || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such directory API endpoint"))
-        .layer(middleware::from_fn_with_state(services.clone(), authenticate))
+        .fallback(async || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint"))
         .with_state(services)
 }
 
@@ -123,18 +129,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 #[derive(Debug, Clone, Copy)]
 struct ApiClient(TokenId);
 
-/// Every `/v1` request needs a live API token of the scope its endpoint belongs to: `/v1/audit` the audit scope,
-/// everything else the directory scope.
-async fn authenticate(State(s): State<Services>, mut req: Request, next: Next) -> Response {
+/// Every `/v1` endpoint but the document needs a live API token of its scope.
+async fn authenticate(State((s, scope)): State<(Services, ApiScope)>, mut req: Request, next: Next) -> Response {
     let bearer =
         req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
-    let path = req.uri().path();
-    // Nested under /v1, the router sees the path without it.
-    if path == "/openapi.json" {
-        // The document is public: integrators generate clients from it before they have a token.
-        return next.run(req).await;
-    }
-    let scope = if path == "/audit" { ApiScope::Audit } else { ApiScope::Directory };
     match s.tokens.authenticate_api(bearer.as_deref(), scope).await {
         Ok(token) => {
             req.extensions_mut().insert(ApiClient(token.id));
@@ -371,14 +369,7 @@ async fn audit(State(s): State<Services>, q: Result<Query<AuditQuery>, QueryReje
     };
     let page = s.audit.page(after, q.limit).await?;
     let version = env!("CARGO_PKG_VERSION");
-    let records = page
-        .entries
-        .iter()
-        .map(|e| match roster::audit::ocsf::record(e, version) {
-            serde_json::Value::Object(m) => m,
-            _ => serde_json::Map::new(),
-        })
-        .collect();
+    let records = page.entries.iter().map(|e| roster::audit::ocsf::record(e, version)).collect();
     let limit = q.limit.map(|l| format!("&limit={}", l.clamp(1, roster::service::MAX_AUDIT_LIMIT))).unwrap_or_default();
     let link = format!("</v1/audit?after={}{limit}>; rel=\"next\"", page.next);
     Ok(([(header::LINK, link)], Json(AuditPage { records, next: page.next.to_string() })).into_response())
@@ -424,7 +415,7 @@ pub fn openapi_document() -> String {
 }
 
 async fn openapi_json() -> Response {
-    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let doc = DOC.get_or_init(openapi_document).clone();
+    static DOC: std::sync::OnceLock<axum::body::Bytes> = std::sync::OnceLock::new();
+    let doc = DOC.get_or_init(|| openapi_document().into()).clone();
     ([(header::CONTENT_TYPE, "application/json")], doc).into_response()
 }

@@ -128,6 +128,9 @@ async fn services(config: &Config) -> anyhow::Result<Services> {
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let mut services = Services::new(db.store_with_audit(config.audit_stream(true)?));
+    // Entries from before the log's hash chain (an upgrade) get their hashes, a batch at a time, before this command
+    // writes one.
+    services.audit.seal_backlog().await?;
     let keys = config.secret_keys()?;
     services.sso = services.sso.clone().with_keys(keys.clone());
     services.webhooks =

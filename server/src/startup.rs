@@ -46,7 +46,7 @@ impl Application {
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
         let audit = config.audit_stream(false)?;
-        if let Some(audit) = audit.clone() {
+        if let Some(audit) = audit.clone().filter(|a| a.is_file()) {
             spawn_reopen_on_hangup(audit);
         }
         let store = db.store_with_audit(audit);

@@ -3,10 +3,58 @@
 //! before). Entries are numbered in commit order under the database's write lock, so one chain holds across several
 //! instances.
 //!
-//! The hash is SHA-256 over a length-prefixed encoding of every stored field (docs/audit.md gives it byte by byte), so
-//! no two different entries encode alike.
+//! The hash is SHA-256 over a length-prefixed encoding of every stored column, as stored (docs/audit.md gives it byte
+//! by byte), so no two different rows encode alike and no edit hides behind how a value reads back.
 use crate::model::LogEntry;
 use sha2::{Digest, Sha256};
+
+/// A log entry's columns exactly as stored: what the chain covers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Row {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub method: String,
+    pub path: String,
+    pub status: i64,
+    pub outcome: String,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub diff: String,
+    pub detail: String,
+    pub request_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub user_agent: Option<String>,
+    /// The stored hash; None for an entry not yet sealed.
+    pub hash: Option<String>,
+}
+
+impl From<&LogEntry> for Row {
+    /// The row roster writes for `e` (its columns are written from these same values).
+    fn from(e: &LogEntry) -> Row {
+        let t = e.target.as_ref();
+        let c = e.client.as_ref();
+        Row {
+            id: e.id.0,
+            at: e.at,
+            actor: e.actor.clone(),
+            method: e.method.clone(),
+            path: e.path.clone(),
+            status: i64::from(e.status),
+            outcome: e.outcome.as_str().to_owned(),
+            target_kind: t.map(|t| t.kind.as_str().to_owned()),
+            target_id: t.map(|t| t.id.clone()),
+            target_name: t.map(|t| t.name.clone()),
+            diff: e.diff.clone(),
+            detail: e.detail.clone(),
+            request_id: e.request_id.clone(),
+            client_addr: c.map(|c| c.address.clone()),
+            user_agent: c.map(|c| c.user_agent.clone()),
+            hash: e.hash.clone(),
+        }
+    }
+}
 
 /// Where an entry's chain comes from: the entry before it, or, for the oldest, where retention cut the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -19,29 +67,27 @@ pub struct Link {
 /// Tells the encoding apart from any other use of SHA-256 over these bytes, and versions it.
 const DOMAIN: &[u8] = b"roster log entry v1\0";
 
-/// The hash of `e`, chained to `prev`.
-pub fn hash(prev: &Link, e: &LogEntry) -> String {
+/// The hash of the row `r`, chained to `prev`.
+pub fn hash(prev: &Link, r: &Row) -> String {
     let mut h = Sha256::new();
     h.update(DOMAIN);
     h.update(prev.id.to_be_bytes());
     text(&mut h, Some(&prev.hash));
-    h.update(e.id.0.to_be_bytes());
-    h.update(e.at.to_be_bytes());
-    for field in [Some(e.actor.as_str()), Some(&e.method), Some(&e.path)] {
+    h.update(r.id.to_be_bytes());
+    h.update(r.at.to_be_bytes());
+    for field in [Some(r.actor.as_str()), Some(&r.method), Some(&r.path)] {
         text(&mut h, field);
     }
-    h.update(u32::from(e.status).to_be_bytes());
-    text(&mut h, Some(e.outcome.as_str()));
-    let t = e.target.as_ref();
-    text(&mut h, t.map(|t| t.kind.as_str()));
-    text(&mut h, t.map(|t| t.id.as_str()));
-    text(&mut h, t.map(|t| t.name.as_str()));
-    text(&mut h, Some(&e.diff));
-    text(&mut h, Some(&e.detail));
-    text(&mut h, e.request_id.as_deref());
-    let c = e.client.as_ref();
-    text(&mut h, c.map(|c| c.address.as_str()));
-    text(&mut h, c.map(|c| c.user_agent.as_str()));
+    h.update(r.status.to_be_bytes());
+    text(&mut h, Some(&r.outcome));
+    for field in [&r.target_kind, &r.target_id, &r.target_name] {
+        text(&mut h, field.as_deref());
+    }
+    text(&mut h, Some(&r.diff));
+    text(&mut h, Some(&r.detail));
+    for field in [&r.request_id, &r.client_addr, &r.user_agent] {
+        text(&mut h, field.as_deref());
+    }
     hex(&h.finalize())
 }
 
@@ -108,19 +154,19 @@ impl Verifier {
         Verifier { prev: cut, contiguous_from, checked: 0 }
     }
 
-    /// Checks the next entry.
-    pub fn check(&mut self, e: &LogEntry) -> Result<(), Break> {
-        let Some(stored) = e.hash.as_deref() else {
-            return Err(Break::Unsealed { id: e.id.0 });
+    /// Checks the next row.
+    pub fn check(&mut self, r: &Row) -> Result<(), Break> {
+        let Some(stored) = r.hash.as_deref() else {
+            return Err(Break::Unsealed { id: r.id });
         };
-        if stored != hash(&self.prev, e) {
+        if stored != hash(&self.prev, r) {
             let next = self.prev.id + 1;
-            if e.id.0 > next && next >= self.contiguous_from {
-                return Err(Break::Removed { missing: next, before: e.id.0 });
+            if r.id > next && next >= self.contiguous_from {
+                return Err(Break::Removed { missing: next, before: r.id });
             }
-            return Err(Break::Changed { id: e.id.0 });
+            return Err(Break::Changed { id: r.id });
         }
-        self.prev = Link { id: e.id.0, hash: stored.to_owned() };
+        self.prev = Link { id: r.id, hash: stored.to_owned() };
         self.checked += 1;
         Ok(())
     }
@@ -157,19 +203,19 @@ mod tests {
         }
     }
 
-    fn chain(n: i64) -> Vec<LogEntry> {
+    fn chain(n: i64) -> Vec<Row> {
         let mut prev = Link::default();
         (1..=n)
             .map(|i| {
-                let mut e = entry(i);
-                e.hash = Some(hash(&prev, &e));
-                prev = Link { id: i, hash: e.hash.clone().unwrap_or_default() };
-                e
+                let mut r = Row::from(&entry(i));
+                r.hash = Some(hash(&prev, &r));
+                prev = Link { id: i, hash: r.hash.clone().unwrap_or_default() };
+                r
             })
             .collect()
     }
 
-    fn verify(entries: &[LogEntry], head: i64) -> Result<u64, Break> {
+    fn verify(entries: &[Row], head: i64) -> Result<u64, Break> {
         let mut v = Verifier::new(Link::default(), 1);
         for e in entries {
             v.check(e)?;
@@ -186,31 +232,38 @@ mod tests {
     #[test]
     fn every_field_is_covered() {
         let base = chain(1).remove(0);
-        let edits: [fn(&mut LogEntry); 12] = [
-            |e| e.at += 1,
-            |e| e.actor.push('x'),
-            |e| e.method = "PUT".into(),
-            |e| e.path.push('/'),
-            |e| e.status = 200,
-            |e| e.outcome = Outcome::Failed,
-            |e| e.target = None,
-            |e| e.diff.clear(),
-            |e| e.detail.push('x'),
-            |e| e.request_id = None,
-            |e| e.client = None,
-            |e| e.id = LogEntryId(2),
+        // Each column, including values that would read back the same ("garbage" reads as failed, a kind-less
+        // target as none).
+        let edits: [fn(&mut Row); 17] = [
+            |r| r.at += 1,
+            |r| r.actor.push('x'),
+            |r| r.method = "PUT".into(),
+            |r| r.path.push('/'),
+            |r| r.status = 200,
+            |r| r.status = 1 << 40,
+            |r| r.outcome = "failed".into(),
+            |r| r.outcome = "garbage".into(),
+            |r| r.target_kind = None,
+            |r| r.target_id = None,
+            |r| r.target_name = Some(String::new()),
+            |r| r.diff.clear(),
+            |r| r.detail.push('x'),
+            |r| r.request_id = None,
+            |r| r.client_addr = Some(String::new()),
+            |r| r.user_agent = None,
+            |r| r.id = 2,
         ];
         for edit in edits {
-            let mut e = base.clone();
-            edit(&mut e);
-            assert_ne!(hash(&Link::default(), &e), base.hash.clone().unwrap_or_default());
+            let mut r = base.clone();
+            edit(&mut r);
+            assert_ne!(hash(&Link::default(), &r), base.hash.clone().unwrap_or_default());
         }
     }
 
     #[test]
     fn fields_cannot_trade_bytes() {
-        let mut a = entry(1);
-        let mut b = entry(1);
+        let mut a = Row::from(&entry(1));
+        let mut b = a.clone();
         a.actor = "ab".into();
         a.method = "c".into();
         b.actor = "a".into();
@@ -238,7 +291,7 @@ mod tests {
     #[test]
     fn an_insertion_is_named() {
         let mut c = chain(3);
-        let mut forged = entry(4);
+        let mut forged = Row::from(&entry(4));
         forged.hash = Some("0".repeat(64));
         c.push(forged);
         assert_eq!(verify(&c, 3), Err(Break::Changed { id: 4 }));

@@ -1,8 +1,9 @@
 //! The log as CSV for auditors: the panel's download and `roster log export --format csv`.
 //!
-//! Safe to open in a spreadsheet: a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return would be
-//! read as a formula (CSV injection, as OWASP describes it), so it gets a leading `'`, which spreadsheets show as
-//! text and do not evaluate.
+//! Safe to open in a spreadsheet: a cell whose first character, or first after leading spaces (which spreadsheets may
+//! trim on import), is `=`, `+`, `-` or `@` (or their fullwidth forms), or that starts with a tab or a line break,
+//! would be read as a formula (CSV injection, as OWASP describes it), so it gets a leading `'`, which spreadsheets
+//! show as text and do not evaluate.
 use crate::model::{LogEntry, rfc3339};
 use crate::{Error, Result};
 
@@ -27,10 +28,13 @@ pub const HEADER: [&str; 16] = [
 
 /// A cell as a spreadsheet will read it: never a formula.
 pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
-    }
+    let formula = |c: char| matches!(c, '=' | '+' | '-' | '@' | '＝' | '＋' | '－' | '＠');
+    let risky = match cell.chars().next() {
+        Some('\t' | '\r' | '\n') => true,
+        Some(_) => cell.trim_start().chars().next().is_some_and(formula),
+        None => false,
+    };
+    if risky { format!("'{cell}").into() } else { cell.into() }
 }
 
 /// Writes CSV rows to `out`, the header first when asked.
@@ -83,7 +87,19 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised() {
-        for bad in ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"] {
+        for bad in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "\n=1",
+            "  =1",
+            "\u{a0}=1",
+            "＝1",
+            "＠A1",
+        ] {
             assert!(neutralise(bad).starts_with('\''), "{bad}");
         }
         for fine in ["ada@example.com", "1-2", "created", ""] {

@@ -56,53 +56,83 @@ fn actor_kind(e: &LogEntry) -> ActorKind {
     }
 }
 
-/// The class and activity of an entry.
+/// The class and activity of an entry. Decided from what roster itself wrote (the method, the panel's and CLI's
+/// action names, the status, and the leading parts of its own change summaries), never from text a client sent: an
+/// attribute value that reads "created (" or a token named "removed" changes nothing here.
 pub fn classify(e: &LogEntry) -> Class {
-    let what = e.path.as_str();
-    let has = |s: &str| e.diff.contains(s);
-    match (e.method.as_str(), e.target.as_ref().map(|t| t.kind)) {
+    let (method, action) = (e.method.as_str(), e.path.as_str());
+    // Attribute changes come after roster's own parts, each as "name: before → after".
+    let parts: Vec<&str> = e.diff.split("; ").collect();
+    let first = parts.first().copied().unwrap_or_default();
+    let local = matches!(method, "PANEL" | "CLI");
+    match (method, e.target.as_ref().map(|t| t.kind)) {
         ("SIGN-IN", _) => class(AUTHENTICATION, 1, "Logon"),
         ("SIGN-OUT", _) => class(AUTHENTICATION, 2, "Logoff"),
         // A SCIM request whose bearer token was missing, unknown or revoked.
-        (_, None) if e.status == 401 => class(AUTHENTICATION, 1, "Logon"),
-        (m, Some(Kind::User)) => match () {
-            _ if m == "POST" || what == "create user" || has("created (") => class(ACCOUNT_CHANGE, 1, "Create"),
-            _ if m == "DELETE" || has("deleted in the IdP") => class(ACCOUNT_CHANGE, 6, "Delete"),
-            _ if has("active: true → false") => class(ACCOUNT_CHANGE, 5, "Disable"),
-            _ if has("active: false → true") => class(ACCOUNT_CHANGE, 2, "Enable"),
+        (_, None) if e.status == 401 && !local => class(AUTHENTICATION, 1, "Logon"),
+        (_, Some(Kind::User)) => match () {
+            _ if method == "DELETE" || parts.contains(&"deleted in the IdP (kept as a tombstone)") => {
+                class(ACCOUNT_CHANGE, 6, "Delete")
+            }
+            _ if method == "POST" || action == "create user" || first.starts_with("created (") => {
+                class(ACCOUNT_CHANGE, 1, "Create")
+            }
+            _ if first == "active: true → false" => class(ACCOUNT_CHANGE, 5, "Disable"),
+            _ if first == "active: false → true" || first.starts_with("restored after deletion") => {
+                class(ACCOUNT_CHANGE, 2, "Enable")
+            }
             _ => class(ACCOUNT_CHANGE, 99, "Update"),
         },
-        (_, Some(Kind::Admin)) => match what {
+        (_, Some(Kind::Admin)) => match action {
             "add admin" | "admin create" => class(ACCOUNT_CHANGE, 1, "Create"),
             "remove admin" | "admin remove" => class(ACCOUNT_CHANGE, 6, "Delete"),
             "change password" => class(ACCOUNT_CHANGE, 3, "Password Change"),
-            _ if has("removed") => class(ACCOUNT_CHANGE, 6, "Delete"),
-            _ => class(ACCOUNT_CHANGE, 99, "Role Change"),
+            "change role" | "admin set-role" => class(ACCOUNT_CHANGE, 99, "Role Change"),
+            // Offboarding: the IdP deactivated the admin's user, and roster ended their panel access.
+            _ if !local => class(ACCOUNT_CHANGE, 5, "Disable"),
+            _ => class(ACCOUNT_CHANGE, 99, "Update"),
         },
-        (m, Some(Kind::Group)) => match () {
-            _ if m == "POST" && !has("adopted") || what == "create group" || has("created with") => {
-                class(GROUP_MANAGEMENT, 6, "Create")
+        (_, Some(Kind::Group)) => {
+            let count =
+                |suffix: &str| parts.iter().any(|p| p.strip_suffix(suffix).is_some_and(|n| n.parse::<u64>().is_ok()));
+            let (added, removed) = (count(" members added"), count(" members removed"));
+            match () {
+                _ if method == "DELETE" || action == "delete group" => class(GROUP_MANAGEMENT, 5, "Delete"),
+                _ if action == "create group" || first.starts_with("created with ") => {
+                    class(GROUP_MANAGEMENT, 6, "Create")
+                }
+                _ if action == "add member" || added && !removed && parts.len() == 1 => {
+                    class(GROUP_MANAGEMENT, 3, "Add User")
+                }
+                _ if action == "remove member" || removed && !added && parts.len() == 1 => {
+                    class(GROUP_MANAGEMENT, 4, "Remove User")
+                }
+                _ => class(GROUP_MANAGEMENT, 99, "Update"),
             }
-            _ if m == "DELETE" || what == "delete group" => class(GROUP_MANAGEMENT, 5, "Delete"),
-            _ if what == "add member" || has("members added") && !has("removed") => {
-                class(GROUP_MANAGEMENT, 3, "Add User")
+        }
+        // Tokens, webhooks, seats, SCIM on/off, single sign-on: by the words of the panel's or CLI's action.
+        (_, _) if local => {
+            let words: Vec<&str> = action.split(' ').collect();
+            let any = |list: &[&str]| words.iter().any(|w| list.contains(w));
+            match () {
+                _ if e.status == 201 || any(&["create", "add"]) => class(ENTITY_MANAGEMENT, 1, "Create"),
+                _ if any(&["revoke", "remove", "unmap", "disable"]) => class(ENTITY_MANAGEMENT, 4, "Delete"),
+                _ => class(ENTITY_MANAGEMENT, 3, "Update"),
             }
-            _ if what == "remove member" || has("members removed") && !has("added") => {
-                class(GROUP_MANAGEMENT, 4, "Remove User")
-            }
-            _ => class(GROUP_MANAGEMENT, 99, "Update"),
-        },
-        (m, _) => match () {
-            _ if e.status == 201 || m == "POST" => class(ENTITY_MANAGEMENT, 1, "Create"),
-            _ if m == "GET" => class(ENTITY_MANAGEMENT, 2, "Read"),
-            _ if m == "DELETE" || has("revoked") || has("removed") => class(ENTITY_MANAGEMENT, 4, "Delete"),
-            _ => class(ENTITY_MANAGEMENT, 3, "Update"),
+        }
+        // A SCIM request refused before it named a user or group: what it tried, by its method.
+        (_, _) => match method {
+            "POST" => class(ENTITY_MANAGEMENT, 1, "Create"),
+            "GET" | "HEAD" => class(ENTITY_MANAGEMENT, 2, "Read"),
+            "DELETE" => class(ENTITY_MANAGEMENT, 4, "Delete"),
+            "PUT" | "PATCH" => class(ENTITY_MANAGEMENT, 3, "Update"),
+            _ => class(ENTITY_MANAGEMENT, 99, "Other"),
         },
     }
 }
 
 /// The entry as an OCSF record of its class. `product_version` is roster's.
-pub fn record(e: &LogEntry, product_version: &str) -> Value {
+pub fn record(e: &LogEntry, product_version: &str) -> Map<String, Value> {
     let c = classify(e);
     let ok = e.outcome == Outcome::Ok;
     let (severity_id, severity) = match (e.outcome, e.status) {
@@ -170,7 +200,7 @@ pub fn record(e: &LogEntry, product_version: &str) -> Value {
         roster["hash"] = json!(h);
     }
     r.insert("unmapped".into(), json!({ "roster": roster }));
-    Value::Object(r)
+    r
 }
 
 /// What the entry says happened, for `message`.
@@ -208,14 +238,17 @@ fn person(name: &str, type_id: u32, type_name: &str) -> Value {
     u
 }
 
+/// Whether `s` matches OCSF's `email_t`: `^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$`.
 fn looks_like_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else { return false };
+    let Some((first, rest)) = domain.split_once('.') else { return false };
+    let label = |c: char| c.is_ascii_alphanumeric() || c == '-';
     !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "._%+-@".contains(c))
-        && !domain.contains('@')
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+,-./=?^_`{|}~".contains(c))
+        && !first.is_empty()
+        && first.chars().all(label)
+        && !rest.is_empty()
+        && rest.chars().all(|c| label(c) || c == '.')
 }
 
 /// The attributes each class requires, and its own.
@@ -339,6 +372,26 @@ mod tests {
         assert_eq!(r["metadata"]["correlation_uid"], "req-1");
         assert_eq!(r["unmapped"]["roster"]["entry"], 7);
         assert_eq!(r["time"], 1_780_000_000_000_i64);
-        assert!(r.as_object().is_some_and(|o| o.values().all(|v| !v.is_null())));
+        assert!(r.values().all(|v| !v.is_null()));
+    }
+
+    #[test]
+    fn text_a_client_sent_does_not_choose_the_activity() {
+        let u = Some((Kind::User, "ada@example.com"));
+        let sneaky = entry("PATCH", "/scim/v2/Users/1", 200, u, "active: true → false; title: ∅ → \"created (x\"");
+        assert_eq!(activity(&sneaky), (3001, 5));
+        let t = Some((Kind::Token, "removed"));
+        assert_eq!(activity(&entry("PANEL", "create token", 201, t, "SCIM token 'removed' created")), (3004, 1));
+        let g = Some((Kind::Group, "5 members added"));
+        let renamed = entry("PATCH", "/scim/v2/Groups/1", 200, g, "renamed to '5 members added'");
+        assert_eq!(activity(&renamed), (3006, 99));
+    }
+
+    #[test]
+    fn an_email_is_given_only_in_the_form_ocsf_accepts() {
+        assert!(looks_like_email("ada@example.com") && looks_like_email("a.b+c@mail.example.co.uk"));
+        for bad in ["x@a_b.com", "x@example", "@example.com", "x@.com", "x@exa mple.com", "x@ex@ample.com"] {
+            assert!(!looks_like_email(bad), "{bad}");
+        }
     }
 }

@@ -94,9 +94,9 @@ impl AuditService {
         let mut after = i64::MIN;
         let mut broken = None;
         'walk: loop {
-            let batch = tx.log_entries_after(&LogQuery::default(), after, WALK).await?;
+            let batch = tx.log_rows_after(after, WALK).await?;
             let Some(last) = batch.last() else { break };
-            after = last.id.0;
+            after = last.id;
             for e in &batch {
                 if let Err(b) = v.check(e) {
                     broken = Some(b);

@@ -88,11 +88,6 @@ const FLOW_MS: Millis = 10 * 60_000;
 
 pub use crate::model::Client;
 
-/// A sign-in entry's detail: where from, for the log page.
-fn client_detail(c: &Client) -> String {
-    format!("from {} · {}", c.address, c.user_agent.chars().take(200).collect::<String>())
-}
-
 /// A sign-in attempt's entry in the log: `SIGN-IN sso` or `SIGN-IN password`, with the address and user agent.
 pub(super) fn sign_in_entry(who: &str, how: &str, status: u16, diff: String, client: &Client) -> NewLogEntry {
     NewLogEntry {
@@ -104,7 +99,7 @@ pub(super) fn sign_in_entry(who: &str, how: &str, status: u16, diff: String, cli
         outcome: if status < 400 { crate::model::Outcome::Ok } else { crate::model::Outcome::Failed },
         target: None,
         diff,
-        detail: client_detail(client),
+        detail: String::new(),
         request_id: None,
         client: Some(client.clone()),
     }

@@ -40,6 +40,8 @@ pub trait LogRead: Send {
     /// Up to `limit` entries matching `q` numbered after `after`, oldest first: the audit trail's pages and exports.
     async fn log_entries_after(&mut self, q: &LogQuery, after: i64, limit: i64) -> Result<Vec<LogEntry>>;
     async fn log_chain(&mut self) -> Result<LogChain>;
+    /// Up to `limit` entries numbered after `after`, oldest first, exactly as stored: what `roster log verify` walks.
+    async fn log_rows_after(&mut self, after: i64, limit: i64) -> Result<Vec<crate::audit::chain::Row>>;
 }
 
 /// Writes of this concern: only a write transaction has them.

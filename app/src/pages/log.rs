@@ -112,6 +112,8 @@ pub fn LogEntryPage() -> impl IntoView {
                                     <dt>"What changed"</dt><dd>{e.diff}</dd>
                                     <dt>"Detail"</dt><dd data-testid="event-detail">{e.detail}</dd>
                                     <dt>"Request id"</dt><dd data-testid="event-request-id">{e.request_id.map(|id| view! { <code>{id}</code> })}</dd>
+                                    <dt>"From"</dt><dd data-testid="event-client">{e.client.map(|c| format!("{} · {}", c.address, c.user_agent))}</dd>
+                                    <dt>"Chain hash"</dt><dd data-testid="event-hash">{e.hash.map(|h| view! { <code class="hash">{h}</code> })}</dd>
                                 </dl>
                             </div>
             }} />

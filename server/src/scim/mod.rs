@@ -103,7 +103,11 @@ async fn gate(State(s): State<ScimState>, mut req: Request, next: Next) -> Respo
     let path = req.uri().path().to_owned();
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let client = roster::model::Client {
-        address: req.extensions().get::<app::api::ctx::ClientAddr>().map(|c| c.0.clone()).unwrap_or_default(),
+        address: req
+            .extensions()
+            .get::<app::api::ctx::ClientAddr>()
+            .map(|c| c.0.clone())
+            .unwrap_or_else(|| "unknown".into()),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -165,6 +165,9 @@ impl Db {
             )),
             Db::Postgres(p) => {
                 let mut tx = watched("BEGIN", p.write.begin()).await.map_err(db)?;
+                // The write lock. The log chain's row is read after it, in a statement of its own: a statement that
+                // waited for a row lock sees the locked row as committed since, but every other row as it was when
+                // the statement began (READ COMMITTED), so the chain must not ride along.
                 let lock = "select 1 from setting where setting_id = 1 for update";
                 watched(lock, sqlx::query(lock).execute(&mut *tx)).await.map_err(db)?;
                 SqlTx::writer(Conn::Postgres(tx))

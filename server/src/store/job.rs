@@ -212,7 +212,7 @@ impl SqlTx {
         if self.chain.is_none() {
             self.chain = Some(log::chain_row(self).await?);
         }
-        let head = self.chain.as_ref().map_or(0, |c| c.head.id);
+        let head = self.chain.as_ref().map_or(0, |c| c.head.id.max(c.max_id));
         let last = self.job.as_ref().and_then(|j| j.log_head).or(self.log_head).unwrap_or(head);
         let id = last + 1;
         match &mut self.job {

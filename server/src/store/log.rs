@@ -1,10 +1,10 @@
 //! The provisioning log: a log entry per write or refusal.
 use super::job::SqlTx;
 use super::query::log_where;
-use super::sql::{Arg, Script, args};
+use super::sql::{Arg, Dialect, Script, args};
 use async_trait::async_trait;
 use roster::Kind;
-use roster::audit::chain::Link;
+use roster::audit::chain::{Link, Row};
 use roster::model::*;
 use roster::store::{LogChain, LogRead, LogWrite, NewLogEntry};
 use roster::{Error, Result};
@@ -32,6 +32,29 @@ pub struct LogEntryRecord {
     client_addr: Option<String>,
     user_agent: Option<String>,
     hash: Option<String>,
+}
+
+impl From<LogEntryRecord> for Row {
+    fn from(r: LogEntryRecord) -> Row {
+        Row {
+            id: r.entry_id,
+            at: r.at,
+            actor: r.actor,
+            method: r.method,
+            path: r.path,
+            status: r.status,
+            outcome: r.outcome,
+            target_kind: r.target_kind,
+            target_id: r.target_id,
+            target_name: r.target_name,
+            diff: r.diff,
+            detail: r.detail,
+            request_id: r.request_id,
+            client_addr: r.client_addr,
+            user_agent: r.user_agent,
+            hash: r.hash,
+        }
+    }
 }
 
 impl From<LogEntryRecord> for LogEntry {
@@ -130,7 +153,7 @@ fn log_entry_args(e: &LogEntry) -> Vec<Arg<'_>> {
     ])
 }
 
-/// The chain's row (migration 0013).
+/// The chain's row (migration 0013), and the highest entry number there is.
 #[derive(Debug, Clone)]
 pub struct ChainRow {
     /// The newest entry, which the next one chains to.
@@ -138,6 +161,10 @@ pub struct ChainRow {
     pub sealed_through: i64,
     pub cut: Link,
     pub numbered_from: i64,
+    /// The highest entry number in the table: above the head only if something inserted an entry roster did not
+    /// write, which `roster log verify` then names. New entries are numbered after it, so such a row never blocks a
+    /// write.
+    pub max_id: i64,
 }
 
 impl From<ChainRow> for LogChain {
@@ -146,35 +173,41 @@ impl From<ChainRow> for LogChain {
     }
 }
 
-pub(super) async fn chain_row(tx: &mut SqlTx) -> Result<ChainRow> {
-    let (head_id, head_hash, sealed_through, cut_id, cut_hash, numbered_from): (i64, String, i64, i64, String, i64) =
-        tx.fetch_one(
-            "select head_id, head_hash, sealed_through, cut_id, cut_hash, numbered_from from log_chain \
-             where chain_id = 1",
-            &[],
-        )
-        .await?;
-    Ok(ChainRow {
+/// The chain row's columns and the highest entry number: one statement, read by a write transaction after it holds
+/// the write lock.
+const CHAIN_COLUMNS: &str = "c.head_id, c.head_hash, c.sealed_through, c.cut_id, c.cut_hash, c.numbered_from, \
+     coalesce((select max(entry_id) from log_entry), 0)";
+
+/// The columns of [`CHAIN_COLUMNS`], read.
+type ChainColumns = (i64, String, i64, i64, String, i64, i64);
+
+fn chain_of((head_id, head_hash, sealed_through, cut_id, cut_hash, numbered_from, max_id): ChainColumns) -> ChainRow {
+    ChainRow {
         head: Link { id: head_id, hash: head_hash },
         sealed_through,
         cut: Link { id: cut_id, hash: cut_hash },
         numbered_from,
-    })
+        max_id,
+    }
 }
 
-/// Entries before the chain (migration 0013) get their hashes, oldest first, up to `limit` of them; returns how many.
-/// Writes `sealed_through` and the head's hash into `tx.chain`, which the commit (or the caller) writes.
-async fn seal_backlog(tx: &mut SqlTx, limit: i64) -> Result<u64> {
-    let mut chain = match tx.chain.take() {
-        Some(c) => c,
-        None => chain_row(tx).await?,
-    };
+pub(super) async fn chain_row(tx: &mut SqlTx) -> Result<ChainRow> {
+    let sql = format!("select {CHAIN_COLUMNS} from log_chain c where c.chain_id = 1");
+    Ok(chain_of(tx.fetch_one::<ChainColumns>(&sql, &[]).await?))
+}
+
+/// Entries from before the chain (migration 0013) get their hashes, oldest first, up to `limit` of them, in one
+/// statement; `chain` moves on with them (the caller writes it). Returns how many.
+async fn seal_backlog(tx: &mut SqlTx, chain: &mut ChainRow, limit: i64) -> Result<u64> {
     let rows: Vec<LogEntryRecord> = tx
         .fetch_all(
-            &format!("select {LOG_COLUMNS} from log_entry where entry_id > $1 order by entry_id limit $2"),
-            &args![chain.sealed_through, limit],
+            &format!(
+                "select {LOG_COLUMNS} from log_entry where entry_id > $1 and entry_id <= $2 order by entry_id limit $3"
+            ),
+            &args![chain.sealed_through, chain.head.id, limit],
         )
         .await?;
+    let Some(last) = rows.last().map(|r| r.entry_id) else { return Ok(0) };
     let mut prev = if chain.sealed_through == chain.cut.id {
         chain.cut.clone()
     } else {
@@ -183,46 +216,59 @@ async fn seal_backlog(tx: &mut SqlTx, limit: i64) -> Result<u64> {
         Link { id: chain.sealed_through, hash: hash.unwrap_or_default() }
     };
     let sealed = rows.len() as u64;
+    let mut pairs = Vec::with_capacity(rows.len());
     for r in rows {
-        let e = LogEntry::from(r);
-        let hash = roster::audit::chain::hash(&prev, &e);
-        tx.write("update log_entry set hash = $1 where entry_id = $2", &args![hash.as_str(), e.id.0]).await?;
-        prev = Link { id: e.id.0, hash };
+        let row = Row::from(r);
+        let hash = roster::audit::chain::hash(&prev, &row);
+        pairs.push(serde_json::json!([row.id, hash]));
+        prev = Link { id: row.id, hash };
     }
-    chain.sealed_through = prev.id;
-    if prev.id >= chain.head.id {
+    // One statement for the batch: the ids and hashes as one JSON array.
+    let sql = match tx.dialect() {
+        Dialect::Sqlite => {
+            "update log_entry set hash = j.h from (select json_extract(value, '$[0]') as id, \
+             json_extract(value, '$[1]') as h from json_each($1)) as j where log_entry.entry_id = j.id"
+        }
+        Dialect::Postgres => {
+            "update log_entry set hash = j.value->>1 from json_array_elements($1::json) as j \
+             where log_entry.entry_id = (j.value->>0)::bigint"
+        }
+    };
+    tx.write(sql, &args![serde_json::Value::from(pairs).to_string()]).await?;
+    chain.sealed_through = last;
+    if last == chain.head.id {
         chain.head = prev;
     }
-    tx.chain = Some(chain);
     Ok(sealed)
 }
 
 /// At commit: the transaction's new entries, stored and hashed into the chain in order, after whatever is left of
-/// the backlog from before the chain.
+/// the backlog from before the chain (only when a write came before the start that hashes it).
 pub(super) async fn seal(tx: &mut SqlTx, entries: Vec<(LogEntryId, NewLogEntry)>) -> Result<Vec<LogEntry>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let Some(chain) = tx.chain.clone() else {
+    let Some(mut chain) = tx.chain.take() else {
         return Err(Error::internal("log entries were numbered without the chain"));
     };
-    if chain.sealed_through < chain.head.id {
-        seal_backlog(tx, i64::MAX).await?;
+    while chain.sealed_through < chain.head.id {
+        seal_backlog(tx, &mut chain, BACKLOG_BATCH).await?;
     }
-    let Some(chain) = tx.chain.as_mut() else {
-        return Err(Error::internal("the log chain went missing"));
-    };
     let mut out = Vec::with_capacity(entries.len());
     for (id, e) in entries {
         let mut e = stored(id, e);
-        let hash = roster::audit::chain::hash(&chain.head, &e);
+        let hash = roster::audit::chain::hash(&chain.head, &Row::from(&e));
         chain.head = Link { id: id.0, hash: hash.clone() };
         e.hash = Some(hash);
         out.push(e);
     }
     chain.sealed_through = chain.head.id;
+    tx.chain = Some(chain);
     Ok(out)
 }
+
+/// Entries hashed per statement when sealing the backlog.
+pub const BACKLOG_BATCH: i64 = 5_000;
 
 #[async_trait]
 impl LogRead for SqlTx {
@@ -251,6 +297,16 @@ impl LogRead for SqlTx {
     async fn log_chain(&mut self) -> Result<LogChain> {
         Ok(chain_row(self).await?.into())
     }
+
+    async fn log_rows_after(&mut self, after: i64, limit: i64) -> Result<Vec<Row>> {
+        let rows: Vec<LogEntryRecord> = self
+            .fetch_all(
+                &format!("select {LOG_COLUMNS} from log_entry where entry_id > $1 order by entry_id limit $2"),
+                &args![after, limit],
+            )
+            .await?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
 }
 
 #[async_trait]
@@ -270,17 +326,21 @@ impl LogWrite for SqlTx {
     }
 
     async fn prune_log_entries(&mut self, before: Millis, limit: i64) -> Result<u64> {
-        // The oldest sealed entries first, a bounded batch at a time, so each prune holds the write lock only briefly.
-        // The last one removed is where the chain is cut: the oldest kept entry chains to it.
-        let last: Option<(i64, Option<String>)> = self
-            .fetch_optional(
-                "select entry_id, hash from log_entry where entry_id in (select entry_id from log_entry \
-                 where at < $1 and entry_id <= (select sealed_through from log_chain where chain_id = 1) \
-                 order by entry_id limit $2) order by entry_id desc limit 1",
-                &args![before, limit],
+        // The oldest entries, a bounded batch at a time, so each prune holds the write lock only briefly; only the
+        // unbroken run of them from before `before` (an entry stamped early by a clock behind never takes newer ones
+        // with it) and only sealed ones. The last one removed is where the chain is cut: the oldest kept entry chains
+        // to it.
+        let oldest: Vec<(i64, i64, Option<String>)> = self
+            .fetch_all(
+                "select entry_id, at, hash from log_entry \
+                 where entry_id <= (select sealed_through from log_chain where chain_id = 1) \
+                 order by entry_id limit $1",
+                &args![limit],
             )
             .await?;
-        let Some((cut_id, cut_hash)) = last else { return Ok(0) };
+        let Some((cut_id, _, cut_hash)) = oldest.into_iter().take_while(|(_, at, _)| *at < before).last() else {
+            return Ok(0);
+        };
         let removed = self.write("delete from log_entry where entry_id <= $1", &args![cut_id]).await?;
         self.write(
             "update log_chain set cut_id = $1, cut_hash = $2 where chain_id = 1",
@@ -291,13 +351,13 @@ impl LogWrite for SqlTx {
     }
 
     async fn seal_log_backlog(&mut self, limit: i64) -> Result<u64> {
-        let sealed = seal_backlog(self, limit).await?;
-        if let Some(c) = self.chain.take() {
+        let mut chain = chain_row(self).await?;
+        let sealed = seal_backlog(self, &mut chain, limit).await?;
+        if sealed > 0 {
             // The head's hash is known once the backlog reaches it.
             self.write(
-                "update log_chain set sealed_through = $1, \
-                 head_hash = case when head_id = $1 then $2 else head_hash end where chain_id = 1",
-                &args![c.sealed_through, c.head.hash.as_str()],
+                "update log_chain set sealed_through = $1, head_hash = $2 where chain_id = 1",
+                &args![chain.sealed_through, chain.head.hash.as_str()],
             )
             .await?;
         }

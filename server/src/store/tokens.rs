@@ -54,17 +54,17 @@ impl TokenRead for SqlTx {
         let enabled = self.settings_row().await?.scim_enabled;
         let tokens = rows
             .into_iter()
-            .map(|(kind, hash, id, name, created_at, last_used_at, scope)| LiveToken {
-                kind: if kind == "api" { TokenKind::Api } else { TokenKind::Scim },
-                hash,
-                token: Token {
-                    id: TokenId(id),
-                    name,
-                    created_at,
-                    last_used_at,
-                    revoked_at: None,
-                    scope: ApiScope::parse(&scope).unwrap_or_default(),
-                },
+            .filter_map(|(kind, hash, id, name, created_at, last_used_at, scope)| {
+                // A scope this version does not know authenticates nowhere.
+                let Some(scope) = ApiScope::parse(&scope) else {
+                    tracing::warn!(token = %name, scope = %scope, "an API token has an unknown scope; it is refused");
+                    return None;
+                };
+                Some(LiveToken {
+                    kind: if kind == "api" { TokenKind::Api } else { TokenKind::Scim },
+                    hash,
+                    token: Token { id: TokenId(id), name, created_at, last_used_at, revoked_at: None, scope },
+                })
             })
             .collect();
         Ok((tokens, enabled))

@@ -77,27 +77,45 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal, aud
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
         metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
-        let committed = run_batch(&db, std::mem::take(&mut batch)).await;
+        let (committed, answers) = run_batch(&db, std::mem::take(&mut batch)).await;
         if committed.events {
             events.send_modify(|n| *n = n.wrapping_add(1));
         }
-        // Before the next transaction, so the stream is in commit order.
-        if let (Some(audit), false) = (&audit, committed.log.is_empty()) {
-            audit.committed(committed.log).await;
+        match audit.as_ref().filter(|_| !committed.log.is_empty()) {
+            // Queued before the next transaction, so the stream is in commit order; answered once written, so a
+            // command that exits or a server that drains has written the records of every write it answered.
+            Some(audit) => {
+                let written = audit.committed(committed.log).await;
+                tokio::spawn(async move {
+                    let _ = written.await;
+                    answer(answers);
+                });
+            }
+            None => answer(answers),
         }
     }
 }
 
-/// One transaction: every job in its own savepoint, then one commit, then the answers. Returns what it committed
-/// that others hear of.
-async fn run_batch(db: &Db, batch: Vec<Queued>) -> Committed {
+/// A committed transaction's jobs, and what each came to.
+type Answers = Vec<(oneshot::Sender<Result<Box<dyn Any + Send>>>, Result<Box<dyn Any + Send>>)>;
+
+fn answer(answers: Answers) {
+    for (done, outcome) in answers {
+        count_write(&outcome);
+        let _ = done.send(outcome);
+    }
+}
+
+/// One transaction: every job in its own savepoint, then one commit. Returns what it committed that others hear of,
+/// and the answers of its jobs (a failed transaction has answered them all already).
+async fn run_batch(db: &Db, batch: Vec<Queued>) -> (Committed, Answers) {
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut tx = match db.begin_write().await {
         Ok(tx) => tx,
         Err(e) => {
             fail_all(batch.into_iter().map(|q| q.done), &e);
-            return Committed::default();
+            return Default::default();
         }
     };
     let mut answers = Vec::with_capacity(batch.len());
@@ -111,22 +129,18 @@ async fn run_batch(db: &Db, batch: Vec<Queued>) -> Committed {
             // The transaction cannot be trusted any more: nothing of it is committed.
             answers.push((done, outcome));
             fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            return Committed::default();
+            return Default::default();
         }
         answers.push((done, outcome));
     }
     match tx.finish().await {
         Ok(committed) => {
             tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
-            for (done, outcome) in answers {
-                count_write(&outcome);
-                let _ = done.send(outcome);
-            }
-            committed
+            (committed, answers)
         }
         Err(e) => {
             fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            Committed::default()
+            Default::default()
         }
     }
 }

@@ -381,3 +381,58 @@ async fn the_openapi_document_is_served_without_a_token_and_kept_in_the_reposito
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+#[tokio::test]
+async fn pruning_takes_only_the_unbroken_run_of_old_entries_and_a_stray_row_never_blocks_a_write() {
+    let app = spawn_app().await;
+    for i in 0..6 {
+        app.create_user(&format!("u{i}@example.com")).await;
+    }
+    let v = app.services.audit.verify().await.unwrap();
+    let (first, head) = (v.cut + 1, v.head);
+    // An entry in the middle stamped long ago (a clock behind): retention of a day takes nothing, since the oldest
+    // entries are recent; the early one does not drag newer ones out with it.
+    tamper(&app, &format!("update log_entry set at = 1000 where entry_id = {}", head - 1)).await;
+    assert_eq!(app.services.settings.prune_log(24 * 3600 * 1000).await.unwrap(), 0);
+    let v = app.services.audit.verify().await.unwrap();
+    assert_eq!(v.cut + 1, first, "nothing was pruned");
+    assert_eq!(v.broken, Some(roster::audit::chain::Break::Changed { id: head - 1 }), "and the edit is named");
+
+    // A row roster did not write, numbered just above the chain's head: writes go on after it, and verify names it.
+    let app = spawn_app().await;
+    app.create_user("a@example.com").await;
+    let head = app.services.audit.verify().await.unwrap().head;
+    tamper(
+        &app,
+        &format!(
+            "insert into log_entry (entry_id, at, actor, method, path, status, outcome, diff, detail) \
+             values ({}, 1, 'x', 'GET', '/', 200, 'ok', '', '')",
+            head + 1
+        ),
+    )
+    .await;
+    let r = app.create_user("b@example.com").await;
+    assert_eq!(r.status, StatusCode::CREATED, "a stray row does not block writes: {:?}", r.body);
+    let v = app.services.audit.verify().await.unwrap();
+    assert_eq!(v.broken, Some(roster::audit::chain::Break::Unsealed { id: head + 1 }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_appends_its_records_to_the_audit_file_before_it_exits() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("roster-audit-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("audit.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["seats", "set", "77", "--audit-log", &file.to_string_lossy()])
+        .env("ROSTER_DATABASE_URL", &app.db_url)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = read_lines(&file, 0).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0]["actor"]["app_name"], "roster CLI");
+    assert_eq!(records[0]["entity"]["type"], "setting");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -142,6 +142,9 @@ async fn the_log_finds_the_entry_quoted_in_a_failed_push() {
     assert!(html.contains(&format!("/log/{n}")) && html.contains("No free seats"), "{html}");
     let (_, html) = app.page(&format!("/log/{n}")).await;
     assert!(html.contains("Log entry #") && html.contains("No free seats: 0 of 0 in use"), "{html}");
+    assert!(html.contains("127.0.0.1 · "), "where the push came from: {html}");
+    let hash = app.services.settings.log_entry(roster::model::LogEntryId(n)).await.unwrap().hash.unwrap();
+    assert!(html.contains(&hash), "the entry's chain hash: {html}");
     let (_, html) = app.page("/log?status=no_seats").await;
     assert!(html.contains("POST"), "{html}");
     let (_, html) = app.page("/").await;
