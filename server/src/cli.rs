@@ -82,13 +82,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(&config).await?;
     let base = app.public_url().to_owned();
     tracing::info!("roster listening on {} (SCIM base URL {base}/scim/v2)", app.local_addr());
-    println!("roster is running at {base}");
+    let mut banner = format!("roster is running at {base}\n");
     if let Some(token) = app.setup_token() {
-        println!();
-        println!("No admin exists yet. Open this one-time link to create the first admin:");
-        println!("  {base}/setup?token={token}");
-        println!("(or run: roster admin create --email you@example.com)");
-        println!();
+        banner.push_str(&format!(
+            "\nNo admin exists yet. Open this one-time link to create the first admin:\n  {base}/setup?token={token}\n\
+             (or run: roster admin create --email you@example.com)\n\n"
+        ));
+    }
+    // With `--audit-log stdout`, standard output carries audit records only.
+    match config.audit_log.as_deref().map(str::trim) {
+        Some("stdout" | "-") => eprint!("{banner}"),
+        _ => print!("{banner}"),
     }
     app.run_until_stopped().await.context("server stopped")
 }

@@ -158,6 +158,10 @@ impl Db {
     /// The writer's transaction, which takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
     /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
     /// activations both pass a seat count).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Db::Sqlite(_))
+    }
+
     pub async fn begin_write(&self) -> Result<SqlTx> {
         Ok(match self {
             Db::Sqlite(p) => SqlTx::writer(Conn::Sqlite(

@@ -62,6 +62,8 @@ pub struct Committed {
     pub events: bool,
     /// The log entries written, as stored, in order.
     pub log: Vec<LogEntry>,
+    /// The log chain's row as the commit left it, for the writer to keep (SQLite).
+    pub chain: Option<log::ChainRow>,
 }
 
 /// The job the writer is running.
@@ -70,8 +72,8 @@ struct Job {
     pending: Pending,
     /// The settings row as this job changed it.
     settings: Option<SettingsRow>,
-    /// The last log entry number this job gave.
-    log_head: Option<i64>,
+    /// Log entries this job numbered.
+    logged: Option<i64>,
     savepoint: bool,
 }
 
@@ -83,10 +85,12 @@ pub struct SqlTx {
     /// The settings row as the transaction's finished jobs left it: read once, then kept (the transaction holds the
     /// write lock, so nothing else changes it).
     settings: Option<SettingsRow>,
-    /// The log chain's row, read at the transaction's first log entry, and the last entry number its finished jobs
-    /// gave.
+    /// The log chain's row: read at the transaction's first log entry, or (SQLite) kept by the writer from the
+    /// transaction before, and whether it was read in this transaction, under its write lock.
     pub(super) chain: Option<log::ChainRow>,
-    log_head: Option<i64>,
+    pub(super) chain_fresh: bool,
+    /// Log entries the transaction's finished jobs numbered.
+    logged: i64,
     pending: Pending,
     job: Option<Job>,
     /// Reads: the instance's positions of the default user listing.
@@ -100,7 +104,8 @@ impl SqlTx {
             writable,
             settings: None,
             chain: None,
-            log_head: None,
+            chain_fresh: false,
+            logged: 0,
             pending: Pending::default(),
             job: None,
             positions: None,
@@ -166,8 +171,8 @@ impl SqlTx {
             if job.settings.is_some() {
                 self.settings = job.settings;
             }
-            if job.log_head.is_some() {
-                self.log_head = job.log_head;
+            if let Some(logged) = job.logged {
+                self.logged = logged;
             }
         }
         if job.savepoint {
@@ -183,43 +188,71 @@ impl SqlTx {
         Ok(())
     }
 
+    /// The writer's transaction on SQLite, with the log chain's row as the writer's previous transaction left it: no
+    /// read for it. If another process wrote log entries since, the commit finds their numbers taken and reads it.
+    pub(super) fn with_chain_kept(mut self, chain: Option<log::ChainRow>) -> SqlTx {
+        self.chain = chain;
+        self.chain_fresh = false;
+        self
+    }
+
     /// Writes what is pending and commits. A read connection just goes back to the pool; a snapshot ends.
     pub async fn finish(mut self) -> Result<Committed> {
         let events = !self.pending.directory.is_empty();
         let log = if self.writable { self.flush().await? } else { Vec::new() };
         self.conn.commit().await?;
-        Ok(Committed { events, log })
+        let chain = if log.is_empty() && !self.chain_fresh { None } else { self.chain.take() };
+        Ok(Committed { events, log, chain })
     }
 
-    /// Writes what is pending, in one call on SQLite: each concern adds its statements. Returns the log entries
-    /// written, as stored.
+    /// Writes what is pending, in one call on SQLite: each concern adds its statements, the log entries first. Returns
+    /// the log entries written, as stored.
     async fn flush(&mut self) -> Result<Vec<LogEntry>> {
         let pending = std::mem::take(&mut self.pending);
-        let log = log::seal(self, pending.log).await?;
-        let mut script = Script::new(self.dialect());
-        settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
-        outbox::flush(&mut script, &pending.directory);
-        log::flush(&mut script, &log, self.chain.as_ref());
-        users::flush_search(&mut script, &pending.search)?;
-        for s in script.statements {
-            self.conn.execute(&s.text, &s.args).await?;
+        let mut log = log::stored(pending.log);
+        loop {
+            log::seal(self, &mut log).await?;
+            let mut script = Script::new(self.dialect());
+            log::flush(&mut script, &log, self.chain.as_ref());
+            settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
+            outbox::flush(&mut script, &pending.directory);
+            users::flush_search(&mut script, &pending.search)?;
+            let mut ran = Ok(());
+            for s in script.statements {
+                ran = self.conn.execute(&s.text, &s.args).await.map(|_| ());
+                if ran.is_err() {
+                    break;
+                }
+            }
+            match ran {
+                // The kept chain was behind: another process (a command) wrote log entries since, so their numbers are
+                // taken. The insert of ours was the script's first statement, and SQLite undid just it: read the
+                // chain, number and hash ours after theirs, and write again. Only entries added without a number
+                // reach here (one that returned its number read the chain afresh).
+                Err(e) if !self.chain_fresh && !log.is_empty() && is_unique_violation(&e) => {
+                    self.chain = Some(log::chain_row(self).await?);
+                    self.chain_fresh = true;
+                }
+                other => return other.map(|()| log),
+            }
         }
-        Ok(log)
     }
 
-    /// The next log entry's number: one after the last this transaction gave, else after the chain's head.
-    pub(super) async fn next_log_id(&mut self) -> Result<LogEntryId> {
-        if self.chain.is_none() {
+    /// The next log entry's number: after the chain's head and the entries this transaction numbered before it.
+    /// `returned`: the number leaves the transaction (a SCIM error quotes it), so the chain is read afresh, under the
+    /// write lock, if it was only kept.
+    pub(super) async fn next_log_id(&mut self, returned: bool) -> Result<LogEntryId> {
+        if self.chain.is_none() || returned && !self.chain_fresh {
             self.chain = Some(log::chain_row(self).await?);
+            self.chain_fresh = true;
         }
-        let head = self.chain.as_ref().map_or(0, |c| c.head.id.max(c.max_id));
-        let last = self.job.as_ref().and_then(|j| j.log_head).or(self.log_head).unwrap_or(head);
-        let id = last + 1;
+        let head = self.chain.as_ref().map_or(0, log::ChainRow::next_after);
+        let logged = self.job.as_ref().and_then(|j| j.logged).unwrap_or(self.logged) + 1;
         match &mut self.job {
-            Some(job) => job.log_head = Some(id),
-            None => self.log_head = Some(id),
+            Some(job) => job.logged = Some(logged),
+            None => self.logged = logged,
         }
-        Ok(LogEntryId(id))
+        Ok(LogEntryId(head + logged))
     }
 
     // ---- The settings row, read once per write transaction.
@@ -430,6 +463,13 @@ impl roster::store::Tx for SqlTx {
     async fn commit(self: Box<Self>) -> Result<()> {
         self.finish().await.map(|_| ())
     }
+}
+
+fn is_unique_violation(e: &Error) -> bool {
+    matches!(e, Error::Internal(source) if source
+        .downcast_ref::<sqlx::Error>()
+        .and_then(|s| s.as_database_error())
+        .is_some_and(|d| d.is_unique_violation()))
 }
 
 /// Maps a unique-constraint violation to the domain conflict the caller names; anything else is internal.

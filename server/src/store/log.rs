@@ -104,8 +104,13 @@ fn log_text(s: &str, max: usize) -> String {
     out
 }
 
-/// A new entry as the log stores it: numbered, its texts bounded and escaped, not yet hashed.
-fn stored(id: LogEntryId, e: NewLogEntry) -> LogEntry {
+/// New entries as the log stores them, in order, not yet hashed: numbered when sealed.
+pub(super) fn stored(entries: Vec<(LogEntryId, NewLogEntry)>) -> Vec<LogEntry> {
+    entries.into_iter().map(|(id, e)| stored_one(id, e)).collect()
+}
+
+/// A new entry as the log stores it: its texts bounded and escaped, not yet hashed.
+fn stored_one(id: LogEntryId, e: NewLogEntry) -> LogEntry {
     LogEntry {
         id,
         at: e.at,
@@ -165,6 +170,13 @@ pub struct ChainRow {
     /// write, which `roster log verify` then names. New entries are numbered after it, so such a row never blocks a
     /// write.
     pub max_id: i64,
+}
+
+impl ChainRow {
+    /// The number the next entry comes after.
+    pub fn next_after(&self) -> i64 {
+        self.head.id.max(self.max_id)
+    }
 }
 
 impl From<ChainRow> for LogChain {
@@ -242,29 +254,35 @@ async fn seal_backlog(tx: &mut SqlTx, chain: &mut ChainRow, limit: i64) -> Resul
     Ok(sealed)
 }
 
-/// At commit: the transaction's new entries, stored and hashed into the chain in order, after whatever is left of
+/// At commit: the transaction's new entries numbered one after another after the chain's head (the numbers they were
+/// given, unless the chain was only kept and is behind) and hashed into the chain in order, after whatever is left of
 /// the backlog from before the chain (only when a write came before the start that hashes it).
-pub(super) async fn seal(tx: &mut SqlTx, entries: Vec<(LogEntryId, NewLogEntry)>) -> Result<Vec<LogEntry>> {
+pub(super) async fn seal(tx: &mut SqlTx, entries: &mut [LogEntry]) -> Result<()> {
     if entries.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let Some(mut chain) = tx.chain.take() else {
-        return Err(Error::internal("log entries were numbered without the chain"));
+    let mut chain = match tx.chain.take() {
+        Some(c) => c,
+        None => {
+            tx.chain_fresh = true;
+            chain_row(tx).await?
+        }
     };
     while chain.sealed_through < chain.head.id {
         seal_backlog(tx, &mut chain, BACKLOG_BATCH).await?;
     }
-    let mut out = Vec::with_capacity(entries.len());
-    for (id, e) in entries {
-        let mut e = stored(id, e);
-        let hash = roster::audit::chain::hash(&chain.head, &Row::from(&e));
-        chain.head = Link { id: id.0, hash: hash.clone() };
+    let first = chain.next_after() + 1;
+    for (e, id) in entries.iter_mut().zip(first..) {
+        e.id = LogEntryId(id);
+        e.hash = None;
+        let hash = roster::audit::chain::hash(&chain.head, &Row::from(&*e));
+        chain.head = Link { id, hash: hash.clone() };
         e.hash = Some(hash);
-        out.push(e);
     }
     chain.sealed_through = chain.head.id;
+    chain.max_id = chain.head.id;
     tx.chain = Some(chain);
-    Ok(out)
+    Ok(())
 }
 
 /// Entries hashed per statement when sealing the backlog.
@@ -315,14 +333,19 @@ impl LogWrite for SqlTx {
         if !self.writable() {
             return Err(Error::internal("log entries are written only in a write transaction"));
         }
-        let id = self.next_log_id().await?;
+        let id = self.next_log_id(true).await?;
         // Written with the others of this transaction, hashed into the chain, just before it commits.
         self.pending().log.push((id, e.clone()));
         Ok(id)
     }
 
     async fn add_log_entry(&mut self, e: &NewLogEntry) -> Result<()> {
-        self.insert_log_entry(e).await.map(|_| ())
+        if !self.writable() {
+            return Err(Error::internal("log entries are written only in a write transaction"));
+        }
+        let id = self.next_log_id(false).await?;
+        self.pending().log.push((id, e.clone()));
+        Ok(())
     }
 
     async fn prune_log_entries(&mut self, before: Millis, limit: i64) -> Result<u64> {
@@ -352,6 +375,9 @@ impl LogWrite for SqlTx {
 
     async fn seal_log_backlog(&mut self, limit: i64) -> Result<u64> {
         let mut chain = chain_row(self).await?;
+        // The transaction's own view of the chain moves with this: read it again when next needed.
+        self.chain = None;
+        self.chain_fresh = false;
         let sealed = seal_backlog(self, &mut chain, limit).await?;
         if sealed > 0 {
             // The head's hash is known once the backlog reaches it.

@@ -74,10 +74,16 @@ impl Writer {
 
 async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal, audit: AuditSink) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // SQLite: the log chain's row as the last commit left it, so a transaction need not read it (one call fewer). On
+    // PostgreSQL other instances write too: each transaction reads it under the write lock.
+    let mut kept = None;
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
         metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
-        let (committed, answers) = run_batch(&db, std::mem::take(&mut batch)).await;
+        let (mut committed, answers) = run_batch(&db, std::mem::take(&mut batch), kept.take()).await;
+        if db.is_sqlite() {
+            kept = committed.chain.take();
+        }
         if committed.events {
             events.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -108,10 +114,11 @@ fn answer(answers: Answers) {
 
 /// One transaction: every job in its own savepoint, then one commit. Returns what it committed that others hear of,
 /// and the answers of its jobs (a failed transaction has answered them all already).
-async fn run_batch(db: &Db, batch: Vec<Queued>) -> (Committed, Answers) {
+async fn run_batch(db: &Db, batch: Vec<Queued>, kept: Option<super::log::ChainRow>) -> (Committed, Answers) {
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut tx = match db.begin_write().await {
+        Ok(tx) if db.is_sqlite() => tx.with_chain_kept(kept),
         Ok(tx) => tx,
         Err(e) => {
             fail_all(batch.into_iter().map(|q| q.done), &e);

@@ -436,3 +436,94 @@ async fn a_command_appends_its_records_to_the_audit_file_before_it_exits() {
     assert_eq!(records[0]["entity"]["type"], "setting");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stdout_stream_carries_the_records_the_api_gives_and_nothing_else() {
+    use std::io::BufRead;
+    let db = crate::helpers::TestDb::fresh().await.unwrap();
+    let cli = |args: &[&str]| {
+        let (code, out, err) = roster(&db.url, args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        out.trim().to_owned()
+    };
+    cli(&["migrate"]);
+    cli(&["scim", "enable"]);
+    let scim = cli(&["scim", "token", "create", "--name", "Okta"]);
+    let audit = cli(&["api", "token", "create", "--name", "siem", "--scope", "audit"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--audit-log", "stdout"])
+        .env("ROSTER_DATABASE_URL", &db.url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The banner goes to stderr: stdout is the stream's alone.
+    let mut errors = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = errors
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("roster is running at ").map(str::to_owned))
+        .expect("roster says where it runs, on stderr");
+    std::thread::spawn(move || errors.for_each(drop));
+    let (lines, stdout) = std::sync::mpsc::channel();
+    let out = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let http = reqwest::Client::new();
+    for i in 0..5 {
+        let r = http
+            .post(format!("{base}/scim/v2/Users"))
+            .bearer_auth(&scim)
+            .json(&crate::helpers::okta_user(&format!("s{i}@example.com")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let r = http.get(format!("{base}/scim/v2/Users")).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let api: Value =
+        http.get(format!("{base}/v1/audit")).bearer_auth(&audit).send().await.unwrap().json().await.unwrap();
+    let api = api["records"].as_array().unwrap().clone();
+    // The CLI's entries (before the server started) are the API's alone; the server's six are in both.
+    let served: Vec<Value> = api.iter().filter(|r| r["actor"]["app_name"] != "roster CLI").cloned().collect();
+    assert_eq!(served.len(), 6, "{api:?}");
+    let mut streamed = Vec::new();
+    while streamed.len() < served.len() {
+        let line = stdout.recv_timeout(std::time::Duration::from_secs(10)).expect("a record on stdout");
+        streamed.push(serde_json::from_str::<Value>(&line).unwrap_or_else(|e| panic!("not a record: {line}: {e}")));
+    }
+    assert_eq!(streamed, served, "the same records, in the same order");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+// Multi-threaded: the CLI runs as a blocking child process while the server keeps serving on another thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_writing_while_the_server_runs_leave_one_chain_and_quoted_numbers_stay_true() {
+    let app = spawn_app().await;
+    app.create_user("a@example.com").await;
+    for i in 0..3 {
+        // The command's entry takes the number after the server's last; the server's next write finds it taken.
+        let (code, _, err) = roster(&app.db_url, &["seats", "set", &(100 + i).to_string()]);
+        assert_eq!(code, 0, "{err}");
+        let r = app.create_user(&format!("b{i}@example.com")).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let used = app.services.settings.seats().await.unwrap().used;
+    let (code, _, err) = roster(&app.db_url, &["seats", "set", &used.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    // A refused push quotes its entry's number: the number it is stored under.
+    let r = app.create_user("refused@example.com").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let n: i64 = r.detail().rsplit('#').next().unwrap().trim_end_matches(')').parse().unwrap();
+    let entry = app.services.settings.log_entry(roster::model::LogEntryId(n)).await.unwrap();
+    assert_eq!(entry.outcome, roster::model::Outcome::NoSeats, "{entry:?}");
+    let v = app.services.audit.verify().await.unwrap();
+    assert_eq!(v.broken, None);
+    assert_eq!(v.checked as i64, v.head - v.cut, "every entry is in the one chain");
+}
