@@ -201,8 +201,7 @@ impl SqlTx {
         let events = !self.pending.directory.is_empty();
         let log = if self.writable { self.flush().await? } else { Vec::new() };
         self.conn.commit().await?;
-        let chain = if log.is_empty() && !self.chain_fresh { None } else { self.chain.take() };
-        Ok(Committed { events, log, chain })
+        Ok(Committed { events, log, chain: self.chain.take() })
     }
 
     /// Writes what is pending, in one call on SQLite: each concern adds its statements, the log entries first. Returns
