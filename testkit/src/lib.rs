@@ -524,9 +524,8 @@ pub const OIDC_CLIENT: (&str, &str) = ("roster", "client-secret-for-tests");
 impl OpenIdProvider {
     /// Starts a provider for the roster at `roster_base`, with `accounts`: id → (email, email_verified, groups).
     pub async fn start(roster_base: &str, accounts: &[(&str, &str, bool, &[&str])]) -> OpenIdProvider {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = std::env::temp_dir().join(format!("roster-op-{}.json", uuid::Uuid::new_v4().simple()));
-        let mut op = OpenIdProvider { issuer: format!("http://127.0.0.1:{port}"), port, config, process: None };
+        let mut op = OpenIdProvider { issuer: String::new(), port: 0, config, process: None };
         let accounts: serde_json::Map<String, Value> = accounts
             .iter()
             .map(|(id, email, verified, groups)| {
@@ -542,31 +541,60 @@ impl OpenIdProvider {
         });
         std::fs::write(&op.config, config.to_string()).unwrap();
         op.run().await;
+        op.issuer = format!("http://127.0.0.1:{}", op.port);
         op
     }
 
+    /// Starts node on `self.port` (0 the first time: the provider binds a free port itself and reports it, so no other
+    /// process can take a port chosen beforehand). A start that does not report ready is retried once, with what the
+    /// first attempt wrote to stderr printed, so a failure says why.
     async fn run(&mut self) {
+        let mut failures = Vec::new();
+        for _ in 0..2 {
+            match self.spawn().await {
+                Ok((child, port)) => {
+                    self.port = port;
+                    self.process = Some(child);
+                    return;
+                }
+                Err(why) => {
+                    eprintln!("the test OpenID provider did not start: {why}");
+                    failures.push(why);
+                }
+            }
+        }
+        panic!("the test OpenID provider did not start (run `npm ci` in end2end/): {failures:?}");
+    }
+
+    async fn spawn(&self) -> Result<(tokio::process::Child, u16), String> {
         use tokio::io::AsyncBufReadExt;
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oidc-provider.mjs");
+        let stderr = self.config.with_extension("stderr");
         let mut child = tokio::process::Command::new("node")
             .arg(script)
             .arg(self.port.to_string())
             .arg(&self.config)
             .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end"))
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr).map_err(|e| e.to_string())?)
             .kill_on_drop(true)
             .spawn()
-            .expect("node, for the test OpenID provider");
+            .map_err(|e| format!("node, for the test OpenID provider: {e}"))?;
         let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line()).await;
-        assert!(
-            matches!(ready, Ok(Ok(Some(ref l))) if l == "ready"),
-            "the test OpenID provider did not start (run `npm ci` in end2end/): {ready:?}"
-        );
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line()).await;
+        let port = match &ready {
+            Ok(Ok(Some(line))) => line.strip_prefix("ready ").and_then(|p| p.parse::<u16>().ok()),
+            _ => None,
+        };
+        let Some(port) = port else {
+            let _ = child.kill().await;
+            let said = std::fs::read_to_string(&stderr).unwrap_or_default();
+            let _ = std::fs::remove_file(&stderr);
+            return Err(format!("{ready:?}; stderr: {}", said.trim()));
+        };
         // Whatever it prints later goes on being read: a closed pipe would stop it.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        self.process = Some(child);
+        Ok((child, port))
     }
 
     /// Restarts the provider: it signs with a new key from now on (a key rotation), and forgets its sessions.
@@ -649,5 +677,6 @@ pub async fn roster_redirect(browser: &reqwest::Client, url: &str, roster_base: 
 impl Drop for OpenIdProvider {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.config);
+        let _ = std::fs::remove_file(self.config.with_extension("stderr"));
     }
 }
