@@ -433,7 +433,7 @@ request = function() return wrk.format("GET", "/v1/users?limit=100&cursor=" .. i
         single: Some((d, "median of 5".into())),
     });
     let d = median(3, |k| {
-        // Each Push now moves half the membership: a quarter of the users out, a quarter in.
+        // Each Push now moves half the membership: half/2 members out, half/2 in.
         let from = if k % 2 == 0 { half / 2 } else { 0 };
         let body = json!({"displayName": "Everyone", "members": members(&ids[from..from + half])});
         let (c, path) = (&c, format!("/Groups/{big_id}"));
