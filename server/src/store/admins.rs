@@ -1,22 +1,23 @@
 //! Admins and the sign-in throttle's counts.
+use super::direct::record;
 use super::job::SqlTx;
 use super::sql::args;
 use async_trait::async_trait;
 use roster::Result;
 use roster::model::*;
 use roster::store::{AdminRead, AdminWrite, NewAdmin};
-use sqlx::FromRow;
 
-#[derive(FromRow)]
-pub struct AdminRecord {
-    admin_id: i64,
-    email: String,
-    created_at: i64,
-    sessions_valid_from: i64,
-    role: String,
-    break_glass: bool,
-    last_sign_in_at: Option<i64>,
-    oidc_subject: Option<String>,
+record! {
+    pub struct AdminRecord {
+        admin_id: i64,
+        email: String,
+        created_at: i64,
+        sessions_valid_from: i64,
+        role: String,
+        break_glass: bool,
+        last_sign_in_at: Option<i64>,
+        oidc_subject: Option<String>,
+    }
 }
 
 pub const ADMIN_COLUMNS: &str =

@@ -1,6 +1,7 @@
 //! The connection layer: one connection or transaction of either database, and the only code that runs SQL on it.
 //! The SQL uses `$n` placeholders and syntax both databases accept; the per-database code is here alone, binding the
 //! same [`Arg`]s onto a SQLite or a PostgreSQL query.
+use super::direct::{Direct, DirectRow};
 use super::sql::Arg;
 use roster::{Error, Result};
 use sqlx::pool::PoolConnection;
@@ -17,6 +18,9 @@ pub(super) enum Conn {
     /// Reads outside a transaction: each statement runs on its own snapshot.
     SqliteRead(PoolConnection<Sqlite>),
     PostgresRead(PoolConnection<Postgres>),
+    /// The writer's SQLite transaction, its statements run on the writer's thread ([`Direct`]); begun and committed
+    /// by the writer through sqlx.
+    SqliteDirect(Direct),
 }
 
 /// A database error as the domain sees it: `Unavailable` (503, retry) when the database cannot be reached or is
@@ -45,7 +49,7 @@ pub fn db(e: sqlx::Error) -> Error {
 /// A database call still running after this long is logged with what it runs, and again each time this long passes
 /// again: a statement stuck behind another process's lock, a pool that does not give its connections back, a database
 /// that stopped answering. The call itself goes on; the request's timeout ends it.
-const SLOW_CALL: Duration = Duration::from_secs(5);
+pub(super) const SLOW_CALL: Duration = Duration::from_secs(5);
 
 /// Runs a database call, logging it while it is slow ([`SLOW_CALL`]).
 pub(super) async fn watched<T>(what: &str, call: impl Future<Output = T>) -> T {
@@ -90,10 +94,12 @@ macro_rules! bind {
     }};
 }
 
-/// Runs `$body` with `$c` bound to the connection of either database; the body is the same SQL for both.
+/// Runs `$body` with `$c` bound to the connection of either database; the body is the same SQL for both. A direct
+/// connection never gets here: each method runs it first, at once, since there is nothing to wait for.
 macro_rules! on_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
+            Conn::SqliteDirect(_) => Err(sqlx::Error::Protocol("a direct connection reached sqlx".into())),
             Conn::Sqlite(tx) => {
                 let $c = &mut **tx;
                 $body
@@ -115,11 +121,17 @@ macro_rules! on_conn {
 }
 
 /// A row type both databases can decode.
-pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin> AnyRow for T {}
+pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + DirectRow + Send + Unpin {}
+impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + DirectRow + Send + Unpin> AnyRow for T {}
 
 impl Conn {
     pub(super) fn is_sqlite(&self) -> bool {
+        matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_) | Conn::SqliteDirect(_))
+    }
+
+    /// Statements are worth joining into one call (`a; b`): each call is a trip to sqlx's SQLite thread. A direct
+    /// connection has no trips, and takes one statement per call.
+    pub(super) fn joins_statements(&self) -> bool {
         matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_))
     }
 
@@ -127,6 +139,9 @@ impl Conn {
     /// the concerns' SQL reaches it only through the scope's read and write helpers.
     pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         check_args(args)?;
+        if let Conn::SqliteDirect(d) = self {
+            return d.execute(sql, args);
+        }
         watched(sql, async {
             on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected()))
         })
@@ -136,6 +151,9 @@ impl Conn {
 
     pub(super) async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         check_args(args)?;
+        if let Conn::SqliteDirect(d) = self {
+            return d.fetch_all(sql, args);
+        }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await) })
             .await
             .map_err(db)
@@ -143,6 +161,9 @@ impl Conn {
 
     pub(super) async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
         check_args(args)?;
+        if let Conn::SqliteDirect(d) = self {
+            return d.fetch_optional(sql, args);
+        }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await) })
             .await
             .map_err(db)
@@ -150,6 +171,9 @@ impl Conn {
 
     pub(super) async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
         check_args(args)?;
+        if let Conn::SqliteDirect(d) = self {
+            return d.fetch_one(sql, args);
+        }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await) })
             .await
             .map_err(db)
@@ -161,6 +185,7 @@ impl Conn {
             Conn::Sqlite(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
             Conn::Postgres(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
             Conn::SqliteRead(_) | Conn::PostgresRead(_) => Ok(()),
+            Conn::SqliteDirect(_) => Err(Error::internal("a direct batch is committed by the writer")),
         }
     }
 }

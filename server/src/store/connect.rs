@@ -32,8 +32,23 @@ pub struct Pools<D: sqlx::Database> {
     /// Reads. On SQLite every connection is `query_only`, so a write anywhere but the writer is an error at once rather
     /// than a second writer competing for the write lock.
     pub read: Pool<D>,
-    /// The writer's one connection ([`super::writer`]); migrations and session writes go through it too.
+    /// The writer's connection ([`super::writer`]; SQLite's writer thread holds it for good), and on SQLite a second
+    /// for migrations and backups.
     pub write: Pool<D>,
+}
+
+impl Pools<Postgres> {
+    /// The writer's transaction, which takes the write lock up front: it locks the settings row (READ COMMITTED would
+    /// let two activations both pass a seat count). SQLite's writer begins its own (`BEGIN IMMEDIATE`, [`super::writer`]).
+    pub(super) async fn begin_write(&self) -> Result<SqlTx> {
+        let mut tx = watched("BEGIN", self.write.begin()).await.map_err(db)?;
+        // The write lock. The log chain's row is read after it, in a statement of its own: a statement that waited for
+        // a row lock sees the locked row as committed since, but every other row as it was when the statement began
+        // (READ COMMITTED), so the chain must not ride along.
+        let lock = "select 1 from setting where setting_id = 1 for update";
+        watched(lock, sqlx::query(lock).execute(&mut *tx)).await.map_err(db)?;
+        Ok(SqlTx::writer(Conn::Postgres(tx)))
+    }
 }
 
 impl<D: sqlx::Database> Clone for Pools<D> {
@@ -48,6 +63,9 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections per instance.
 const READ_CONNECTIONS: u32 = 8;
 const POSTGRES_READ_CONNECTIONS: u32 = 16;
+/// SQLite page cache of the writer's connection and of each read connection, negated KiB (`PRAGMA cache_size`).
+const WRITER_CACHE_KIB: &str = "-65536";
+const READER_CACHE_KIB: &str = "-16384";
 
 impl Db {
     /// Connects. SQLite: creates the file, WAL, foreign keys on, a busy timeout. Errors name the URL's problem.
@@ -86,9 +104,17 @@ impl Db {
             };
             let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database '{url}': {e}");
             // The writer's connection first: it creates the file and sets WAL, which the read connections then share.
-            let write = sqlite(1).connect_with(opts.clone()).await.map_err(cannot)?;
-            let read =
-                sqlite(READ_CONNECTIONS).connect_with(opts.pragma("query_only", "true")).await.map_err(cannot)?;
+            // Page caches (`cache_size`, in KiB when negative). SQLite's default, 2 MiB a connection, holds a sliver
+            // of a million users' indexes, so most B-tree pages were a system call away. The writer's cache holds the
+            // pages every insert touches; each reader's, the upper levels and the hot leaves of what it reads.
+            // Two writing connections: the writer's, which its thread holds for good, and one for migrations and
+            // backups (`VACUUM INTO`, which read connections refuse).
+            let write =
+                sqlite(2).connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB)).await.map_err(cannot)?;
+            let read = sqlite(READ_CONNECTIONS)
+                .connect_with(opts.pragma("query_only", "true").pragma("cache_size", READER_CACHE_KIB))
+                .await
+                .map_err(cannot)?;
             Ok(Db::Sqlite(Pools { read, write }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("bad PostgreSQL URL: {e}"))?;
@@ -148,35 +174,28 @@ impl Db {
         let Some(target) = path.to_str() else { anyhow::bail!("the backup path must be valid UTF-8") };
         sqlx::query("vacuum into $1")
             .bind(target)
-            // On the writer's connection: read connections are `query_only`, which refuses even a write to another file.
+            // On a writing connection: read connections are `query_only`, which refuses even a write to another file.
             .execute(pool)
             .await
             .map_err(|e| anyhow::anyhow!("could not write the backup to {}: {e}", path.display()))?;
         Ok(())
     }
 
-    /// The writer's transaction, which takes the write lock up front: SQLite `BEGIN IMMEDIATE` (a deferred BEGIN that
-    /// reads then writes can fail with SQLITE_BUSY); PostgreSQL locks the settings row (READ COMMITTED would let two
-    /// activations both pass a seat count).
     pub fn is_sqlite(&self) -> bool {
         matches!(self, Db::Sqlite(_))
     }
 
+    /// A write transaction outside the writer, every statement through sqlx: SQLite begins `IMMEDIATE`, PostgreSQL
+    /// locks the settings row. The store's contract tests hold one open to check each method; the server's writes go
+    /// through the writer ([`super::writer`]), whose SQLite transactions run on its own thread ([`super::direct`]).
     pub async fn begin_write(&self) -> Result<SqlTx> {
-        Ok(match self {
-            Db::Sqlite(p) => SqlTx::writer(Conn::Sqlite(
-                watched("BEGIN IMMEDIATE", p.write.begin_with("BEGIN IMMEDIATE")).await.map_err(db)?,
-            )),
-            Db::Postgres(p) => {
-                let mut tx = watched("BEGIN", p.write.begin()).await.map_err(db)?;
-                // The write lock. The log chain's row is read after it, in a statement of its own: a statement that
-                // waited for a row lock sees the locked row as committed since, but every other row as it was when
-                // the statement began (READ COMMITTED), so the chain must not ride along.
-                let lock = "select 1 from setting where setting_id = 1 for update";
-                watched(lock, sqlx::query(lock).execute(&mut *tx)).await.map_err(db)?;
-                SqlTx::writer(Conn::Postgres(tx))
+        match self {
+            Db::Sqlite(p) => {
+                let tx = watched("BEGIN IMMEDIATE", p.write.begin_with("BEGIN IMMEDIATE")).await.map_err(db)?;
+                Ok(SqlTx::writer(Conn::Sqlite(tx)))
             }
-        })
+            Db::Postgres(p) => p.begin_write().await,
+        }
     }
 
     /// Reads without a transaction: a pooled connection runs its statements as they come, each on its own snapshot.

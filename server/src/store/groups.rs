@@ -1,4 +1,5 @@
 //! Groups and their members, and the groups of users.
+use super::direct::record;
 use super::job::{SqlTx, over_ids};
 use super::query::{group_order, group_where};
 use super::sql::{Arg, Sql, args};
@@ -7,21 +8,21 @@ use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{GroupRead, GroupWrite};
 use roster::{Error, Result};
-use sqlx::FromRow;
 use std::collections::HashMap;
 
-#[derive(FromRow)]
-pub struct GroupRecord {
-    group_id: String,
-    display_name: String,
-    external_id: Option<String>,
-    managed_by: String,
-    managed_by_idp: bool,
-    extra: String,
-    member_count: i64,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
+record! {
+    pub struct GroupRecord {
+        group_id: String,
+        display_name: String,
+        external_id: Option<String>,
+        managed_by: String,
+        managed_by_idp: bool,
+        extra: String,
+        member_count: i64,
+        version: i64,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 pub const GROUP_COLUMNS: &str = "app_group.group_id, app_group.display_name, app_group.external_id, \

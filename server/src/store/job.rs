@@ -136,6 +136,11 @@ impl SqlTx {
         if self.is_sqlite() { Dialect::Sqlite } else { Dialect::Postgres }
     }
 
+    /// An empty script for this connection.
+    pub(super) fn script(&self) -> Script {
+        Script::new(self.conn.joins_statements())
+    }
+
     pub(super) fn writable(&self) -> bool {
         self.writable
     }
@@ -198,9 +203,26 @@ impl SqlTx {
 
     /// Writes what is pending and commits. A read connection just goes back to the pool; a snapshot ends.
     pub async fn finish(mut self) -> Result<Committed> {
+        let committed = self.seal().await?;
+        self.conn.commit().await?;
+        Ok(committed)
+    }
+
+    /// The connection, once the transaction is over.
+    pub(super) fn into_conn(self) -> Conn {
+        self.conn
+    }
+
+    /// Commits what [`Self::seal`] wrote.
+    pub(super) async fn commit_sealed(self) -> Result<()> {
+        self.conn.commit().await
+    }
+
+    /// Writes what is pending, for a commit that follows: [`Self::finish`], or the writer's own on a direct
+    /// connection.
+    pub(super) async fn seal(&mut self) -> Result<Committed> {
         let events = !self.pending.directory.is_empty();
         let log = if self.writable { self.flush().await? } else { Vec::new() };
-        self.conn.commit().await?;
         Ok(Committed { events, log, chain: self.chain.take() })
     }
 
@@ -211,7 +233,7 @@ impl SqlTx {
         let mut log = log::stored(pending.log);
         loop {
             log::seal(self, &mut log).await?;
-            let mut script = Script::new(self.dialect());
+            let mut script = self.script();
             log::flush(&mut script, &log, self.chain.as_ref());
             settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
             outbox::flush(&mut script, &pending.directory);
@@ -372,7 +394,7 @@ impl SqlTx {
             Some(Job { savepoint: taken @ false, .. }) => *taken = true,
             _ => return Ok(Cow::Borrowed(sql)),
         }
-        if sqlite {
+        if sqlite && self.conn.joins_statements() {
             return Ok(Cow::Owned(format!("savepoint job; {sql}")));
         }
         self.conn.execute("savepoint job", &[]).await?;
@@ -419,7 +441,7 @@ impl SqlTx {
         what: &'static str,
         value: &str,
     ) -> Result<()> {
-        let mut script = Script::new(self.dialect());
+        let mut script = self.script();
         let s = script.statement();
         s.push(sql);
         s.args.extend(args.iter().cloned().map(Arg::into_owned));
@@ -464,26 +486,16 @@ impl roster::store::Tx for SqlTx {
     }
 }
 
+/// A statement hit a unique index or primary key, through sqlx or a direct connection.
 fn is_unique_violation(e: &Error) -> bool {
-    matches!(e, Error::Internal(source) if source
-        .downcast_ref::<sqlx::Error>()
-        .and_then(|s| s.as_database_error())
-        .is_some_and(|d| d.is_unique_violation()))
+    let Error::Internal(source) = e else { return false };
+    source.downcast_ref::<sqlx::Error>().and_then(|s| s.as_database_error()).is_some_and(|d| d.is_unique_violation())
+        || source.downcast_ref::<rusqlite::Error>().is_some_and(super::direct::is_unique_violation)
 }
 
 /// Maps a unique-constraint violation to the domain conflict the caller names; anything else is internal.
 fn unique(what: &'static str, value: &str) -> impl FnOnce(Error) -> Error {
-    move |e| match &e {
-        Error::Internal(source)
-            if source
-                .downcast_ref::<sqlx::Error>()
-                .and_then(|s| s.as_database_error())
-                .is_some_and(|d| d.is_unique_violation()) =>
-        {
-            Error::Conflict { what, value: value.to_owned() }
-        }
-        _ => e,
-    }
+    move |e| if is_unique_violation(&e) { Error::Conflict { what, value: value.to_owned() } } else { e }
 }
 
 /// SQL over a set of user ids: `sql` gets the row source of the ids (see [`Sql::bind_rows`]), bound after `lead`.

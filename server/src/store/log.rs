@@ -1,4 +1,5 @@
 //! The provisioning log: a log entry per write or refusal.
+use super::direct::record;
 use super::job::SqlTx;
 use super::query::log_where;
 use super::sql::{Arg, Dialect, Script, args};
@@ -8,30 +9,30 @@ use roster::audit::chain::{Link, Row};
 use roster::model::*;
 use roster::store::{LogChain, LogRead, LogWrite, NewLogEntry};
 use roster::{Error, Result};
-use sqlx::FromRow;
 
 /// A log entry's columns, in the order of [`log_entry_args`].
 const LOG_COLUMNS: &str = "entry_id, at, actor, method, path, status, outcome, target_kind, target_id, target_name, \
      diff, detail, request_id, client_addr, user_agent, hash";
 
-#[derive(FromRow)]
-pub struct LogEntryRecord {
-    entry_id: i64,
-    at: i64,
-    actor: String,
-    method: String,
-    path: String,
-    status: i64,
-    outcome: String,
-    target_kind: Option<String>,
-    target_id: Option<String>,
-    target_name: Option<String>,
-    diff: String,
-    detail: String,
-    request_id: Option<String>,
-    client_addr: Option<String>,
-    user_agent: Option<String>,
-    hash: Option<String>,
+record! {
+    pub struct LogEntryRecord {
+        entry_id: i64,
+        at: i64,
+        actor: String,
+        method: String,
+        path: String,
+        status: i64,
+        outcome: String,
+        target_kind: Option<String>,
+        target_id: Option<String>,
+        target_name: Option<String>,
+        diff: String,
+        detail: String,
+        request_id: Option<String>,
+        client_addr: Option<String>,
+        user_agent: Option<String>,
+        hash: Option<String>,
+    }
 }
 
 impl From<LogEntryRecord> for Row {

@@ -2,7 +2,7 @@
 //! - the connection layer: [`connect`] (pools, migrations, backups, how a transaction starts) and [`conn`] (the one
 //!   place SQL runs, on either database);
 //! - the per-job scope: [`job`] ([`SqlTx`]: a job's savepoint and pending state, the read and write helpers every
-//!   concern uses, what a commit writes) and [`writer`] (the one task that runs every write job, several per
+//!   concern uses, what a commit writes) and [`writer`] (the one writer that runs every write job, several per
 //!   transaction);
 //! - one file per concern, each with its row types beside its SQL: [`settings`], [`admins`], [`tokens`], [`users`]
 //!   (with their emails and search index), [`groups`] (with their members), [`log`], [`outbox`], [`webhooks`],
@@ -14,6 +14,7 @@ mod admins;
 mod charts;
 pub mod conn;
 pub mod connect;
+mod direct;
 mod drift;
 pub mod filter;
 mod groups;
@@ -44,7 +45,7 @@ use std::sync::Arc;
 use writer::Writer;
 
 impl Db {
-    /// The store over this database, with its writer task.
+    /// The store over this database, with its writer.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store_with_audit(None)
     }

@@ -1,19 +1,20 @@
 //! The outbox: directory events, written at commit with the changes they describe, numbered in commit order.
+use super::direct::record;
 use super::job::SqlTx;
 use super::sql::{Script, args};
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{OutboxRead, OutboxWrite};
 use roster::{Error, Result};
-use sqlx::FromRow;
 
-#[derive(FromRow)]
-struct EventRow {
-    seq: i64,
-    event_id: String,
-    event_type: String,
-    at: i64,
-    data: String,
+record! {
+    struct EventRow {
+        seq: i64,
+        event_id: String,
+        event_type: String,
+        at: i64,
+        data: String,
+    }
 }
 
 impl TryFrom<EventRow> for DirectoryEvent {

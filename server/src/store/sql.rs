@@ -138,7 +138,7 @@ impl Sql {
 /// load. PostgreSQL takes one statement with parameters at a time.
 #[derive(Debug)]
 pub struct Script {
-    dialect: Dialect,
+    join: bool,
     pub statements: Vec<Sql>,
 }
 
@@ -146,14 +146,15 @@ pub struct Script {
 const MAX_JOINED_ARGS: usize = 20_000;
 
 impl Script {
-    pub fn new(dialect: Dialect) -> Script {
-        Script { dialect, statements: Vec::new() }
+    /// Statements joined into one call where that saves trips: on a SQLite connection sqlx runs (`join`).
+    pub fn new(join: bool) -> Script {
+        Script { join, statements: Vec::new() }
     }
 
     /// Starts the next statement, to be written with `push` and `bind`.
     pub fn statement(&mut self) -> &mut Sql {
-        let join = self.dialect == Dialect::Sqlite
-            && self.statements.last().is_some_and(|s| !s.text.is_empty() && s.args.len() < MAX_JOINED_ARGS);
+        let join =
+            self.join && self.statements.last().is_some_and(|s| !s.text.is_empty() && s.args.len() < MAX_JOINED_ARGS);
         if !join {
             self.statements.push(Sql::default());
         }

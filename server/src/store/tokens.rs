@@ -1,20 +1,21 @@
 //! Bearer tokens, stored only as SHA-256 hashes.
+use super::direct::record;
 use super::job::SqlTx;
 use super::sql::args;
 use async_trait::async_trait;
 use roster::Result;
 use roster::model::*;
 use roster::store::{LiveToken, TokenRead, TokenWrite};
-use sqlx::FromRow;
 
-#[derive(FromRow)]
-pub struct TokenRecord {
-    token_id: i64,
-    name: String,
-    created_at: i64,
-    last_used_at: Option<i64>,
-    revoked_at: Option<i64>,
-    scope: String,
+record! {
+    pub struct TokenRecord {
+        token_id: i64,
+        name: String,
+        created_at: i64,
+        last_used_at: Option<i64>,
+        revoked_at: Option<i64>,
+        scope: String,
+    }
 }
 
 impl From<TokenRecord> for Token {

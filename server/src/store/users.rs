@@ -1,5 +1,6 @@
 //! Users: their rows, emails and search index, the listings (with deep pages from positions) and the directory
 //! API's keyset pages.
+use super::direct::record;
 use super::job::SqlTx;
 use super::positions::{self, Marks, Positions};
 use super::query::{user_order, user_where};
@@ -8,26 +9,26 @@ use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{UserRead, UserWrite};
 use roster::{Error, Result};
-use sqlx::FromRow;
 
-#[derive(FromRow)]
-pub struct UserRecord {
-    user_id: String,
-    user_name: String,
-    external_id: Option<String>,
-    display_name: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    email: Option<String>,
-    active: bool,
-    inactive_reason: Option<String>,
-    managed_by: String,
-    managed_by_idp: bool,
-    deleted_at: Option<i64>,
-    attributes: String,
-    version: i64,
-    created_at: i64,
-    updated_at: i64,
+record! {
+    pub struct UserRecord {
+        user_id: String,
+        user_name: String,
+        external_id: Option<String>,
+        display_name: Option<String>,
+        given_name: Option<String>,
+        family_name: Option<String>,
+        email: Option<String>,
+        active: bool,
+        inactive_reason: Option<String>,
+        managed_by: String,
+        managed_by_idp: bool,
+        deleted_at: Option<i64>,
+        attributes: String,
+        version: i64,
+        created_at: i64,
+        updated_at: i64,
+    }
 }
 
 pub const USER_COLUMNS: &str = "app_user.user_id, app_user.user_name, app_user.external_id, app_user.display_name, \
@@ -222,7 +223,7 @@ impl UserRead for SqlTx {
 #[async_trait]
 impl UserWrite for SqlTx {
     async fn insert_user(&mut self, u: &User) -> Result<()> {
-        let mut script = Script::new(self.dialect());
+        let mut script = self.script();
         let insert = script.statement();
         insert.push(&format!("insert into app_user ({USER_FIELDS}) values ("));
         insert.bind_list(user_args(u)?.into_iter().map(Arg::into_owned)).push(")");
@@ -236,7 +237,7 @@ impl UserWrite for SqlTx {
     }
 
     async fn update_user(&mut self, before: &User, after: &User) -> Result<()> {
-        let mut script = Script::new(self.dialect());
+        let mut script = self.script();
         let update = script.statement();
         update.push("update app_user set ");
         // Every field but the id, which is the first.

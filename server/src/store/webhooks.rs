@@ -1,11 +1,11 @@
 //! Webhook endpoints, their leases and their deliveries.
+use super::direct::record;
 use super::job::SqlTx;
 use super::sql::args;
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{EndpointState, OutboxRead, WebhookRead, WebhookWrite};
 use roster::{Error, Result};
-use sqlx::FromRow;
 
 const ENDPOINT_COLUMNS: &str = "endpoint_id, url, event_types, secret, previous_secret, previous_secret_until, \
     created_at, delivered_through, attempt, failing_since, next_attempt_at, last_error";
@@ -13,20 +13,21 @@ const ENDPOINT_COLUMNS: &str = "endpoint_id, url, event_types, secret, previous_
 const DELIVERY_COLUMNS: &str = "delivery_id, endpoint_id, event_seq, event_id, event_type, attempt, at, instance, \
     status, outcome, error, duration_ms";
 
-#[derive(FromRow)]
-struct EndpointRow {
-    endpoint_id: String,
-    url: String,
-    event_types: String,
-    secret: String,
-    previous_secret: Option<String>,
-    previous_secret_until: Option<i64>,
-    created_at: i64,
-    delivered_through: i64,
-    attempt: i64,
-    failing_since: Option<i64>,
-    next_attempt_at: i64,
-    last_error: Option<String>,
+record! {
+    struct EndpointRow {
+        endpoint_id: String,
+        url: String,
+        event_types: String,
+        secret: String,
+        previous_secret: Option<String>,
+        previous_secret_until: Option<i64>,
+        created_at: i64,
+        delivered_through: i64,
+        attempt: i64,
+        failing_since: Option<i64>,
+        next_attempt_at: i64,
+        last_error: Option<String>,
+    }
 }
 
 impl TryFrom<EndpointRow> for EndpointWithSecrets {
@@ -50,20 +51,21 @@ impl TryFrom<EndpointRow> for EndpointWithSecrets {
     }
 }
 
-#[derive(FromRow)]
-struct DeliveryRow {
-    delivery_id: i64,
-    endpoint_id: String,
-    event_seq: i64,
-    event_id: String,
-    event_type: String,
-    attempt: i64,
-    at: i64,
-    instance: String,
-    status: Option<i64>,
-    outcome: String,
-    error: String,
-    duration_ms: i64,
+record! {
+    struct DeliveryRow {
+        delivery_id: i64,
+        endpoint_id: String,
+        event_seq: i64,
+        event_id: String,
+        event_type: String,
+        attempt: i64,
+        at: i64,
+        instance: String,
+        status: Option<i64>,
+        outcome: String,
+        error: String,
+        duration_ms: i64,
+    }
 }
 
 impl TryFrom<DeliveryRow> for WebhookDelivery {

@@ -1,19 +1,28 @@
-//! The writer: one task per instance runs every write job, several per transaction (group commit). Under load, the
-//! jobs that queue while one transaction commits go into the next one, so N writes cost one `COMMIT` and one fsync
-//! instead of N, and writers never compete for the database's write lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's
-//! settings row), so none sleeps in a busy handler.
+//! The writer: one per instance runs every write job, several per transaction (group commit). Under load, the jobs
+//! that queue while one transaction commits go into the next one, so N writes cost one `COMMIT` and one fsync instead
+//! of N, and writers never compete for the database's write lock (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's settings
+//! row), so none sleeps in a busy handler.
 //!
 //! Each job runs inside a savepoint of its own, taken just before its first write: a job that fails undoes only what it
 //! did, and the others in the transaction commit. A job is answered only after its transaction commits, so an
 //! acknowledged write is a durable one; if the commit fails, every job of that transaction gets the error and none of
 //! it happened.
-use super::connect::Db;
-use super::job::Committed;
+//!
+//! On SQLite the writer is a thread of its own that holds its connection's handle for its whole life and runs every
+//! statement, `BEGIN` and `COMMIT` included, as a plain call ([`Direct`]): no trip to sqlx's thread for the connection,
+//! prepared statements kept from one batch to the next, and the commit's fsync on a thread no request waits on. On
+//! PostgreSQL each statement is a round trip to the server anyway: the writer is a task, through sqlx.
+use super::conn::Conn;
+use super::connect::{Db, Pools};
+use super::direct::Direct;
+use super::job::{Committed, SqlTx};
 use futures_util::FutureExt;
 use roster::store::WriteJob;
 use roster::{Error, Result};
+use sqlx::{Postgres, Sqlite};
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// The most jobs one transaction takes. PostgreSQL keeps up to 64 subtransactions of a transaction in shared memory;
@@ -46,11 +55,14 @@ impl std::fmt::Debug for Queued {
 }
 
 impl Writer {
-    /// Starts the writer task on `db`. (A thread and runtime of its own, so that it never queues behind requests,
-    /// measured no faster: bench/RESULTS.md.)
+    /// Starts the writer on `db`: SQLite's thread, or PostgreSQL's task.
     pub fn spawn(db: &Db, events: EventSignal, audit: AuditSink) -> Writer {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db.clone(), queue, events, audit));
+        let after = AfterCommit { events, audit, requests: tokio::runtime::Handle::current() };
+        match db {
+            Db::Sqlite(pools) => spawn_sqlite(pools.clone(), queue, after),
+            Db::Postgres(pools) => drop(tokio::spawn(run_postgres(pools.clone(), queue, after))),
+        }
         Writer { jobs }
     }
 
@@ -72,27 +84,25 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal, audit: AuditSink) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    // SQLite: the log chain's row as the last commit left it, so a transaction need not read it (one call fewer). On
-    // PostgreSQL other instances write too: each transaction reads it under the write lock.
-    let mut kept = None;
-    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
-        metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
-        let (mut committed, answers) = run_batch(&db, std::mem::take(&mut batch), kept.take()).await;
-        if db.is_sqlite() {
-            kept = committed.chain.take();
-        }
+/// What follows a commit: telling the event feed, the audit stream, and answering the jobs.
+struct AfterCommit {
+    events: EventSignal,
+    audit: AuditSink,
+    /// The server's runtime, where answers that wait for the audit stream are sent from.
+    requests: tokio::runtime::Handle,
+}
+
+impl AfterCommit {
+    async fn committed(&self, committed: Committed, answers: Answers) {
         if committed.events {
-            events.send_modify(|n| *n = n.wrapping_add(1));
+            self.events.send_modify(|n| *n = n.wrapping_add(1));
         }
-        match audit.as_ref().filter(|_| !committed.log.is_empty()) {
+        match self.audit.as_ref().filter(|_| !committed.log.is_empty()) {
             // Queued before the next transaction, so the stream is in commit order; answered once written, so a
             // command that exits or a server that drains has written the records of every write it answered.
             Some(audit) => {
                 let written = audit.committed(committed.log).await;
-                tokio::spawn(async move {
+                self.requests.spawn(async move {
                     let _ = written.await;
                     answer(answers);
                 });
@@ -102,8 +112,21 @@ async fn run(db: Db, mut queue: mpsc::Receiver<Queued>, events: EventSignal, aud
     }
 }
 
+/// The next jobs, at most [`MAX_BATCH`]; empty once the queue is closed and drained.
+async fn next_batch(queue: &mut mpsc::Receiver<Queued>) -> Vec<Queued> {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    if queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        metrics::gauge!("roster_write_queue_depth").decrement(batch.len() as f64);
+        metrics::histogram!("roster_write_batch_jobs").record(batch.len() as f64);
+    }
+    batch
+}
+
 /// A committed transaction's jobs, and what each came to.
 type Answers = Vec<(oneshot::Sender<Result<Box<dyn Any + Send>>>, Result<Box<dyn Any + Send>>)>;
+
+/// A failed transaction's error and every job's answer channel (with what it came to, which is not sent).
+type Failed = (Error, Answers);
 
 fn answer(answers: Answers) {
     for (done, outcome) in answers {
@@ -112,44 +135,182 @@ fn answer(answers: Answers) {
     }
 }
 
-/// One transaction: every job in its own savepoint, then one commit. Returns what it committed that others hear of,
-/// and the answers of its jobs (a failed transaction has answered them all already).
-async fn run_batch(db: &Db, batch: Vec<Queued>, kept: Option<super::log::ChainRow>) -> (Committed, Answers) {
-    let started = std::time::Instant::now();
-    let jobs = batch.len();
-    let mut tx = match db.begin_write().await {
-        Ok(tx) if db.is_sqlite() => tx.with_chain_kept(kept),
-        Ok(tx) => tx,
-        Err(e) => {
-            fail_all(batch.into_iter().map(|q| q.done), &e);
-            return Default::default();
+/// Answers a failed transaction's jobs, or hands a committed one's on.
+async fn conclude(outcome: Result<(Committed, Answers), Failed>, after: &AfterCommit, started: Instant, jobs: usize) {
+    match outcome {
+        Ok((committed, answers)) => {
+            tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
+            after.committed(committed, answers).await;
         }
+        Err((e, answers)) => fail_all(answers.into_iter().map(|(d, _)| d), &e),
+    }
+}
+
+async fn run_postgres(pools: Pools<Postgres>, mut queue: mpsc::Receiver<Queued>, after: AfterCommit) {
+    loop {
+        let batch = next_batch(&mut queue).await;
+        if batch.is_empty() {
+            return;
+        }
+        let (started, jobs) = (Instant::now(), batch.len());
+        let outcome = match pools.begin_write().await {
+            // Other instances write too: each transaction reads the log chain under the write lock.
+            Ok(mut tx) => match run_jobs(&mut tx, batch).await {
+                Ok((committed, answers)) => match tx.commit_sealed().await {
+                    Ok(()) => Ok((committed, answers)),
+                    Err(e) => Err((e, answers)),
+                },
+                Err(failed) => Err(failed),
+            },
+            Err(e) => Err((e, unanswered(batch))),
+        };
+        conclude(outcome, &after, started, jobs).await;
+    }
+}
+
+/// How long SQLite's writer keeps its connection with nothing to write, so that another store on the same database
+/// (the tests make several) can have it.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// SQLite's writer thread, with a runtime of its own for the jobs (which are futures, though on [`Direct`] nothing
+/// they wait for is ever pending).
+fn spawn_sqlite(pools: Pools<Sqlite>, mut queue: mpsc::Receiver<Queued>, after: AfterCommit) {
+    let thread = std::thread::Builder::new().name("roster-writer".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => return tracing::error!(error = %e, "the writer's runtime did not start; writes are refused"),
+        };
+        runtime.block_on(async move {
+            // The log chain's row as the last commit left it, so a transaction need not read it. Only a command in
+            // another process writes besides this writer; the commit finds that out ([`SqlTx::seal`]).
+            let mut kept = None;
+            loop {
+                let batch = next_batch(&mut queue).await;
+                if batch.is_empty() {
+                    return;
+                }
+                if let Err((e, batch)) = run_sqlite(&pools, &mut queue, &after, batch, &mut kept).await {
+                    // Answer what waits, so no request hangs on a writer that cannot have its connection.
+                    tracing::error!(error = %e, "the writer cannot use its database connection");
+                    let e = Error::Unavailable("the database cannot be written to now; retry shortly".into());
+                    fail_all(batch.into_iter().map(|q| q.done), &e);
+                }
+            }
+        });
+    });
+    if let Err(e) = thread {
+        tracing::error!(error = %e, "the writer's thread did not start; writes are refused");
+    }
+}
+
+/// Takes the writer's connection and its handle, runs `batch` and every batch after it until the queue has been empty
+/// for [`IDLE`] or closes, then gives the connection back. An error means the connection could not be had: `batch`
+/// comes back unanswered. A failed batch is answered and the next one runs.
+async fn run_sqlite(
+    pools: &Pools<Sqlite>,
+    queue: &mut mpsc::Receiver<Queued>,
+    after: &AfterCommit,
+    mut batch: Vec<Queued>,
+    kept: &mut Option<super::log::ChainRow>,
+) -> std::result::Result<(), (Error, Vec<Queued>)> {
+    let mut conn = match pools.write.acquire().await {
+        Ok(conn) => conn,
+        Err(e) => return Err((super::conn::db(e), batch)),
     };
+    let mut locked = match conn.lock_handle().await {
+        Ok(locked) => locked,
+        Err(e) => return Err((super::conn::db(e), batch)),
+    };
+    // SAFETY: `direct` is dropped at the end of this function, before `locked`, which is declared before it.
+    let mut direct = match unsafe { Direct::new(&mut locked) } {
+        Ok(direct) => Some(direct),
+        Err(e) => return Err((e, batch)),
+    };
+    loop {
+        let (started, jobs) = (Instant::now(), batch.len());
+        let Some(conn) = direct.take() else { return Err((Error::internal("the writer lost its connection"), batch)) };
+        let (outcome, conn) = run_direct(conn, batch, kept.take()).await;
+        direct = conn;
+        let outcome = outcome.map(|(mut committed, answers)| {
+            *kept = committed.chain.take();
+            (committed, answers)
+        });
+        if started.elapsed() > super::conn::SLOW_CALL {
+            metrics::counter!("roster_slow_database_calls_total").increment(1);
+            tracing::warn!(jobs, seconds = started.elapsed().as_secs(), "a write transaction was slow");
+        }
+        conclude(outcome, after, started, jobs).await;
+        if direct.is_none() {
+            return Ok(());
+        }
+        batch = match tokio::time::timeout(IDLE, next_batch(queue)).await {
+            Ok(batch) if !batch.is_empty() => batch,
+            // Closed, or idle: the connection goes back to the pool.
+            _ => return Ok(()),
+        };
+    }
+}
+
+/// One SQLite transaction on the writer's handle: `BEGIN IMMEDIATE`, the jobs, what they left pending, `COMMIT`. Hands
+/// the handle back, with no transaction open.
+async fn run_direct(
+    direct: Direct,
+    batch: Vec<Queued>,
+    kept: Option<super::log::ChainRow>,
+) -> (Result<(Committed, Answers), Failed>, Option<Direct>) {
+    if let Err(e) = direct.execute("begin immediate", &[]) {
+        return (Err((e, unanswered(batch))), Some(direct));
+    }
+    let mut tx = SqlTx::writer(Conn::SqliteDirect(direct)).with_chain_kept(kept);
+    let outcome = run_jobs(&mut tx, batch).await;
+    let Conn::SqliteDirect(direct) = tx.into_conn() else {
+        // Not reached: a transaction keeps the connection it was given. The writer takes its connection again.
+        let e = Error::internal("the write transaction lost its connection");
+        return (Err((e, outcome.map_or_else(|(_, a)| a, |(_, a)| a))), None);
+    };
+    let outcome = match outcome {
+        Ok((committed, answers)) => match direct.execute("commit", &[]) {
+            Ok(_) => Ok((committed, answers)),
+            Err(e) => Err((e, answers)),
+        },
+        Err(failed) => Err(failed),
+    };
+    // A failed batch, or a commit that failed and left the transaction open (SQLITE_BUSY): none of it happened.
+    if !direct.is_autocommit()
+        && let Err(e) = direct.execute("rollback", &[])
+    {
+        tracing::error!(error = %e, "a failed write transaction did not roll back");
+    }
+    (outcome, Some(direct))
+}
+
+/// Runs each job in its own savepoint, then writes what they left pending. On an error the transaction cannot be
+/// trusted: nothing of it may be committed, and every job gets the error.
+async fn run_jobs(tx: &mut SqlTx, batch: Vec<Queued>) -> Result<(Committed, Answers), Failed> {
     let mut answers = Vec::with_capacity(batch.len());
-    for Queued { job, done } in batch {
+    let mut queued = batch.into_iter();
+    while let Some(Queued { job, done }) = queued.next() {
         tx.start_job();
-        let outcome = AssertUnwindSafe(job(&mut tx)).catch_unwind().await.unwrap_or_else(|_| {
+        let outcome = AssertUnwindSafe(job(&mut *tx)).catch_unwind().await.unwrap_or_else(|_| {
             tracing::error!("a write job panicked; it was rolled back");
             Err(Error::internal("a write job panicked"))
         });
-        if let Err(e) = tx.end_job(outcome.as_ref().map(|_| ())).await {
-            // The transaction cannot be trusted any more: nothing of it is committed.
-            answers.push((done, outcome));
-            fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            return Default::default();
-        }
+        let ended = tx.end_job(outcome.as_ref().map(|_| ())).await;
         answers.push((done, outcome));
-    }
-    match tx.finish().await {
-        Ok(committed) => {
-            tracing::debug!(jobs, micros = started.elapsed().as_micros() as u64, "write transaction committed");
-            (committed, answers)
-        }
-        Err(e) => {
-            fail_all(answers.into_iter().map(|(d, _)| d), &e);
-            Default::default()
+        if let Err(e) = ended {
+            answers.extend(unanswered(queued.collect()));
+            return Err((e, answers));
         }
     }
+    match tx.seal().await {
+        Ok(committed) => Ok((committed, answers)),
+        Err(e) => Err((e, answers)),
+    }
+}
+
+/// Jobs that never ran, as answers to send an error to.
+fn unanswered(batch: Vec<Queued>) -> Answers {
+    batch.into_iter().map(|q| (q.done, Err(Error::internal("not run")))).collect()
 }
 
 /// The outcome of a committed job, for `roster_writes_total`.

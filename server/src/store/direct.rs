@@ -1,0 +1,282 @@
+//! The SQLite writer's connection, used through its handle on the writer's own thread.
+//!
+//! sqlx runs each SQLite connection on a worker thread of its own, and every statement is a trip there and back: a
+//! channel send, the worker's wake-up, the answer's send and the caller's wake-up. A write job made several calls, so
+//! most of a job's time was those trips, not SQLite (bench/RESULTS.md). The writer's thread instead takes the handle
+//! of the connection sqlx opened (`lock_handle`, after which sqlx's worker waits and makes no call on it) and keeps it:
+//! every statement, `BEGIN` and `COMMIT` included, is a plain call through rusqlite, with its prepared statements kept
+//! from one transaction to the next.
+//!
+//! The SQL is the same text the PostgreSQL path runs: `$n` placeholders are bound by their number, as sqlx binds them.
+use super::sql::Arg;
+use roster::{Error, Result};
+use rusqlite::types::{FromSql, ToSqlOutput, Value};
+use sqlx::sqlite::LockedSqliteHandle;
+
+/// Statements kept prepared. The jobs run a few dozen distinct ones; the commit's multi-row inserts differ with the
+/// number of rows, and the least recently used make way for them.
+const CACHED_STATEMENTS: usize = 128;
+
+/// The writer connection's handle.
+pub(super) struct Direct {
+    conn: rusqlite::Connection,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Direct")
+    }
+}
+
+/// A row read through [`Direct`]: the same columns, by name, as its `sqlx::FromRow`.
+pub trait DirectRow: Sized {
+    fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Declares a row struct both paths decode: sqlx's `FromRow` and [`DirectRow`], from one list of fields.
+macro_rules! record {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name { $($field: $ty),* }
+
+        impl $crate::store::direct::DirectRow for $name {
+            fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok($name { $($field: row.get(stringify!($field))?),* })
+            }
+        }
+    };
+}
+pub(crate) use record;
+
+macro_rules! tuple_row {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: FromSql),+> DirectRow for ($($t,)+) {
+            fn from_direct(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get::<_, $t>($i)?,)+))
+            }
+        }
+    };
+}
+tuple_row!(A 0);
+tuple_row!(A 0, B 1);
+tuple_row!(A 0, B 1, C 2);
+tuple_row!(A 0, B 1, C 2, D 3);
+tuple_row!(A 0, B 1, C 2, D 3, E 4);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+impl Direct {
+    /// Wraps the handle `locked` holds.
+    ///
+    /// # Safety
+    /// The `Direct` must be dropped before `locked` is. While `locked` lives, sqlx's worker thread makes no call on
+    /// the handle or its statements (`LockedSqliteHandle::as_raw_handle`), so this one is the only user; once the
+    /// `Direct` is dropped, its prepared statements are finalized and nothing of it refers to the handle any more.
+    /// rusqlite does not own the handle (`from_handle`): dropping it never closes the connection sqlx holds.
+    pub(super) unsafe fn new(locked: &mut LockedSqliteHandle<'_>) -> Result<Direct> {
+        // SAFETY: the handle is a live connection (sqlx opened it and holds it); the caller keeps it locked for as
+        // long as the `Direct` lives (above).
+        let conn = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }.map_err(direct)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        Ok(Direct { conn })
+    }
+
+    /// A statement with `args` bound: one statement, `$n` placeholders.
+    fn prepare(&self, sql: &str, args: &[Arg<'_>]) -> Result<rusqlite::CachedStatement<'_>> {
+        // SQLite prepares the first statement of a text and rusqlite drops the rest unseen: text joined for sqlx's
+        // one-call scripts (`a; b`) must never get here, or `b` would be lost without an error.
+        if has_second_statement(sql) {
+            return Err(Error::internal(format!("more than one statement in one call: {sql}")));
+        }
+        let mut stmt = self.conn.prepare_cached(sql).map_err(direct)?;
+        for i in 1..=stmt.parameter_count() {
+            // `$3` is the third value wherever it stands; SQLite numbers parameters by first appearance.
+            let n = match stmt.parameter_name(i) {
+                Some(name) => name[1..].parse::<usize>().map_err(|_| Error::internal(format!("placeholder {name}")))?,
+                None => i,
+            };
+            let value = args.get(n - 1).ok_or_else(|| Error::internal(format!("no value for ${n} in {sql}")))?;
+            stmt.raw_bind_parameter(i, value).map_err(direct)?;
+        }
+        Ok(stmt)
+    }
+
+    /// Runs a statement and counts the rows it changed; rows it returns are read and dropped, as sqlx does.
+    pub(super) fn execute(&self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        let mut stmt = self.prepare(sql, args)?;
+        if stmt.column_count() == 0 {
+            return stmt.raw_execute().map(|n| n as u64).map_err(direct);
+        }
+        let mut rows = stmt.raw_query();
+        while rows.next().map_err(direct)?.is_some() {}
+        Ok(self.conn.changes())
+    }
+
+    /// No transaction is open.
+    pub(super) fn is_autocommit(&self) -> bool {
+        self.conn.is_autocommit()
+    }
+
+    pub(super) fn fetch_all<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
+        let mut stmt = self.prepare(sql, args)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(direct)? {
+            out.push(R::from_direct(row).map_err(direct)?);
+        }
+        Ok(out)
+    }
+
+    /// The first row, the statement run to its end (a `… returning` writes every row it returns).
+    pub(super) fn fetch_optional<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
+        let mut stmt = self.prepare(sql, args)?;
+        let mut rows = stmt.raw_query();
+        let mut first = None;
+        while let Some(row) = rows.next().map_err(direct)? {
+            if first.is_none() {
+                first = Some(R::from_direct(row).map_err(direct)?);
+            }
+        }
+        Ok(first)
+    }
+
+    pub(super) fn fetch_one<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
+        self.fetch_optional(sql, args)?.ok_or_else(|| Error::internal(format!("no row returned by {sql}")))
+    }
+}
+
+/// Whether `sql` goes on after a `;` that ends a statement: outside quotes and comments, with more than blanks after.
+fn has_second_statement(sql: &str) -> bool {
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                // A quote ends at its twin; a doubled twin inside is one escaped character, read as end and restart.
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '[' => {
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut star = false;
+                for d in chars.by_ref() {
+                    if star && d == '/' {
+                        break;
+                    }
+                    star = d == '*';
+                }
+            }
+            ';' => return chars.any(|d| !d.is_whitespace() && d != ';'),
+            _ => {}
+        }
+    }
+    false
+}
+
+impl rusqlite::ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Text(s) | Arg::OptText(Some(s)) => ToSqlOutput::from(s.as_ref()),
+            Arg::OptText(None) | Arg::OptInt(None) => ToSqlOutput::Owned(Value::Null),
+            Arg::Int(i) | Arg::OptInt(Some(i)) => ToSqlOutput::from(*i),
+            Arg::Bool(b) => ToSqlOutput::from(*b),
+        })
+    }
+}
+
+/// A rusqlite error as the domain sees it. A database that cannot be written now (locked by another process past the
+/// busy timeout, a full disk, an I/O error) is `Unavailable`, so the client retries; anything else is internal, with
+/// the error kept for [`is_unique_violation`].
+fn direct(e: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure) => {
+            tracing::warn!(error = %e, "the database cannot be written now");
+            Error::Unavailable("the database cannot be written to now; retry shortly".into())
+        }
+        _ => Error::internal(e),
+    }
+}
+
+/// A statement hit a unique index or primary key.
+pub(super) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if matches!(
+        f.extended_code,
+        rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[test]
+    fn a_second_statement_is_seen_outside_quotes_and_comments_only() {
+        for one in [
+            "select 1",
+            "select 1;",
+            "select 1; ; \n",
+            "select ';' as x",
+            "select 'it''s; fine'",
+            "select \"a;b\" from t",
+            "select [a;b] from t",
+            "select 1 -- ; not a statement",
+            "select /* ; */ 1",
+        ] {
+            assert!(!has_second_statement(one), "{one}");
+        }
+        for two in ["savepoint job; insert into t values (1)", "select ';'; select 2", "select 1 /* x */; select 2"] {
+            assert!(has_second_statement(two), "{two}");
+        }
+    }
+
+    /// The writer's path against a real SQLite connection that sqlx opened: `$n` bound by number wherever it stands,
+    /// rows by column name, unique violations recognised, joined text refused, and prepared statements surviving a
+    /// transaction's end.
+    #[tokio::test]
+    async fn statements_run_through_the_handle_sqlx_holds() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+        let mut locked = conn.lock_handle().await.unwrap();
+        // SAFETY: `direct` is dropped at the end of this test, before `locked`, which is declared before it.
+        let direct = unsafe { Direct::new(&mut locked) }.unwrap();
+        direct.execute("create table t (id integer primary key, name text not null unique, note text)", &[]).unwrap();
+        direct.execute("begin immediate", &[]).unwrap();
+        let args = [Arg::from("b"), Arg::Int(7), Arg::OptText(None)];
+        assert_eq!(direct.execute("insert into t (note, id, name) values ($3, $2, $1)", &args).unwrap(), 1);
+        let row: (i64, String, Option<String>, bool) =
+            direct.fetch_one("select id, name, note, $1 = name from t where id = $2", &args).unwrap();
+        assert_eq!(row, (7, "b".to_owned(), None, true));
+        let again = direct.execute("insert into t (note, id, name) values ($3, $2, $1)", &args).unwrap_err();
+        let Error::Internal(source) = &again else { panic!("{again:?}") };
+        assert!(source.downcast_ref::<rusqlite::Error>().is_some_and(is_unique_violation), "{again:?}");
+        assert!(
+            direct
+                .execute("insert into t (id, name) values (8, 'c'); insert into t (id, name) values (9, 'd')", &[])
+                .is_err()
+        );
+        direct.execute("commit", &[]).unwrap();
+        assert!(direct.is_autocommit());
+        let names: Vec<(String,)> = direct.fetch_all("select name from t order by id", &[]).unwrap();
+        assert_eq!(names, vec![("b".to_owned(),)]);
+        drop(direct);
+    }
+}
