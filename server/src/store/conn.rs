@@ -18,8 +18,8 @@ pub(super) enum Conn {
     /// Reads outside a transaction: each statement runs on its own snapshot.
     SqliteRead(PoolConnection<Sqlite>),
     PostgresRead(PoolConnection<Postgres>),
-    /// The writer's SQLite transaction, its statements run on the writer's thread ([`Direct`]); begun and committed
-    /// by the writer through sqlx.
+    /// The writer's SQLite transaction, every statement a plain call on the writer's thread ([`Direct`]); the writer
+    /// begins and commits it on the same connection.
     SqliteDirect(Direct),
 }
 
@@ -127,6 +127,11 @@ impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + DirectRow 
 impl Conn {
     pub(super) fn is_sqlite(&self) -> bool {
         matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_) | Conn::SqliteDirect(_))
+    }
+
+    /// The writer's direct transaction is no longer open: SQLite rolled it back after an error.
+    pub(super) fn transaction_lost(&self) -> bool {
+        matches!(self, Conn::SqliteDirect(d) if d.is_autocommit())
     }
 
     /// Statements are worth joining into one call (`a; b`): each call is a trip to sqlx's SQLite thread. A direct

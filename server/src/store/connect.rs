@@ -4,7 +4,7 @@ use super::job::SqlTx;
 use roster::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Pool, Postgres, Sqlite, SqlitePool};
+use sqlx::{Connection, Pool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -32,8 +32,8 @@ pub struct Pools<D: sqlx::Database> {
     /// Reads. On SQLite every connection is `query_only`, so a write anywhere but the writer is an error at once rather
     /// than a second writer competing for the write lock.
     pub read: Pool<D>,
-    /// The writer's connection ([`super::writer`]; SQLite's writer thread holds it for good), and on SQLite a second
-    /// for migrations and backups.
+    /// The writer's one connection ([`super::writer`]; SQLite's writer thread holds it while there is work); migrations
+    /// run on it before the writer starts.
     pub write: Pool<D>,
 }
 
@@ -107,10 +107,8 @@ impl Db {
             // Page caches (`cache_size`, in KiB when negative). SQLite's default, 2 MiB a connection, holds a sliver
             // of a million users' indexes, so most B-tree pages were a system call away. The writer's cache holds the
             // pages every insert touches; each reader's, the upper levels and the hot leaves of what it reads.
-            // Two writing connections: the writer's, which its thread holds for good, and one for migrations and
-            // backups (`VACUUM INTO`, which read connections refuse).
             let write =
-                sqlite(2).connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB)).await.map_err(cannot)?;
+                sqlite(1).connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB)).await.map_err(cannot)?;
             let read = sqlite(READ_CONNECTIONS)
                 .connect_with(opts.pragma("query_only", "true").pragma("cache_size", READER_CACHE_KIB))
                 .await
@@ -172,12 +170,12 @@ impl Db {
             );
         }
         let Some(target) = path.to_str() else { anyhow::bail!("the backup path must be valid UTF-8") };
-        sqlx::query("vacuum into $1")
-            .bind(target)
-            // On a writing connection: read connections are `query_only`, which refuses even a write to another file.
-            .execute(pool)
-            .await
-            .map_err(|e| anyhow::anyhow!("could not write the backup to {}: {e}", path.display()))?;
+        // On a connection of its own: read connections are `query_only`, which refuses even a write to another file,
+        // and the writer's may be busy for as long as writes keep coming.
+        let cannot = |e: sqlx::Error| anyhow::anyhow!("could not write the backup to {}: {e}", path.display());
+        let mut conn = SqliteConnection::connect_with(&pool.connect_options()).await.map_err(cannot)?;
+        sqlx::query("vacuum into $1").bind(target).execute(&mut conn).await.map_err(cannot)?;
+        conn.close().await.map_err(cannot)?;
         Ok(())
     }
 

@@ -3,9 +3,9 @@
 //! sqlx runs each SQLite connection on a worker thread of its own, and every statement is a trip there and back: a
 //! channel send, the worker's wake-up, the answer's send and the caller's wake-up. A write job made several calls, so
 //! most of a job's time was those trips, not SQLite (bench/RESULTS.md). The writer's thread instead takes the handle
-//! of the connection sqlx opened (`lock_handle`, after which sqlx's worker waits and makes no call on it) and keeps it:
-//! every statement, `BEGIN` and `COMMIT` included, is a plain call through rusqlite, with its prepared statements kept
-//! from one transaction to the next.
+//! of the connection sqlx opened (`lock_handle`, after which sqlx's worker waits and makes no call on it) and keeps it
+//! while there is work: every statement, `BEGIN` and `COMMIT` included, is a plain call through rusqlite, with its
+//! prepared statements kept from one transaction to the next.
 //!
 //! The SQL is the same text the PostgreSQL path runs: `$n` placeholders are bound by their number, as sqlx binds them.
 use super::sql::Arg;
@@ -97,7 +97,10 @@ impl Direct {
                 Some(name) => name[1..].parse::<usize>().map_err(|_| Error::internal(format!("placeholder {name}")))?,
                 None => i,
             };
-            let value = args.get(n - 1).ok_or_else(|| Error::internal(format!("no value for ${n} in {sql}")))?;
+            let value = n
+                .checked_sub(1)
+                .and_then(|i| args.get(i))
+                .ok_or_else(|| Error::internal(format!("no value for ${n} in {sql}")))?;
             stmt.raw_bind_parameter(i, value).map_err(direct)?;
         }
         Ok(stmt)

@@ -4,7 +4,7 @@
 //! taken just before its first write, and its own pending state. A job that succeeds hands its pending state to the
 //! transaction; one that fails rolls back to its savepoint and its pending state is dropped, so nothing it did, in the
 //! database or in memory, survives it. At commit the transaction writes what its jobs left pending (the seat count,
-//! log entries, directory events, the search index) in one call on SQLite.
+//! log entries, directory events, the search index).
 //!
 //! Reads go through [`SqlTx::fetch_all`] and its siblings; every write goes through [`SqlTx::write`] and its
 //! siblings, which take the job's savepoint themselves and refuse to run outside a write transaction.
@@ -180,6 +180,11 @@ impl SqlTx {
                 self.logged = logged;
             }
         }
+        // An error SQLite answers by rolling back the whole transaction (a full disk, an I/O error) leaves the rest of
+        // the batch running outside one, each statement committed alone: stop it here.
+        if self.conn.transaction_lost() {
+            return Err(Error::Unavailable("the write transaction was rolled back; retry shortly".into()));
+        }
         if job.savepoint {
             if !ok {
                 self.conn.execute("rollback to savepoint job", &[]).await?;
@@ -226,8 +231,8 @@ impl SqlTx {
         Ok(Committed { events, log, chain: self.chain.take() })
     }
 
-    /// Writes what is pending, in one call on SQLite: each concern adds its statements, the log entries first. Returns
-    /// the log entries written, as stored.
+    /// Writes what is pending: each concern adds its statements, the log entries first (in one call on a sqlx SQLite
+    /// connection). Returns the log entries written, as stored.
     async fn flush(&mut self) -> Result<Vec<LogEntry>> {
         let pending = std::mem::take(&mut self.pending);
         let mut log = log::stored(pending.log);
@@ -239,18 +244,20 @@ impl SqlTx {
             outbox::flush(&mut script, &pending.directory);
             users::flush_search(&mut script, &pending.search)?;
             let mut ran = Ok(());
-            for s in script.statements {
+            let mut failed_at = 0;
+            for (i, s) in script.statements.iter().enumerate() {
                 ran = self.conn.execute(&s.text, &s.args).await.map(|_| ());
                 if ran.is_err() {
+                    failed_at = i;
                     break;
                 }
             }
             match ran {
                 // The kept chain was behind: another process (a command) wrote log entries since, so their numbers are
-                // taken. The insert of ours was the script's first statement, and SQLite undid just it: read the
-                // chain, number and hash ours after theirs, and write again. Only entries added without a number
-                // reach here (one that returned its number read the chain afresh).
-                Err(e) if !self.chain_fresh && !log.is_empty() && is_unique_violation(&e) => {
+                // taken. The insert of ours is the script's first statement (`log::flush`), and SQLite undid just it,
+                // before anything else ran: read the chain, number and hash ours after theirs, and write again. Only
+                // entries added without a number reach here (one that returned its number read the chain afresh).
+                Err(e) if failed_at == 0 && !self.chain_fresh && !log.is_empty() && is_unique_violation(&e) => {
                     self.chain = Some(log::chain_row(self).await?);
                     self.chain_fresh = true;
                 }
@@ -383,22 +390,27 @@ impl SqlTx {
     // ---- Writes: each takes the job's savepoint before it changes anything.
 
     /// `sql` with the job's savepoint in front if the job has not taken it yet: taken lazily, so a job that fails
-    /// before it writes costs no savepoint. On SQLite the savepoint rides in front of the statement
-    /// (`savepoint job; …`), one call instead of two; PostgreSQL takes it at once.
+    /// before it writes costs no savepoint. On a sqlx SQLite connection the savepoint rides in front of the statement
+    /// (`savepoint job; …`), one call instead of two; the writer's direct connection and PostgreSQL take it at once.
     async fn with_savepoint<'s>(&mut self, sql: &'s str) -> Result<Cow<'s, str>> {
         if !self.writable {
             return Err(Error::internal("a write was attempted outside a write transaction"));
         }
-        let sqlite = self.is_sqlite();
-        match &mut self.job {
-            Some(Job { savepoint: taken @ false, .. }) => *taken = true,
-            _ => return Ok(Cow::Borrowed(sql)),
+        if !matches!(self.job, Some(Job { savepoint: false, .. })) {
+            return Ok(Cow::Borrowed(sql));
         }
-        if sqlite && self.conn.joins_statements() {
-            return Ok(Cow::Owned(format!("savepoint job; {sql}")));
+        // Marked taken only once it exists (or rides with the statement, whose failure SQLite undoes alone): a rollback
+        // to a savepoint this job never took would find the job's before it, kept until the commit.
+        let sql = if self.is_sqlite() && self.conn.joins_statements() {
+            Cow::Owned(format!("savepoint job; {sql}"))
+        } else {
+            self.conn.execute("savepoint job", &[]).await?;
+            Cow::Borrowed(sql)
+        };
+        if let Some(job) = &mut self.job {
+            job.savepoint = true;
         }
-        self.conn.execute("savepoint job", &[]).await?;
-        Ok(Cow::Borrowed(sql))
+        Ok(sql)
     }
 
     /// The job's savepoint, now: before a write whose count of changed rows matters (SQLite would count the savepoint

@@ -395,7 +395,8 @@ impl LogWrite for SqlTx {
 /// At commit: the transaction's log entries in multi-row inserts, the chain's new head, and the entries counted in
 /// the activity chart.
 pub(super) fn flush(script: &mut Script, entries: &[LogEntry], chain: Option<&ChainRow>) {
-    super::charts::count_activity(script, entries.iter().map(|e| (e.at, e.outcome)));
+    // The inserts come first: the commit retries from the first statement when a kept chain was behind
+    // (`SqlTx::flush`), so nothing may run before it.
     for chunk in entries.chunks(ROWS_PER_INSERT) {
         let s = script.statement();
         s.push("insert into log_entry (").push(LOG_COLUMNS).push(") values ");
@@ -421,6 +422,7 @@ pub(super) fn flush(script: &mut Script, entries: &[LogEntry], chain: Option<&Ch
             .bind(c.sealed_through)
             .push(" where chain_id = 1");
     }
+    super::charts::count_activity(script, entries.iter().map(|e| (e.at, e.outcome)));
 }
 
 /// Rows per multi-row insert (16 values each).

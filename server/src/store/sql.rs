@@ -133,9 +133,9 @@ impl Sql {
     }
 }
 
-/// Statements that run together. SQLite runs them all in one call, separated by `;`, their placeholders numbered on
-/// from one to the next: every call is a hop to SQLite's worker thread and back, the largest cost of a write under
-/// load. PostgreSQL takes one statement with parameters at a time.
+/// Statements that run together. On a connection sqlx runs on SQLite they are joined into one call, separated by `;`,
+/// their placeholders numbered on from one to the next: every call there is a trip to sqlx's worker thread and back.
+/// The SQLite writer's direct connection, which has no trips, and PostgreSQL take one statement at a time.
 #[derive(Debug)]
 pub struct Script {
     join: bool,

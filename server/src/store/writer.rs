@@ -8,9 +8,10 @@
 //! acknowledged write is a durable one; if the commit fails, every job of that transaction gets the error and none of
 //! it happened.
 //!
-//! On SQLite the writer is a thread of its own that holds its connection's handle for its whole life and runs every
-//! statement, `BEGIN` and `COMMIT` included, as a plain call ([`Direct`]): no trip to sqlx's thread for the connection,
-//! prepared statements kept from one batch to the next, and the commit's fsync on a thread no request waits on. On
+//! On SQLite the writer is a thread of its own that holds its connection's handle while there is work (it gives it back
+//! after a second idle) and runs every statement, `BEGIN` and `COMMIT` included, as a plain call ([`Direct`]): no trip
+//! to sqlx's thread for the connection, prepared statements kept from one batch to the next, and the commit's fsync on
+//! a thread no request waits on. On
 //! PostgreSQL each statement is a round trip to the server anyway: the writer is a task, through sqlx.
 use super::conn::Conn;
 use super::connect::{Db, Pools};
@@ -61,7 +62,9 @@ impl Writer {
         let after = AfterCommit { events, audit, requests: tokio::runtime::Handle::current() };
         match db {
             Db::Sqlite(pools) => spawn_sqlite(pools.clone(), queue, after),
-            Db::Postgres(pools) => drop(tokio::spawn(run_postgres(pools.clone(), queue, after))),
+            Db::Postgres(pools) => {
+                tokio::spawn(run_postgres(pools.clone(), queue, after));
+            }
         }
         Writer { jobs }
     }
@@ -221,16 +224,17 @@ async fn run_sqlite(
         Ok(locked) => locked,
         Err(e) => return Err((super::conn::db(e), batch)),
     };
-    // SAFETY: `direct` is dropped at the end of this function, before `locked`, which is declared before it.
+    // SAFETY: `direct` is dropped before `locked` (explicitly below, and on any early return because it is declared
+    // after it), and never leaves this function.
     let mut direct = match unsafe { Direct::new(&mut locked) } {
         Ok(direct) => Some(direct),
         Err(e) => return Err((e, batch)),
     };
     loop {
         let (started, jobs) = (Instant::now(), batch.len());
-        let Some(conn) = direct.take() else { return Err((Error::internal("the writer lost its connection"), batch)) };
-        let (outcome, conn) = run_direct(conn, batch, kept.take()).await;
-        direct = conn;
+        let Some(handle) = direct.take() else { break };
+        let (outcome, handle) = run_direct(handle, batch, kept.take()).await;
+        direct = handle;
         let outcome = outcome.map(|(mut committed, answers)| {
             *kept = committed.chain.take();
             (committed, answers)
@@ -241,7 +245,7 @@ async fn run_sqlite(
         }
         conclude(outcome, after, started, jobs).await;
         if direct.is_none() {
-            return Ok(());
+            break;
         }
         batch = match tokio::time::timeout(IDLE, next_batch(queue)).await {
             Ok(batch) if !batch.is_empty() => batch,
@@ -249,10 +253,16 @@ async fn run_sqlite(
             _ => return Ok(()),
         };
     }
+    // A transaction that would not roll back: the connection is closed, which ends it, instead of going back to the
+    // pool holding the write lock. The next batch opens another.
+    drop(direct);
+    drop(locked);
+    conn.close_on_drop();
+    Ok(())
 }
 
 /// One SQLite transaction on the writer's handle: `BEGIN IMMEDIATE`, the jobs, what they left pending, `COMMIT`. Hands
-/// the handle back, with no transaction open.
+/// the handle back with no transaction open, or none if one stayed open.
 async fn run_direct(
     direct: Direct,
     batch: Vec<Queued>,
@@ -266,7 +276,10 @@ async fn run_direct(
     let Conn::SqliteDirect(direct) = tx.into_conn() else {
         // Not reached: a transaction keeps the connection it was given. The writer takes its connection again.
         let e = Error::internal("the write transaction lost its connection");
-        return (Err((e, outcome.map_or_else(|(_, a)| a, |(_, a)| a))), None);
+        let answers = match outcome {
+            Ok((_, answers)) | Err((_, answers)) => answers,
+        };
+        return (Err((e, answers)), None);
     };
     let outcome = match outcome {
         Ok((committed, answers)) => match direct.execute("commit", &[]) {
@@ -279,7 +292,8 @@ async fn run_direct(
     if !direct.is_autocommit()
         && let Err(e) = direct.execute("rollback", &[])
     {
-        tracing::error!(error = %e, "a failed write transaction did not roll back");
+        tracing::error!(error = %e, "a failed write transaction did not roll back; its connection is closed");
+        return (outcome, None);
     }
     (outcome, Some(direct))
 }

@@ -526,4 +526,18 @@ async fn commands_writing_while_the_server_runs_leave_one_chain_and_quoted_numbe
     let v = app.services.audit.verify().await.unwrap();
     assert_eq!(v.broken, None);
     assert_eq!(v.checked as i64, v.head - v.cut, "every entry is in the one chain");
+    // A commit that found the kept chain behind wrote its entries again; the activity chart counted them once.
+    let (entries, counted) = counted_entries(&app).await;
+    assert_eq!(entries, counted, "each log entry counted once in the activity chart");
+}
+
+/// Log entries, and the entries the activity chart counted, read directly.
+async fn counted_entries(app: &TestApp) -> (i64, i64) {
+    use server::store::Db;
+    let sql = "select (select count(*) from log_entry), \
+               (select cast(coalesce(sum(writes + no_seats + failed), 0) as bigint) from activity_hour)";
+    match Db::connect(&app.db_url).await.unwrap() {
+        Db::Sqlite(p) => sqlx::query_as(sql).fetch_one(&p.read).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_as(sql).fetch_one(&p.read).await.unwrap(),
+    }
 }
