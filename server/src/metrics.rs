@@ -53,8 +53,12 @@ fn describe() {
     describe_histogram!("roster_write_batch_jobs", "Write jobs committed together in one transaction");
     describe_gauge!("roster_seats_used", "Seats in use (installation-wide)");
     describe_gauge!("roster_seats_licensed", "Seats the licence allows");
-    describe_gauge!("roster_db_pool_connections", "Open database connections in this instance's read pool");
-    describe_gauge!("roster_db_pool_idle", "Idle database connections in this instance's read pool");
+    describe_gauge!("roster_db_pool_connections", "Open read connections in this instance");
+    describe_gauge!("roster_db_pool_idle", "Idle read connections in this instance");
+    describe_counter!(
+        "roster_long_reads_total",
+        "SQLite statements run off the request's thread because their text once worked past 1 ms there"
+    );
     describe_gauge!("roster_write_queue_depth", "Write jobs waiting for this instance's writer");
     describe_counter!(
         "roster_slow_database_calls_total",

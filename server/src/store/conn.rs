@@ -2,6 +2,7 @@
 //! The SQL uses `$n` placeholders and syntax both databases accept; the per-database code is here alone, binding the
 //! same [`Arg`]s onto a SQLite or a PostgreSQL query.
 use super::direct::{Direct, DirectRow};
+use super::readers::Lease;
 use super::sql::Arg;
 use roster::{Error, Result};
 use sqlx::pool::PoolConnection;
@@ -21,6 +22,9 @@ pub(super) enum Conn {
     /// The writer's SQLite transaction, every statement a plain call on the writer's thread ([`Direct`]); the writer
     /// begins and commits it on the same connection.
     SqliteDirect(Direct),
+    /// SQLite reads on a connection of roster's own, every statement a plain call on the caller's thread
+    /// ([`super::readers`]): each on its own snapshot, or all on one after [`Lease::begin`].
+    SqliteReader(Lease),
 }
 
 /// A database error as the domain sees it: `Unavailable` (503, retry) when the database cannot be reached or is
@@ -99,7 +103,9 @@ macro_rules! bind {
 macro_rules! on_conn {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {
-            Conn::SqliteDirect(_) => Err(sqlx::Error::Protocol("a direct connection reached sqlx".into())),
+            Conn::SqliteDirect(_) | Conn::SqliteReader(_) => {
+                Err(sqlx::Error::Protocol("a direct connection reached sqlx".into()))
+            }
             Conn::Sqlite(tx) => {
                 let $c = &mut **tx;
                 $body
@@ -126,7 +132,7 @@ impl<T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + DirectRow 
 
 impl Conn {
     pub(super) fn is_sqlite(&self) -> bool {
-        matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_) | Conn::SqliteDirect(_))
+        matches!(self, Conn::Sqlite(_) | Conn::SqliteRead(_) | Conn::SqliteDirect(_) | Conn::SqliteReader(_))
     }
 
     /// The writer's direct transaction is no longer open: SQLite rolled it back after an error.
@@ -144,8 +150,10 @@ impl Conn {
     /// the concerns' SQL reaches it only through the scope's read and write helpers.
     pub(super) async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         check_args(args)?;
-        if let Conn::SqliteDirect(d) = self {
-            return d.execute(sql, args);
+        match self {
+            Conn::SqliteDirect(d) => return d.execute(sql, args),
+            Conn::SqliteReader(r) => return r.read(sql, |d| d.execute(sql, args)),
+            _ => {}
         }
         watched(sql, async {
             on_conn!(self, |c| bind!(sqlx::query(sql), args).execute(c).await.map(|r| r.rows_affected()))
@@ -156,8 +164,10 @@ impl Conn {
 
     pub(super) async fn fetch_all<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         check_args(args)?;
-        if let Conn::SqliteDirect(d) = self {
-            return d.fetch_all(sql, args);
+        match self {
+            Conn::SqliteDirect(d) => return d.fetch_all(sql, args),
+            Conn::SqliteReader(r) => return r.read(sql, |d| d.fetch_all(sql, args)),
+            _ => {}
         }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_all(c).await) })
             .await
@@ -166,8 +176,10 @@ impl Conn {
 
     pub(super) async fn fetch_optional<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
         check_args(args)?;
-        if let Conn::SqliteDirect(d) = self {
-            return d.fetch_optional(sql, args);
+        match self {
+            Conn::SqliteDirect(d) => return d.fetch_optional(sql, args),
+            Conn::SqliteReader(r) => return r.read(sql, |d| d.fetch_optional(sql, args)),
+            _ => {}
         }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_optional(c).await) })
             .await
@@ -176,8 +188,10 @@ impl Conn {
 
     pub(super) async fn fetch_one<R: AnyRow>(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
         check_args(args)?;
-        if let Conn::SqliteDirect(d) = self {
-            return d.fetch_one(sql, args);
+        match self {
+            Conn::SqliteDirect(d) => return d.fetch_one(sql, args),
+            Conn::SqliteReader(r) => return r.read(sql, |d| d.fetch_one(sql, args)),
+            _ => {}
         }
         watched(sql, async { on_conn!(self, |c| bind!(sqlx::query_as::<_, R>(sql), args).fetch_one(c).await) })
             .await
@@ -190,6 +204,7 @@ impl Conn {
             Conn::Sqlite(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
             Conn::Postgres(tx) => watched("COMMIT", tx.commit()).await.map_err(db),
             Conn::SqliteRead(_) | Conn::PostgresRead(_) => Ok(()),
+            Conn::SqliteReader(r) => r.end(),
             Conn::SqliteDirect(_) => Err(Error::internal("a direct batch is committed by the writer")),
         }
     }

@@ -1,11 +1,13 @@
 //! Connecting: the two databases, their pools and migrations, and how a write transaction takes the write lock.
 use super::conn::{Conn, db, watched};
 use super::job::SqlTx;
+use super::readers::Readers;
 use roster::Result;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Pool, Postgres, Sqlite, SqliteConnection, SqlitePool};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -29,12 +31,17 @@ pub enum Db {
 /// read's: each pool bounds its waits with [`ACQUIRE_TIMEOUT`].
 #[derive(Debug)]
 pub struct Pools<D: sqlx::Database> {
-    /// Reads. On SQLite every connection is `query_only`, so a write anywhere but the writer is an error at once rather
-    /// than a second writer competing for the write lock.
+    /// Reads through sqlx: PostgreSQL's, and SQLite's when there are no `readers`. On SQLite every connection is
+    /// `query_only`, so a write anywhere but the writer is an error at once rather than a second writer competing for
+    /// the write lock.
     pub read: Pool<D>,
     /// The writer's one connection ([`super::writer`]; SQLite's writer thread holds it while there is work); migrations
     /// run on it before the writer starts.
     pub write: Pool<D>,
+    /// SQLite's read connections of roster's own, run on the caller's thread ([`super::readers`]); reads use them
+    /// instead of `read` when they exist. None on PostgreSQL, and for an in-memory SQLite database, which has no file
+    /// to open them on.
+    pub readers: Option<Arc<Readers>>,
 }
 
 impl Pools<Postgres> {
@@ -53,7 +60,7 @@ impl Pools<Postgres> {
 
 impl<D: sqlx::Database> Clone for Pools<D> {
     fn clone(&self) -> Self {
-        Pools { read: self.read.clone(), write: self.write.clone() }
+        Pools { read: self.read.clone(), write: self.write.clone(), readers: self.readers.clone() }
     }
 }
 
@@ -66,6 +73,8 @@ const POSTGRES_READ_CONNECTIONS: u32 = 16;
 /// SQLite page cache of the writer's connection and of each read connection, negated KiB (`PRAGMA cache_size`).
 const WRITER_CACHE_KIB: &str = "-65536";
 const READER_CACHE_KIB: &str = "-16384";
+/// How long a connection waits for a lock another process holds (the CLI writing while the server runs).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Db {
     /// Connects. SQLite: creates the file, WAL, foreign keys on, a busy timeout. Errors name the URL's problem.
@@ -94,7 +103,7 @@ impl Db {
                 // thread hop: 50 rows at a time, a 50,000-member list took a thousand.
                 .row_buffer_size(4096)
                 // Only another process writes besides this one's writer (the CLI while the server runs): wait for it.
-                .busy_timeout(Duration::from_secs(10));
+                .busy_timeout(BUSY_TIMEOUT);
             let sqlite = |max: u32| {
                 SqlitePoolOptions::new()
                     .max_connections(max)
@@ -109,18 +118,31 @@ impl Db {
             // pages every insert touches; each reader's, the upper levels and the hot leaves of what it reads.
             let write =
                 sqlite(1).connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB)).await.map_err(cannot)?;
-            let read = sqlite(READ_CONNECTIONS)
+            // The file as SQLite resolved it; empty for an in-memory database.
+            let file: String = sqlx::query_scalar("select file from pragma_database_list where name = 'main'")
+                .fetch_one(&write)
+                .await
+                .map_err(cannot)?;
+            let readers = match file.as_str() {
+                "" => None,
+                path => Some(
+                    Readers::open(path.into(), READ_CONNECTIONS as usize, READER_CACHE_KIB, BUSY_TIMEOUT)
+                        .map_err(|e| anyhow::anyhow!("cannot open SQLite database '{url}' for reading: {e:#}"))?,
+                ),
+            };
+            // With readers of its own, sqlx's read pool serves only the odd command's query.
+            let read = sqlite(if readers.is_some() { 1 } else { READ_CONNECTIONS })
                 .connect_with(opts.pragma("query_only", "true").pragma("cache_size", READER_CACHE_KIB))
                 .await
                 .map_err(cannot)?;
-            Ok(Db::Sqlite(Pools { read, write }))
+            Ok(Db::Sqlite(Pools { read, write, readers }))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url).map_err(|e| anyhow::anyhow!("bad PostgreSQL URL: {e}"))?;
             let postgres = |max: u32| PgPoolOptions::new().max_connections(max).acquire_timeout(ACQUIRE_TIMEOUT);
             let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot connect to PostgreSQL: {e}");
             let write = postgres(1).connect_with(opts.clone()).await.map_err(cannot)?;
             let read = postgres(POSTGRES_READ_CONNECTIONS).connect_with(opts).await.map_err(cannot)?;
-            Ok(Db::Postgres(Pools { read, write }))
+            Ok(Db::Postgres(Pools { read, write, readers: None }))
         } else {
             anyhow::bail!("unsupported database URL '{url}': use sqlite://path/to/roster.db or postgres://user@host/db")
         }
@@ -138,6 +160,7 @@ impl Db {
     /// The read pool's connections, open and idle, for the metrics.
     pub fn pool_state(&self) -> PoolState {
         match self {
+            Db::Sqlite(Pools { readers: Some(r), .. }) => r.state(),
             Db::Sqlite(p) => PoolState { size: p.read.size(), idle: p.read.num_idle() },
             Db::Postgres(p) => PoolState { size: p.read.size(), idle: p.read.num_idle() },
         }
@@ -199,6 +222,7 @@ impl Db {
     /// Reads without a transaction: a pooled connection runs its statements as they come, each on its own snapshot.
     pub async fn begin_read(&self) -> Result<SqlTx> {
         Ok(match self {
+            Db::Sqlite(Pools { readers: Some(r), .. }) => SqlTx::reader(Conn::SqliteReader(r.lease().await?)),
             Db::Sqlite(p) => SqlTx::reader(Conn::SqliteRead(watched("acquire", p.read.acquire()).await.map_err(db)?)),
             Db::Postgres(p) => {
                 SqlTx::reader(Conn::PostgresRead(watched("acquire", p.read.acquire()).await.map_err(db)?))
@@ -210,6 +234,11 @@ impl Db {
     /// its snapshot at the first read; PostgreSQL's `REPEATABLE READ` at the first statement.
     pub async fn begin_snapshot(&self) -> Result<SqlTx> {
         Ok(match self {
+            Db::Sqlite(Pools { readers: Some(r), .. }) => {
+                let lease = r.lease().await?;
+                lease.begin()?;
+                SqlTx::reader(Conn::SqliteReader(lease))
+            }
             Db::Sqlite(p) => SqlTx::reader(Conn::Sqlite(watched("BEGIN", p.read.begin()).await.map_err(db)?)),
             Db::Postgres(p) => {
                 let tx = watched("BEGIN", p.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))

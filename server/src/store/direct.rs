@@ -1,4 +1,5 @@
-//! The SQLite writer's connection, used through its handle on the writer's own thread.
+//! SQLite connections used through rusqlite, with no trip to sqlx's thread: the writer's, through its handle on the
+//! writer's own thread, and the read connections of [`super::readers`], which roster opens itself.
 //!
 //! sqlx runs each SQLite connection on a worker thread of its own, and every statement is a trip there and back: a
 //! channel send, the worker's wake-up, the answer's send and the caller's wake-up. A write job made several calls, so
@@ -12,14 +13,71 @@ use super::sql::Arg;
 use roster::{Error, Result};
 use rusqlite::types::{FromSql, ToSqlOutput, Value};
 use sqlx::sqlite::LockedSqliteHandle;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Statements kept prepared. The jobs run a few dozen distinct ones; the commit's multi-row inserts differ with the
 /// number of rows, and the least recently used make way for them.
 const CACHED_STATEMENTS: usize = 128;
+/// SQLite virtual machine steps between two looks at a reader's [`Limit`]: a few tens of microseconds.
+const PROGRESS_STEPS: std::ffi::c_int = 1000;
 
-/// The writer connection's handle.
+/// A connection run through rusqlite: the writer's (a handle sqlx opened), or a reader's own.
 pub(super) struct Direct {
     conn: rusqlite::Connection,
+    /// A reader's: how long a statement may still run on the caller's thread. The writer's has none.
+    limit: Option<Limit>,
+}
+
+/// A reader's limit on the statement it runs on the caller's thread, shared with SQLite's progress handler (which
+/// looks during a long step) and the row loops (which look between rows).
+struct Limit {
+    epoch: Instant,
+    at: Arc<Deadlines>,
+    /// The busy timeout outside the limit. Under it there is none: a lock to wait for is waited for off the thread.
+    busy: Duration,
+}
+
+/// Nanoseconds: `wall` and `hard` after the limit's epoch (`wall` 0: no limit), `cpu` of the thread's CPU time.
+#[derive(Default)]
+struct Deadlines {
+    wall: AtomicU64,
+    hard: AtomicU64,
+    cpu: AtomicU64,
+}
+
+/// How far past the limit the clock may run before the statement stops whatever the thread's CPU time says: far
+/// enough that a statement preempted on a busy machine (32 connections on 2 cores wait tens of milliseconds for a core
+/// now and then) is not taken for one waiting on the disk.
+const HARD_FACTOR: u32 = 100;
+
+impl Deadlines {
+    /// Past the limit: the clock is past `wall`, and the thread has worked past `cpu` (a statement the OS preempted on
+    /// a busy machine has not held its thread that long), or the clock is past `hard` (a statement waiting on the
+    /// disk holds its thread all the same).
+    fn past(&self, epoch: Instant) -> bool {
+        let wall = self.wall.load(Ordering::Relaxed);
+        let now = epoch.elapsed().as_nanos() as u64;
+        if wall == 0 || now <= wall {
+            return false;
+        }
+        now > self.hard.load(Ordering::Relaxed)
+            || thread_cpu_nanos().is_none_or(|cpu| cpu > self.cpu.load(Ordering::Relaxed))
+    }
+}
+
+/// The CPU time this thread has used, where the platform tells it.
+fn thread_cpu_nanos() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes only the timespec it is given, which lives on this stack frame.
+        if unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) } == 0 {
+            return Some(t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64);
+        }
+    }
+    None
 }
 
 impl std::fmt::Debug for Direct {
@@ -80,7 +138,59 @@ impl Direct {
         // long as the `Direct` lives (above).
         let conn = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }.map_err(direct)?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
-        Ok(Direct { conn })
+        Ok(Direct { conn, limit: None })
+    }
+
+    /// Opens a read connection of its own to the database file at `path`, which the writer has created and set to WAL:
+    /// `query_only`, so a write through it is an error rather than a second writer, with its own page cache.
+    pub(super) fn open_reader(path: &std::path::Path, cache_kib: &str, busy: Duration) -> Result<Direct> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = rusqlite::Connection::open_with_flags(path, flags).map_err(direct)?;
+        conn.busy_timeout(busy).map_err(direct)?;
+        conn.execute_batch(&format!(
+            "pragma query_only = true; pragma cache_size = {cache_kib}; pragma temp_store = memory"
+        ))
+        .map_err(direct)?;
+        conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
+        let limit = Limit { epoch: Instant::now(), at: Arc::default(), busy };
+        let (epoch, at) = (limit.epoch, limit.at.clone());
+        // Returning true stops the statement with SQLITE_INTERRUPT; a read's snapshot stays open.
+        conn.progress_handler(PROGRESS_STEPS, Some(move || at.past(epoch)));
+        Ok(Direct { conn, limit: Some(limit) })
+    }
+
+    /// Statements stop once they have worked for `within` from now on this thread ([`is_interrupt`]), and a lock held
+    /// elsewhere is `Unavailable` at once instead of waited for; `None` lifts the limit.
+    pub(super) fn limit(&self, within: Option<Duration>) {
+        let Some(l) = &self.limit else { return };
+        let Some(w) = within else {
+            l.at.wall.store(0, Ordering::Relaxed);
+            let _ = self.conn.busy_timeout(l.busy);
+            return;
+        };
+        let _ = self.conn.busy_timeout(Duration::ZERO);
+        let now = l.epoch.elapsed();
+        l.at.cpu.store(thread_cpu_nanos().unwrap_or(0) + w.as_nanos() as u64, Ordering::Relaxed);
+        l.at.hard.store((now + w * HARD_FACTOR).as_nanos() as u64, Ordering::Relaxed);
+        l.at.wall.store((now + w).as_nanos().max(1) as u64, Ordering::Relaxed);
+    }
+
+    /// Whether the statement just run went past the limit: one SQLite ran in a single step that the progress handler
+    /// does not see (a bare `count(*)` walks its whole table so), or whose last stretch came after the last look.
+    pub(super) fn overran(&self) -> bool {
+        self.limit.as_ref().is_some_and(|l| l.at.past(l.epoch))
+    }
+
+    /// The row loops' look at the limit: a statement that returns many quick rows never runs long in one step.
+    fn check_limit(&self) -> Result<()> {
+        if self.overran() {
+            return Err(direct(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERRUPT),
+                None,
+            )));
+        }
+        Ok(())
     }
 
     /// A statement with `args` bound: one statement, `$n` placeholders.
@@ -128,19 +238,26 @@ impl Direct {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(direct)? {
             out.push(R::from_direct(row).map_err(direct)?);
+            self.check_limit()?;
         }
         Ok(out)
     }
 
-    /// The first row, the statement run to its end (a `… returning` writes every row it returns).
+    /// The first row. A statement that writes is run to its end (a `… returning` writes every row it returns); a
+    /// read stops there.
     pub(super) fn fetch_optional<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Option<R>> {
         let mut stmt = self.prepare(sql, args)?;
+        let reads_only = stmt.readonly();
         let mut rows = stmt.raw_query();
         let mut first = None;
         while let Some(row) = rows.next().map_err(direct)? {
             if first.is_none() {
                 first = Some(R::from_direct(row).map_err(direct)?);
+                if reads_only {
+                    break;
+                }
             }
+            self.check_limit()?;
         }
         Ok(first)
     }
@@ -205,18 +322,25 @@ impl rusqlite::ToSql for Arg<'_> {
     }
 }
 
-/// A rusqlite error as the domain sees it. A database that cannot be written now (locked by another process past the
-/// busy timeout, a full disk, an I/O error) is `Unavailable`, so the client retries; anything else is internal, with
-/// the error kept for [`is_unique_violation`].
+/// A rusqlite error as the domain sees it. A database that cannot be used now (locked by another process past the
+/// busy timeout, or at once under a reader's limit; a full disk, an I/O error) is `Unavailable`, so the client
+/// retries; anything else is internal, with the error kept for [`is_unique_violation`].
 fn direct(e: rusqlite::Error) -> Error {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure) => {
-            tracing::warn!(error = %e, "the database cannot be written now");
-            Error::Unavailable("the database cannot be written to now; retry shortly".into())
+            tracing::warn!(error = %e, "the database cannot be used now");
+            Error::Unavailable("the database is busy or cannot be used now; retry shortly".into())
         }
         _ => Error::internal(e),
     }
+}
+
+/// A statement was stopped by its connection's limit ([`Direct::limit`]).
+pub(super) fn is_interrupt(e: &Error) -> bool {
+    matches!(e, Error::Internal(source) if source.downcast_ref::<rusqlite::Error>().is_some_and(|e| {
+        e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted)
+    }))
 }
 
 /// A statement hit a unique index or primary key.

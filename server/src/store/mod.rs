@@ -1,6 +1,7 @@
 //! The SQLite and PostgreSQL stores, implementing `roster::store` once for both, in three layers:
-//! - the connection layer: [`connect`] (pools, migrations, backups, how a transaction starts) and [`conn`] (the one
-//!   place SQL runs, on either database);
+//! - the connection layer: [`connect`] (pools, migrations, backups, how a transaction starts), [`conn`] (the one
+//!   place SQL runs, on either database), [`direct`] (SQLite through rusqlite, with no trip to sqlx's thread) and
+//!   [`readers`] (SQLite's read connections, run on the caller's thread);
 //! - the per-job scope: [`job`] ([`SqlTx`]: a job's savepoint and pending state, the read and write helpers every
 //!   concern uses, what a commit writes) and [`writer`] (the one writer that runs every write job, several per
 //!   transaction);
@@ -23,6 +24,7 @@ mod log;
 mod outbox;
 pub mod positions;
 pub mod query;
+mod readers;
 pub mod sessions;
 mod settings;
 pub mod sql;
@@ -87,6 +89,10 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> Result<()> {
         match &self.db {
+            // On a connection reads use.
+            Db::Sqlite(connect::Pools { readers: Some(r), .. }) => {
+                return r.lease().await?.read("select 1", |d| d.execute("select 1", &[]).map(|_| ()));
+            }
             Db::Sqlite(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
             Db::Postgres(p) => sqlx::query("select 1").execute(&p.read).await.map(|_| ()),
         }

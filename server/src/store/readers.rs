@@ -1,0 +1,346 @@
+//! SQLite's read connections, used on the caller's own thread.
+//!
+//! Through sqlx, every statement is a trip to the connection's worker thread and back, and every row is a value sent
+//! across it: most of a lookup's time was those trips, not SQLite (bench/RESULTS.md). These connections are roster's
+//! own, opened with rusqlite on the same file, and a read runs as plain calls on the task's thread, decoding each row
+//! straight into its record.
+//!
+//! A read that runs long must not hold up the other requests on that thread: each statement gets [`ON_THREAD`] of the
+//! thread's CPU time there (or 100 times that on the clock, for one that waits on the disk), and no wait for a lock.
+//! One that needs longer is stopped (SQLite's progress handler, or the row loop) and run again from the start with the
+//! runtime told that this thread now blocks (`block_in_place`), so its other tasks move to another thread; and its
+//! text is remembered for [`REMEMBER_FOR`], so that meanwhile it goes there at once. A rerun reads the same rows: in a
+//! snapshot they are the same moment; outside one, a statement sees what was committed before it began, which its
+//! first run did not hand out.
+//!
+//! An in-memory database has no file to open a second connection on: its reads stay on sqlx's pool.
+use super::conn::SLOW_CALL;
+use super::connect::{ACQUIRE_TIMEOUT, PoolState};
+use super::direct::{Direct, is_interrupt};
+use roster::{Error, Result};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a statement works on the caller's thread before it is run again off it. A lookup takes tens of
+/// microseconds and a page of 100 users well under this; a count over a million rows, a deep page or a filter that
+/// scans the table takes longer, and wastes at most this much.
+const ON_THREAD: Duration = Duration::from_millis(1);
+/// How long a text that ran long goes off the thread at once. Then it is tried on the thread again: it may have been
+/// long only on a cold cache.
+const REMEMBER_FOR: Duration = Duration::from_secs(60);
+/// Statement texts remembered at most. Texts vary with a filter's shape, which a client chooses; when the set is
+/// full it starts again empty.
+const REMEMBERED: usize = 4096;
+
+/// The read connections of one SQLite database file.
+pub struct Readers {
+    path: PathBuf,
+    cache_kib: &'static str,
+    busy: Duration,
+    /// Connections not leased now; more are opened as needed, up to the permits.
+    idle: Mutex<Vec<Direct>>,
+    permits: Arc<Semaphore>,
+    open: AtomicUsize,
+    /// The statement texts (hashed) that went past [`ON_THREAD`], and when.
+    long: Mutex<HashMap<u64, Instant>>,
+    hasher: RandomState,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Readers {
+    /// Up to `max` connections to the database file at `path`. One is opened now, so a file that cannot be read is an
+    /// error at start, not at the first request.
+    pub(super) fn open(path: PathBuf, max: usize, cache_kib: &'static str, busy: Duration) -> Result<Arc<Readers>> {
+        let readers = Readers {
+            path,
+            cache_kib,
+            busy,
+            idle: Mutex::default(),
+            permits: Arc::new(Semaphore::new(max)),
+            open: AtomicUsize::default(),
+            long: Mutex::default(),
+            hasher: RandomState::new(),
+        };
+        let first = readers.connect()?;
+        readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(first);
+        Ok(Arc::new(readers))
+    }
+
+    fn connect(&self) -> Result<Direct> {
+        let direct = Direct::open_reader(&self.path, self.cache_kib, self.busy)?;
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Ok(direct)
+    }
+
+    /// Connections open, and of them idle, for the metrics.
+    pub(super) fn state(&self) -> PoolState {
+        let size = self.open.load(Ordering::Relaxed) as u32;
+        PoolState { size, idle: self.idle.lock().unwrap_or_else(|p| p.into_inner()).len() }
+    }
+
+    /// A connection of the caller's own until the lease is dropped. Waits at most [`ACQUIRE_TIMEOUT`], as the pools
+    /// do, and then is a 503.
+    pub(super) async fn lease(self: &Arc<Self>) -> Result<Lease> {
+        let Ok(Ok(permit)) = tokio::time::timeout(ACQUIRE_TIMEOUT, self.permits.clone().acquire_owned()).await else {
+            metrics::counter!("roster_slow_database_calls_total").increment(1);
+            tracing::warn!(seconds = ACQUIRE_TIMEOUT.as_secs(), "every SQLite read connection stayed in use");
+            return Err(Error::Unavailable("every read connection is in use; retry shortly".into()));
+        };
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let direct = match idle {
+            Some(d) => d,
+            None => self.connect()?,
+        };
+        Ok(Lease { direct: Some(direct), readers: self.clone(), _permit: permit })
+    }
+
+    /// Whether the text hashed `text` went long within [`REMEMBER_FOR`].
+    fn is_long(&self, text: u64) -> bool {
+        let mut long = self.long.lock().unwrap_or_else(|p| p.into_inner());
+        match long.get(&text) {
+            Some(at) if at.elapsed() < REMEMBER_FOR => true,
+            Some(_) => {
+                long.remove(&text);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn remember(&self, text: u64) {
+        let mut long = self.long.lock().unwrap_or_else(|p| p.into_inner());
+        if long.len() >= REMEMBERED {
+            long.clear();
+        }
+        long.insert(text, Instant::now());
+    }
+}
+
+/// One read connection, back to its [`Readers`] when dropped: a snapshot still open is rolled back first, and a
+/// connection that cannot end it is closed instead.
+pub struct Lease {
+    direct: Option<Direct>,
+    readers: Arc<Readers>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for Lease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lease")
+    }
+}
+
+/// The limit on the caller's thread, lifted when dropped, even by a panic.
+struct OnThread<'d>(&'d Direct);
+
+impl<'d> OnThread<'d> {
+    fn start(d: &'d Direct) -> OnThread<'d> {
+        d.limit(Some(ON_THREAD));
+        OnThread(d)
+    }
+}
+
+impl Drop for OnThread<'_> {
+    fn drop(&mut self) {
+        self.0.limit(None);
+    }
+}
+
+impl Lease {
+    /// The connection, which the lease holds from its start until it is dropped.
+    fn direct(&self) -> Result<&Direct> {
+        self.direct.as_ref().ok_or_else(|| Error::internal("a read lease without its connection"))
+    }
+
+    /// Runs `read`, one statement of text `sql`: on this thread for up to [`ON_THREAD`], then again from the start off
+    /// the runtime's worker; a text that went long lately goes there at once.
+    pub(super) fn read<T>(&self, sql: &str, read: impl Fn(&Direct) -> Result<T>) -> Result<T> {
+        let d = self.direct()?;
+        let text = self.readers.hasher.hash_one(sql);
+        if self.readers.is_long(text) {
+            return off_worker(sql, || read(d));
+        }
+        let in_snapshot = !d.is_autocommit();
+        let (first, overran) = {
+            let _limit = OnThread::start(d);
+            let first = read(d);
+            (first, d.overran())
+        };
+        match first {
+            Err(e) if is_interrupt(&e) => {
+                // SQLite ends only a write's transaction when it stops a statement; a snapshot goes on.
+                if in_snapshot && d.is_autocommit() {
+                    return Err(Error::internal("a read snapshot ended when its statement was stopped"));
+                }
+                self.readers.remember(text);
+                off_worker(sql, || read(d))
+            }
+            // A lock held elsewhere (or the disk failing): waited for, with the busy timeout, off the thread.
+            Err(Error::Unavailable(_)) => off_worker(sql, || read(d)),
+            other => {
+                if overran {
+                    self.readers.remember(text);
+                }
+                other
+            }
+        }
+    }
+
+    /// Starts a snapshot: every statement after it reads the same moment, until the lease is dropped.
+    pub(super) fn begin(&self) -> Result<()> {
+        self.direct()?.execute("begin", &[]).map(|_| ())
+    }
+
+    /// Ends a snapshot, if one is open.
+    pub(super) fn end(&self) -> Result<()> {
+        let d = self.direct()?;
+        if d.is_autocommit() { Ok(()) } else { d.execute("commit", &[]).map(|_| ()) }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(direct) = self.direct.take() else { return };
+        if !direct.is_autocommit() && direct.execute("rollback", &[]).is_err() {
+            self.readers.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(direct);
+    }
+}
+
+/// Runs the statement `sql` in `f`, which may block for a while: on a multi-threaded runtime's worker the runtime
+/// first moves this thread's other tasks elsewhere. A current-thread runtime (tests, a command's) has no elsewhere,
+/// and runs it as it is. A run past [`SLOW_CALL`] is logged with its statement, as sqlx's calls are.
+fn off_worker<T>(sql: &str, f: impl FnOnce() -> T) -> T {
+    metrics::counter!("roster_long_reads_total").increment(1);
+    let started = Instant::now();
+    let out = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    };
+    if started.elapsed() > SLOW_CALL {
+        let statement = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        metrics::counter!("roster_slow_database_calls_total").increment(1);
+        tracing::warn!(%statement, seconds = started.elapsed().as_secs(), "a database call was slow");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// A million rows made up as they are counted: one step of SQLite's that runs far past [`ON_THREAD`].
+    const LONG_STEP: &str = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000000) \
+                             select count(*), (select count(*) from t) from c";
+    const COUNT: &str = "select count(*) from t";
+    /// 200,000 quick rows: no step is long, the whole read is.
+    const MANY_ROWS: &str =
+        "with recursive c(x) as (select 1 union all select x + 1 from c where x < 200000) select x from c";
+
+    /// A database file with a table `t` of three rows, removed when dropped.
+    struct File(PathBuf);
+
+    impl File {
+        fn new(name: &str) -> File {
+            let path = std::env::temp_dir().join(format!("roster-readers-{}-{name}.db", std::process::id()));
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch("pragma journal_mode = wal; create table t (x); insert into t values (1), (2), (3)")
+                .unwrap();
+            File(path)
+        }
+
+        fn insert(&self) {
+            rusqlite::Connection::open(&self.0).unwrap().execute("insert into t values (4)", []).unwrap();
+        }
+    }
+
+    impl Drop for File {
+        fn drop(&mut self) {
+            for end in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{end}", self.0.display()));
+            }
+        }
+    }
+
+    /// Runs `sql` through the lease and counts its runs.
+    fn counted<R: super::super::direct::DirectRow>(lease: &Lease, sql: &str) -> (Vec<R>, usize) {
+        let runs = Cell::new(0);
+        let out = lease
+            .read(sql, |d| {
+                runs.set(runs.get() + 1);
+                d.fetch_all(sql, &[])
+            })
+            .unwrap();
+        (out, runs.get())
+    }
+
+    #[test]
+    fn the_limit_stops_a_long_step_and_a_long_row_loop() {
+        let file = File::new("limit");
+        let d = Direct::open_reader(&file.0, "-2000", Duration::from_secs(1)).unwrap();
+        d.limit(Some(Duration::ZERO));
+        assert!(super::super::direct::is_interrupt(&d.fetch_one::<(i64, i64)>(LONG_STEP, &[]).unwrap_err()));
+        assert!(super::super::direct::is_interrupt(&d.fetch_all::<(i64,)>(MANY_ROWS, &[]).unwrap_err()));
+        d.limit(None);
+        assert_eq!(d.fetch_one::<(i64, i64)>(LONG_STEP, &[]).unwrap(), (1_000_000, 3));
+        // Read-only all the same: reads never compete with the writer.
+        assert!(d.execute("insert into t values (5)", &[]).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_read_is_run_again_off_the_worker_and_a_snapshot_holds_across_it() {
+        let file = File::new("worker");
+        let readers = Readers::open(file.0.clone(), 2, "-2000", Duration::from_secs(1)).unwrap();
+        let lease = readers.lease().await.unwrap();
+        assert_eq!(counted::<(i64,)>(&lease, COUNT), (vec![(3,)], 1));
+        assert_eq!(counted::<(i64,)>(&lease, MANY_ROWS).0.len(), 200_000);
+
+        lease.begin().unwrap();
+        assert_eq!(counted::<(i64,)>(&lease, COUNT).0, vec![(3,)]);
+        file.insert();
+        // Stopped on the worker and run again: the same snapshot, which does not see the row committed since.
+        assert_eq!(counted::<(i64, i64)>(&lease, LONG_STEP), (vec![(1_000_000, 3)], 2));
+        // Remembered: the next run goes off the worker at once.
+        assert_eq!(counted::<(i64, i64)>(&lease, LONG_STEP), (vec![(1_000_000, 3)], 1));
+        lease.end().unwrap();
+        assert_eq!(counted::<(i64,)>(&lease, COUNT).0, vec![(4,)]);
+
+        // A lease dropped inside a snapshot gives its connection back with the snapshot ended.
+        lease.begin().unwrap();
+        drop(lease);
+        let again = readers.lease().await.unwrap();
+        assert!(again.direct().unwrap().is_autocommit());
+        let PoolState { size, idle } = readers.state();
+        assert_eq!((size, idle), (1, 0));
+    }
+
+    #[tokio::test]
+    async fn on_a_current_thread_runtime_a_long_read_runs_again_where_it_is() {
+        let file = File::new("current");
+        let readers = Readers::open(file.0.clone(), 1, "-2000", Duration::from_secs(1)).unwrap();
+        let lease = readers.lease().await.unwrap();
+        assert_eq!(counted::<(i64, i64)>(&lease, LONG_STEP), (vec![(1_000_000, 3)], 2));
+        // The one connection is leased: the next caller waits, and gets it once the lease is dropped.
+        let waiting = tokio::spawn({
+            let readers = readers.clone();
+            async move { readers.lease().await.map(|_| ()) }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        drop(lease);
+        waiting.await.unwrap().unwrap();
+    }
+}
