@@ -15,11 +15,14 @@ use roster::model::{ApiScope, DirectoryUserQuery, GroupId, TokenId, UserId};
 use roster::model::{DirectoryGroup, DirectoryUser};
 use roster::service::Services;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 /// The router under `/v1`, with its state applied.
 pub fn router<S: Clone + Send + Sync + 'static>(services: Services) -> Router<S> {
+    // One pointer to clone per request, not every service (see `crate::scim::ScimState`).
+    let services = Arc::new(services);
     // Each scope's routes behind a token of that scope: the scope is the route's, never read from the path.
     let scoped = |scope| middleware::from_fn_with_state((services.clone(), scope), authenticate);
     let directory = Router::new()
@@ -130,7 +133,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 struct ApiClient(TokenId);
 
 /// Every `/v1` endpoint but the document needs a live API token of its scope.
-async fn authenticate(State((s, scope)): State<(Services, ApiScope)>, mut req: Request, next: Next) -> Response {
+async fn authenticate(State((s, scope)): State<(Arc<Services>, ApiScope)>, mut req: Request, next: Next) -> Response {
     let bearer =
         req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(crate::scim::bearer_token);
     match s.tokens.authenticate_api(bearer.as_deref(), scope).await {
@@ -214,7 +217,7 @@ struct MembersPage {
     responses((status = 200, body = UsersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, description = "No group has the id in `group`", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
-async fn users(State(s): State<Services>, q: Result<Query<UserPaging>, QueryRejection>) -> ApiResult<UsersPage> {
+async fn users(State(s): State<Arc<Services>>, q: Result<Query<UserPaging>, QueryRejection>) -> ApiResult<UsersPage> {
     let page = s.directory.users(&user_query(q?.0, None)?).await?;
     Ok(Json(UsersPage { users: page.items, next: page.next }))
 }
@@ -224,7 +227,7 @@ async fn users(State(s): State<Services>, q: Result<Query<UserPaging>, QueryReje
     params(("key" = String, Path, description = "The user's id, or their userName")),
     responses((status = 200, body = DirectoryUser), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn user(State(s): State<Services>, Path(key): Path<String>) -> ApiResult<DirectoryUser> {
+async fn user(State(s): State<Arc<Services>>, Path(key): Path<String>) -> ApiResult<DirectoryUser> {
     Ok(Json(s.directory.user(&key).await?))
 }
 
@@ -232,7 +235,7 @@ async fn user(State(s): State<Services>, Path(key): Path<String>) -> ApiResult<D
 #[utoipa::path(get, path = "/v1/groups", tag = "directory", params(Paging),
     responses((status = 200, body = GroupsPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn groups(State(s): State<Services>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult<GroupsPage> {
+async fn groups(State(s): State<Arc<Services>>, q: Result<Query<Paging>, QueryRejection>) -> ApiResult<GroupsPage> {
     let q = q?.0;
     let after = cursor(q.cursor)?.map(GroupId);
     let page = s.directory.groups(after.as_ref(), roster::service::directory_limit(q.limit)).await?;
@@ -243,7 +246,7 @@ async fn groups(State(s): State<Services>, q: Result<Query<Paging>, QueryRejecti
 #[utoipa::path(get, path = "/v1/groups/{id}", tag = "directory", params(("id" = String, Path, description = "The group's id")),
     responses((status = 200, body = DirectoryGroup), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn group(State(s): State<Services>, Path(id): Path<String>) -> ApiResult<DirectoryGroup> {
+async fn group(State(s): State<Arc<Services>>, Path(id): Path<String>) -> ApiResult<DirectoryGroup> {
     Ok(Json(s.directory.group(&GroupId(id)).await?))
 }
 
@@ -253,7 +256,7 @@ async fn group(State(s): State<Services>, Path(id): Path<String>) -> ApiResult<D
     responses((status = 200, body = MembersPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn members(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     Path(id): Path<String>,
     q: Result<Query<UserPaging>, QueryRejection>,
 ) -> ApiResult<MembersPage> {
@@ -311,7 +314,7 @@ struct EventsPage {
         (status = 410, description = "Retention removed events after the cursor", body = ErrorBody),
         (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn events(
-    State(s): State<Services>,
+    State(s): State<Arc<Services>>,
     Extension(client): Extension<ApiClient>,
     q: Result<Query<FeedQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -359,7 +362,10 @@ struct AuditPage {
         (status = 409, description = "The cursor is ahead of the newest entry", body = ErrorBody),
         (status = 410, description = "Retention removed entries after the cursor", body = ErrorBody),
         (status = 503, body = ErrorBody)))]
-async fn audit(State(s): State<Services>, q: Result<Query<AuditQuery>, QueryRejection>) -> Result<Response, ApiError> {
+async fn audit(
+    State(s): State<Arc<Services>>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let q = q?.0;
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
         None => None,

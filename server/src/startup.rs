@@ -102,7 +102,7 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
-        let state = AppState { services: services.clone(), public_url: public_url.clone(), leptos };
+        let state = AppState::new(services.clone(), public_url.clone(), leptos);
         let router = router(state, sessions, Arc::new(guards), hours(config.session_idle_hours), site);
         let header_timeout = Duration::from_secs(config.header_timeout_secs.max(1));
         let metrics = match config.metrics_listen {

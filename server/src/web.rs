@@ -20,13 +20,31 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
-/// What the panel and the health checks need: the services, the public URL, and leptos's options.
+/// The panel's and the health checks' state, one pointer: axum clones it for every request it serves (see
+/// [`crate::scim::ScimState`]).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What the panel and the health checks need: the services, the public URL, and leptos's options.
+pub struct Shared {
     pub services: Services,
     /// `https://roster.example.com`, without a trailing slash.
     pub public_url: String,
     pub leptos: LeptosOptions,
+}
+
+impl AppState {
+    pub fn new(services: Services, public_url: String, leptos: LeptosOptions) -> Self {
+        AppState(Arc::new(Shared { services, public_url, leptos }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
