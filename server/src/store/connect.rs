@@ -70,9 +70,12 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections per instance.
 const READ_CONNECTIONS: u32 = 8;
 const POSTGRES_READ_CONNECTIONS: u32 = 16;
-/// SQLite page cache of the writer's connection and of each read connection, negated KiB (`PRAGMA cache_size`).
+/// SQLite page cache of the writer's connection and of each read connection, negated KiB (`PRAGMA cache_size`). A
+/// read connection drops its whole cache on its first read after any commit (SQLite's WAL mode), so under writes it
+/// holds what one read touches, and only a long stretch without writes fills it: 16 MiB each was most of the process's
+/// own memory after a bench run, for no speed measured. About SQLite's default.
 const WRITER_CACHE_KIB: &str = "-65536";
-const READER_CACHE_KIB: &str = "-16384";
+const READER_CACHE_KIB: &str = "-2048";
 /// How long a connection waits for a lock another process holds (the CLI writing while the server runs).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -113,9 +116,8 @@ impl Db {
             };
             let cannot = |e: sqlx::Error| anyhow::anyhow!("cannot open SQLite database '{url}': {e}");
             // The writer's connection first: it creates the file and sets WAL, which the read connections then share.
-            // Page caches (`cache_size`, in KiB when negative). SQLite's default, 2 MiB a connection, holds a sliver
-            // of a million users' indexes, so most B-tree pages were a system call away. The writer's cache holds the
-            // pages every insert touches; each reader's, the upper levels and the hot leaves of what it reads.
+            // Page caches (`cache_size`, in KiB when negative). The writer's cache holds the pages every insert
+            // touches, and it keeps them across its own commits; the readers' last only until the next commit.
             let write =
                 sqlite(1).connect_with(opts.clone().pragma("cache_size", WRITER_CACHE_KIB)).await.map_err(cannot)?;
             // The file as SQLite resolved it; empty for an in-memory database.

@@ -8,15 +8,16 @@
 //! A read that runs long must not hold up the other requests on that thread: each statement gets [`ON_THREAD`] of the
 //! thread's CPU time there (or 100 times that on the clock, for one that waits on the disk), and no wait for a lock.
 //! One that needs longer is stopped (SQLite's progress handler, or the row loop) and run again from the start with the
-//! runtime told that this thread now blocks (`block_in_place`), so its other tasks move to another thread; and its
-//! text is remembered for [`REMEMBER_FOR`], so that meanwhile it goes there at once. A rerun reads the same rows: in a
+//! runtime told that this thread now blocks (`block_in_place`), so its other tasks move to another thread; and if that
+//! whole run took [`LONG_READ`], its text is remembered for [`REMEMBER_FOR`], so that meanwhile it goes there at once.
+//! A rerun reads the same rows: in a
 //! snapshot they are the same moment; outside one, a statement sees what was committed before it began, which its
 //! first run did not hand out.
 //!
 //! An in-memory database has no file to open a second connection on: its reads stay on sqlx's pool.
 use super::conn::SLOW_CALL;
 use super::connect::{ACQUIRE_TIMEOUT, PoolState};
-use super::direct::{Direct, is_interrupt};
+use super::direct::{Direct, is_interrupt, thread_cpu_nanos};
 use roster::{Error, Result};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -30,6 +31,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// microseconds and a page of 100 users well under this; a count over a million rows, a deep page or a filter that
 /// scans the table takes longer, and wastes at most this much.
 const ON_THREAD: Duration = Duration::from_millis(1);
+/// How much CPU time a whole run of a text must take before the text goes off the thread at once. A run just past
+/// [`ON_THREAD`] is often a one-off: SQLite empties a connection's page cache on its first read after any commit, and
+/// the pages come back one miss at a time. One such lookup used to send every lookup off the thread for a minute, at
+/// 30 % less throughput (bench/RESULTS.md).
+const LONG_READ: Duration = Duration::from_millis(5);
 /// How long a text that ran long goes off the thread at once. Then it is tried on the thread again: it may have been
 /// long only on a cold cache.
 const REMEMBER_FOR: Duration = Duration::from_secs(60);
@@ -46,7 +52,7 @@ pub struct Readers {
     idle: Mutex<Vec<Direct>>,
     permits: Arc<Semaphore>,
     open: AtomicUsize,
-    /// The statement texts (hashed) that went past [`ON_THREAD`], and when.
+    /// The statement texts (hashed) whose whole run took [`LONG_READ`], and when.
     long: Mutex<HashMap<u64, Instant>>,
     hasher: RandomState,
 }
@@ -117,7 +123,9 @@ impl Readers {
         }
     }
 
-    fn remember(&self, text: u64) {
+    fn remember(&self, text: u64, sql: &str) {
+        let statement = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        tracing::debug!(%statement, "a read ran long; it runs off the request's thread for a while");
         let mut long = self.long.lock().unwrap_or_else(|p| p.into_inner());
         if long.len() >= REMEMBERED {
             long.clear();
@@ -144,9 +152,25 @@ impl std::fmt::Debug for Lease {
 struct OnThread<'d>(&'d Direct);
 
 impl<'d> OnThread<'d> {
-    fn start(d: &'d Direct) -> OnThread<'d> {
-        d.limit(Some(ON_THREAD));
+    fn start(d: &'d Direct, within: Duration) -> OnThread<'d> {
+        d.limit(Some(within));
         OnThread(d)
+    }
+}
+
+/// This thread's CPU time at a moment; without a CPU clock every run counts as long, as before there was this test.
+struct Cpu(Option<u64>);
+
+impl Cpu {
+    fn now() -> Cpu {
+        Cpu(thread_cpu_nanos())
+    }
+
+    fn past(&self, d: Duration) -> bool {
+        match (self.0, thread_cpu_nanos()) {
+            (Some(then), Some(now)) => now.saturating_sub(then) > d.as_nanos() as u64,
+            _ => true,
+        }
     }
 }
 
@@ -163,16 +187,27 @@ impl Lease {
     }
 
     /// Runs `read`, one statement of text `sql`: on this thread for up to [`ON_THREAD`], then again from the start off
-    /// the runtime's worker; a text that went long lately goes there at once.
+    /// the runtime's worker; a text whose whole run took [`LONG_READ`] lately goes there at once.
     pub(super) fn read<T>(&self, sql: &str, read: impl Fn(&Direct) -> Result<T>) -> Result<T> {
+        self.read_within(sql, read, ON_THREAD, LONG_READ)
+    }
+
+    fn read_within<T>(
+        &self,
+        sql: &str,
+        read: impl Fn(&Direct) -> Result<T>,
+        on_thread: Duration,
+        long: Duration,
+    ) -> Result<T> {
         let d = self.direct()?;
         let text = self.readers.hasher.hash_one(sql);
         if self.readers.is_long(text) {
             return off_worker(sql, || read(d));
         }
         let in_snapshot = !d.is_autocommit();
+        let started = Cpu::now();
         let (first, overran) = {
-            let _limit = OnThread::start(d);
+            let _limit = OnThread::start(d, on_thread);
             let first = read(d);
             (first, d.overran())
         };
@@ -182,14 +217,21 @@ impl Lease {
                 if in_snapshot && d.is_autocommit() {
                     return Err(Error::internal("a read snapshot ended when its statement was stopped"));
                 }
-                self.readers.remember(text);
-                off_worker(sql, || read(d))
+                off_worker(sql, || {
+                    let rerun = Cpu::now();
+                    let out = read(d);
+                    if rerun.past(long) {
+                        self.readers.remember(text, sql);
+                    }
+                    out
+                })
             }
             // A lock held elsewhere (or the disk failing): waited for, with the busy timeout, off the thread.
             Err(Error::Unavailable(_)) => off_worker(sql, || read(d)),
             other => {
-                if overran {
-                    self.readers.remember(text);
+                // One step that ran long (a bare `count(*)`) never met the progress handler: judged by the whole run.
+                if overran && started.past(long) {
+                    self.readers.remember(text, sql);
                 }
                 other
             }
@@ -325,6 +367,29 @@ mod tests {
         assert!(again.direct().unwrap().is_autocommit());
         let PoolState { size, idle } = readers.state();
         assert_eq!((size, idle), (1, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_long_only_on_the_thread_is_not_remembered() {
+        let file = File::new("transient");
+        let readers = Readers::open(file.0.clone(), 1, "-2000", Duration::from_secs(1)).unwrap();
+        let lease = readers.lease().await.unwrap();
+        // No time at all on the thread: every read is stopped there and runs in full off it, well within a minute, so
+        // it is not remembered and goes through the thread again.
+        let runs = |sql: &str| {
+            let runs = Cell::new(0);
+            let read = |d: &Direct| {
+                runs.set(runs.get() + 1);
+                d.fetch_all::<(i64,)>(sql, &[])
+            };
+            lease.read_within(sql, read, Duration::ZERO, Duration::from_secs(60)).unwrap();
+            runs.get()
+        };
+        assert_eq!((runs(MANY_ROWS), runs(MANY_ROWS)), (2, 2));
+        // Past the whole-run bar, it is remembered.
+        let read = |d: &Direct| d.fetch_all::<(i64,)>(MANY_ROWS, &[]);
+        lease.read_within(MANY_ROWS, read, Duration::ZERO, Duration::ZERO).unwrap();
+        assert_eq!(counted::<(i64,)>(&lease, MANY_ROWS).1, 1);
     }
 
     #[tokio::test]
