@@ -151,12 +151,24 @@ impl Roster {
         bail!("roster did not start")
     }
 
-    fn rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+    /// Resident memory, and how much of it is the process's own heap and stacks (`RssAnon`); the rest is mapped files
+    /// (the binary, SQLite's `-shm` index), which the kernel shares and reclaims.
+    fn rss(&self) -> String {
+        let Ok(status) = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())) else {
+            return String::new();
+        };
+        let mib = |field: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse::<u64>().ok())
+                .map(|k| k / 1024)
+        };
+        match (mib("VmRSS:"), mib("RssAnon:")) {
+            (Some(rss), Some(anon)) => format!("{rss} MiB, of which {anon} MiB anonymous (the rest is file pages)"),
+            (Some(rss), None) => format!("{rss} MiB"),
+            _ => String::new(),
+        }
     }
 }
 
@@ -322,10 +334,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let small_id = small_group["id"].as_str().unwrap_or_default().to_owned();
 
     tokio::time::sleep(Duration::from_secs(2)).await;
-    facts.push((
-        "RSS at rest after the import".into(),
-        roster.rss_kib().map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_default(),
-    ));
+    facts.push(("RSS at rest after the import".into(), roster.rss()));
 
     let ids_file = std::env::temp_dir().join(format!("roster-bench-ids-{}.txt", std::process::id()));
     std::fs::write(&ids_file, ids.join("\n"))?;
@@ -621,10 +630,7 @@ end"#;
         single: None,
     });
     drop(receiver);
-    facts.push((
-        "RSS at the end".into(),
-        roster.rss_kib().map(|k| format!("{:.0} MiB", k as f64 / 1024.0)).unwrap_or_default(),
-    ));
+    facts.push(("RSS at the end".into(), roster.rss()));
     facts.push(("database".into(), db_size(&db.url, &pool).await.unwrap_or_default()));
     let plans = plans(&pool, args.users).await.unwrap_or_default();
     let _ = std::fs::remove_file(&ids_file);
