@@ -22,7 +22,7 @@ use roster::store::NewLogEntry;
 use std::sync::Arc;
 
 /// The SCIM endpoint's state, one pointer: axum clones a route's state for every request (the gate's and the
-/// handler's), and a clone of [`Scim`] was two strings and several atomic increments per service, 10-15 % of a lookup's
+/// handler's), and a clone of [`Scim`] was two strings and several atomic increments per service, 14-19 % of a lookup's
 /// CPU time on two cores (bench/RESULTS.md).
 #[derive(Clone)]
 pub struct ScimState(Arc<Scim>);
