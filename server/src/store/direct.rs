@@ -50,7 +50,7 @@ struct Deadlines {
 /// How far past the limit the clock may run before the statement stops whatever the thread's CPU time says: far
 /// enough that a statement preempted on a busy machine (32 connections on 2 cores wait tens of milliseconds for a core
 /// now and then) is not taken for one waiting on the disk.
-const HARD_FACTOR: u32 = 100;
+pub(super) const HARD_FACTOR: u32 = 100;
 
 impl Deadlines {
     /// Past the limit: the clock is past `wall`, and the thread has worked past `cpu` (a statement the OS preempted on
@@ -89,7 +89,7 @@ impl std::fmt::Debug for Direct {
 /// A row read through [`Direct`]: the same columns, by name, as its `sqlx::FromRow`.
 pub trait DirectRow: Sized {
     /// Where the row's fields are among the statement's columns. Found once per statement run: a lookup by name is
-    /// a walk over the column names, which per field and per row was a tenth of a 100-user page's time.
+    /// a walk over the column names, which per field and per row was over a tenth of a 100-user page's time.
     type Columns;
     fn columns(stmt: &rusqlite::Statement<'_>) -> rusqlite::Result<Self::Columns>;
     fn from_direct(row: &rusqlite::Row<'_>, columns: &Self::Columns) -> rusqlite::Result<Self>;

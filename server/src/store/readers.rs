@@ -17,7 +17,7 @@
 //! An in-memory database has no file to open a second connection on: its reads stay on sqlx's pool.
 use super::conn::SLOW_CALL;
 use super::connect::{ACQUIRE_TIMEOUT, PoolState};
-use super::direct::{Direct, is_interrupt, thread_cpu_nanos};
+use super::direct::{Direct, HARD_FACTOR, is_interrupt, thread_cpu_nanos};
 use roster::{Error, Result};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -29,12 +29,14 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a statement works on the caller's thread before it is run again off it. A lookup takes tens of
 /// microseconds and a page of 100 users well under this; a count over a million rows, a deep page or a filter that
-/// scans the table takes longer, and wastes at most this much.
+/// scans the table takes longer, and wastes at most this much on each run until it is remembered ([`LONG_READ`]).
 const ON_THREAD: Duration = Duration::from_millis(1);
-/// How much CPU time a whole run of a text must take before the text goes off the thread at once. A run just past
-/// [`ON_THREAD`] is often a one-off: SQLite empties a connection's page cache on its first read after any commit, and
-/// the pages come back one miss at a time. One such lookup used to send every lookup off the thread for a minute, at
-/// 30 % less throughput (bench/RESULTS.md).
+/// How much CPU time a whole run of a text must take before the text goes off the thread at once (or the clock's
+/// backstop, for a run that waits on the disk). A run just past [`ON_THREAD`] is often a one-off: SQLite empties a
+/// connection's page cache on its first read after any commit, and the pages come back one miss at a time. One such
+/// lookup used to send every lookup off the thread for a minute, at 30 % less throughput (bench/RESULTS.md). The price:
+/// a read of 1-5 ms goes through the thread first every time, and a single step of up to 5 ms (a bare `count(*)`,
+/// which the progress handler never sees) runs there in full.
 const LONG_READ: Duration = Duration::from_millis(5);
 /// How long a text that ran long goes off the thread at once. Then it is tried on the thread again: it may have been
 /// long only on a cold cache.
@@ -158,19 +160,25 @@ impl<'d> OnThread<'d> {
     }
 }
 
-/// This thread's CPU time at a moment; without a CPU clock every run counts as long, as before there was this test.
-struct Cpu(Option<u64>);
+/// When a run started, on this thread's CPU clock and on the wall clock.
+struct Run {
+    cpu: Option<u64>,
+    clock: Instant,
+}
 
-impl Cpu {
-    fn now() -> Cpu {
-        Cpu(thread_cpu_nanos())
+impl Run {
+    fn start() -> Run {
+        Run { cpu: thread_cpu_nanos(), clock: Instant::now() }
     }
 
-    fn past(&self, d: Duration) -> bool {
-        match (self.0, thread_cpu_nanos()) {
-            (Some(then), Some(now)) => now.saturating_sub(then) > d.as_nanos() as u64,
+    /// The run so far took more than `cpu` of this thread's CPU time (always, without a CPU clock), or `waited` on the
+    /// clock.
+    fn past(&self, cpu: Duration, waited: Duration) -> bool {
+        let worked = match (self.cpu, thread_cpu_nanos()) {
+            (Some(then), Some(now)) => now.saturating_sub(then) > cpu.as_nanos() as u64,
             _ => true,
-        }
+        };
+        worked || self.clock.elapsed() >= waited
     }
 }
 
@@ -205,7 +213,9 @@ impl Lease {
             return off_worker(sql, || read(d));
         }
         let in_snapshot = !d.is_autocommit();
-        let started = Cpu::now();
+        // Long is `long` of CPU, or the clock's backstop on the thread (a read waiting on the disk uses little CPU).
+        let waited = (on_thread * HARD_FACTOR).max(long);
+        let started = Run::start();
         let (first, overran) = {
             let _limit = OnThread::start(d, on_thread);
             let first = read(d);
@@ -217,10 +227,11 @@ impl Lease {
                 if in_snapshot && d.is_autocommit() {
                     return Err(Error::internal("a read snapshot ended when its statement was stopped"));
                 }
+                let stopped_waiting = started.clock.elapsed() >= waited;
                 off_worker(sql, || {
-                    let rerun = Cpu::now();
+                    let rerun = Run::start();
                     let out = read(d);
-                    if rerun.past(long) {
+                    if stopped_waiting || rerun.past(long, waited) {
                         self.readers.remember(text, sql);
                     }
                     out
@@ -230,7 +241,7 @@ impl Lease {
             Err(Error::Unavailable(_)) => off_worker(sql, || read(d)),
             other => {
                 // One step that ran long (a bare `count(*)`) never met the progress handler: judged by the whole run.
-                if overran && started.past(long) {
+                if overran && started.past(long, waited) {
                     self.readers.remember(text, sql);
                 }
                 other
@@ -369,6 +380,7 @@ mod tests {
         assert_eq!((size, idle), (1, 0));
     }
 
+    #[cfg(unix)] // The thread's CPU clock; without one every run counts as long.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_long_only_on_the_thread_is_not_remembered() {
         let file = File::new("transient");
@@ -386,6 +398,15 @@ mod tests {
             runs.get()
         };
         assert_eq!((runs(MANY_ROWS), runs(MANY_ROWS)), (2, 2));
+        // A single step the progress handler never sees (`fetch_one` of a read stops after its row) overruns instead,
+        // and is judged by its run in the same way.
+        let count = |long: Duration| {
+            let read = |d: &Direct| d.fetch_one::<(i64,)>(COUNT, &[]);
+            lease.read_within(COUNT, read, Duration::ZERO, long).unwrap();
+            readers.is_long(readers.hasher.hash_one(COUNT))
+        };
+        assert!(!count(Duration::from_secs(60)));
+        assert!(count(Duration::ZERO));
         // Past the whole-run bar, it is remembered.
         let read = |d: &Direct| d.fetch_all::<(i64,)>(MANY_ROWS, &[]);
         lease.read_within(MANY_ROWS, read, Duration::ZERO, Duration::ZERO).unwrap();
