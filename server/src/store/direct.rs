@@ -9,6 +9,7 @@
 //! prepared statements kept from one transaction to the next.
 //!
 //! The SQL is the same text the PostgreSQL path runs: `$n` placeholders are bound by their number, as sqlx binds them.
+use super::conn::SLOW_CALL;
 use super::sql::Arg;
 use roster::{Error, Result};
 use rusqlite::types::{FromSql, ToSqlOutput, Value};
@@ -28,6 +29,8 @@ pub(super) struct Direct {
     conn: rusqlite::Connection,
     /// A reader's: how long a statement may still run on the caller's thread. The writer's has none.
     limit: Option<Limit>,
+    /// A row loop went past the limit and read the rest of its rows off the runtime's worker ([`Direct::fetch_all`]).
+    went_off: std::cell::Cell<bool>,
 }
 
 /// A reader's limit on the statement it runs on the caller's thread, shared with SQLite's progress handler (which
@@ -156,7 +159,7 @@ impl Direct {
         // long as the `Direct` lives (above).
         let conn = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) }.map_err(direct)?;
         conn.set_prepared_statement_cache_capacity(CACHED_STATEMENTS);
-        Ok(Direct { conn, limit: None })
+        Ok(Direct { conn, limit: None, went_off: Default::default() })
     }
 
     /// Opens a read connection of its own to the database file at `path`, which the writer has created and set to WAL:
@@ -175,7 +178,7 @@ impl Direct {
         let (epoch, at) = (limit.epoch, limit.at.clone());
         // Returning true stops the statement with SQLITE_INTERRUPT; a read's snapshot stays open.
         conn.progress_handler(PROGRESS_STEPS, Some(move || at.past(epoch)));
-        Ok(Direct { conn, limit: Some(limit) })
+        Ok(Direct { conn, limit: Some(limit), went_off: Default::default() })
     }
 
     /// Statements stop once they have worked for `within` from now on this thread ([`is_interrupt`]), and a lock held
@@ -250,6 +253,9 @@ impl Direct {
         self.conn.is_autocommit()
     }
 
+    /// Every row. One that comes past the limit does not stop the statement: its rows come one quick step at a time,
+    /// so rather than run it again from the start, the limit is lifted and the rest are read where they are, off the
+    /// runtime's worker ([`off_worker`]). A single long step is still stopped, by the progress handler.
     pub(super) fn fetch_all<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<R>> {
         let mut stmt = self.prepare(sql, args)?;
         let columns = R::columns(&stmt).map_err(direct)?;
@@ -257,9 +263,23 @@ impl Direct {
         let mut out = Vec::new();
         while let Some(row) = rows.next().map_err(direct)? {
             out.push(R::from_direct(row, &columns).map_err(direct)?);
-            self.check_limit()?;
+            if self.overran() {
+                self.limit(None);
+                self.went_off.set(true);
+                return off_worker(sql, || {
+                    while let Some(row) = rows.next().map_err(direct)? {
+                        out.push(R::from_direct(row, &columns).map_err(direct)?);
+                    }
+                    Ok(out)
+                });
+            }
         }
         Ok(out)
+    }
+
+    /// Whether the last row loop went off the worker ([`Direct::fetch_all`]), which this clears.
+    pub(super) fn take_went_off(&self) -> bool {
+        self.went_off.replace(false)
     }
 
     /// The first row. A statement that writes is run to its end (a `… returning` writes every row it returns); a
@@ -285,6 +305,24 @@ impl Direct {
     pub(super) fn fetch_one<R: DirectRow>(&self, sql: &str, args: &[Arg<'_>]) -> Result<R> {
         self.fetch_optional(sql, args)?.ok_or_else(|| Error::internal(format!("no row returned by {sql}")))
     }
+}
+
+/// Runs the statement `sql` in `f`, which may block for a while: on a multi-threaded runtime's worker the runtime
+/// first moves this thread's other tasks elsewhere (`block_in_place`). A current-thread runtime (tests, a command's)
+/// has no elsewhere, and runs it as it is. A run past [`SLOW_CALL`] is logged with its statement, as sqlx's calls are.
+pub(super) fn off_worker<T>(sql: &str, f: impl FnOnce() -> T) -> T {
+    metrics::counter!("roster_long_reads_total").increment(1);
+    let started = Instant::now();
+    let out = match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    };
+    if started.elapsed() > SLOW_CALL {
+        let statement = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        metrics::counter!("roster_slow_database_calls_total").increment(1);
+        tracing::warn!(%statement, seconds = started.elapsed().as_secs(), "a database call was slow");
+    }
+    out
 }
 
 /// Whether `sql` goes on after a `;` that ends a statement: outside quotes and comments, with more than blanks after.

@@ -7,17 +7,16 @@
 //!
 //! A read that runs long must not hold up the other requests on that thread: each statement gets [`ON_THREAD`] of the
 //! thread's CPU time there (or 100 times that on the clock, for one that waits on the disk), and no wait for a lock.
-//! One that needs longer is stopped (SQLite's progress handler, or the row loop) and run again from the start with the
-//! runtime told that this thread now blocks (`block_in_place`), so its other tasks move to another thread; and if that
-//! whole run took [`LONG_READ`], its text is remembered for [`REMEMBER_FOR`], so that meanwhile it goes there at once.
-//! A rerun reads the same rows: in a
-//! snapshot they are the same moment; outside one, a statement sees what was committed before it began, which its
-//! first run did not hand out.
+//! One that needs longer goes on with the runtime told that this thread now blocks (`block_in_place`), so its other
+//! tasks move to another thread: a row loop past the limit reads its remaining rows so, where it is; one long step
+//! (a sort, a count) is stopped by SQLite's progress handler and run again from the start. If the whole run took
+//! [`LONG_READ`], its text is remembered for [`REMEMBER_FOR`], so that meanwhile it goes there at once. A rerun reads
+//! the same rows: in a snapshot they are the same moment; outside one, a statement sees what was committed before it
+//! began, which its first run did not hand out.
 //!
 //! An in-memory database has no file to open a second connection on: its reads stay on sqlx's pool.
-use super::conn::SLOW_CALL;
 use super::connect::{ACQUIRE_TIMEOUT, PoolState};
-use super::direct::{Direct, HARD_FACTOR, is_interrupt, thread_cpu_nanos};
+use super::direct::{Direct, HARD_FACTOR, is_interrupt, off_worker, thread_cpu_nanos};
 use roster::{Error, Result};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -27,16 +26,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// How long a statement works on the caller's thread before it is run again off it. A lookup takes tens of
-/// microseconds and a page of 100 users well under this; a count over a million rows, a deep page or a filter that
-/// scans the table takes longer, and wastes at most this much on each run until it is remembered ([`LONG_READ`]).
+/// How long a statement works on the caller's thread before it goes off it. A lookup takes tens of microseconds and a
+/// page of 100 users about this; a count over a million rows or a filter that scans the table takes longer. A row loop
+/// goes on where it is; a long single step wastes at most this much on each run until it is remembered
+/// ([`LONG_READ`]).
 const ON_THREAD: Duration = Duration::from_millis(1);
 /// How much CPU time a whole run of a text must take before the text goes off the thread at once (or the clock's
 /// backstop, for a run that waits on the disk). A run just past [`ON_THREAD`] is often a one-off: SQLite empties a
 /// connection's page cache on its first read after any commit, and the pages come back one miss at a time. One such
 /// lookup used to send every lookup off the thread for a minute, at 30 % less throughput (bench/RESULTS.md). The price:
-/// a read of 1-5 ms goes through the thread first every time, and a single step of up to 5 ms (a bare `count(*)`,
-/// which the progress handler never sees) runs there in full.
+/// a read of 1-5 ms goes through the thread first every time (a single long step of it twice), and a single step of up
+/// to 5 ms (a bare `count(*)`, which the progress handler never sees) runs there in full.
 const LONG_READ: Duration = Duration::from_millis(5);
 /// How long a text that ran long goes off the thread at once. Then it is tried on the thread again: it may have been
 /// long only on a cold cache.
@@ -194,8 +194,9 @@ impl Lease {
         self.direct.as_ref().ok_or_else(|| Error::internal("a read lease without its connection"))
     }
 
-    /// Runs `read`, one statement of text `sql`: on this thread for up to [`ON_THREAD`], then again from the start off
-    /// the runtime's worker; a text whose whole run took [`LONG_READ`] lately goes there at once.
+    /// Runs `read`, one statement of text `sql`: on this thread for up to [`ON_THREAD`], then on off the runtime's
+    /// worker (a row loop where it is, a long step again from the start); a text whose whole run took [`LONG_READ`]
+    /// lately goes there at once.
     pub(super) fn read<T>(&self, sql: &str, read: impl Fn(&Direct) -> Result<T>) -> Result<T> {
         self.read_within(sql, read, ON_THREAD, LONG_READ)
     }
@@ -219,7 +220,7 @@ impl Lease {
         let (first, overran) = {
             let _limit = OnThread::start(d, on_thread);
             let first = read(d);
-            (first, d.overran())
+            (first, d.take_went_off() || d.overran())
         };
         match first {
             Err(e) if is_interrupt(&e) => {
@@ -240,7 +241,8 @@ impl Lease {
             // A lock held elsewhere (or the disk failing): waited for, with the busy timeout, off the thread.
             Err(Error::Unavailable(_)) => off_worker(sql, || read(d)),
             other => {
-                // One step that ran long (a bare `count(*)`) never met the progress handler: judged by the whole run.
+                // Rows read on off the worker once past the limit, or one step that ran long (a bare `count(*)`, which
+                // never met the progress handler): judged by the whole run.
                 if overran && started.past(long, waited) {
                     self.readers.remember(text, sql);
                 }
@@ -270,24 +272,6 @@ impl Drop for Lease {
         }
         self.readers.idle.lock().unwrap_or_else(|p| p.into_inner()).push(direct);
     }
-}
-
-/// Runs the statement `sql` in `f`, which may block for a while: on a multi-threaded runtime's worker the runtime
-/// first moves this thread's other tasks elsewhere. A current-thread runtime (tests, a command's) has no elsewhere,
-/// and runs it as it is. A run past [`SLOW_CALL`] is logged with its statement, as sqlx's calls are.
-fn off_worker<T>(sql: &str, f: impl FnOnce() -> T) -> T {
-    metrics::counter!("roster_long_reads_total").increment(1);
-    let started = Instant::now();
-    let out = match tokio::runtime::Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        _ => f(),
-    };
-    if started.elapsed() > SLOW_CALL {
-        let statement = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-        metrics::counter!("roster_slow_database_calls_total").increment(1);
-        tracing::warn!(%statement, seconds = started.elapsed().as_secs(), "a database call was slow");
-    }
-    out
 }
 
 #[cfg(test)]
@@ -341,13 +325,16 @@ mod tests {
     }
 
     #[test]
-    fn the_limit_stops_a_long_step_and_a_long_row_loop() {
+    fn the_limit_stops_a_long_step_and_a_row_loop_goes_on_without_it() {
         let file = File::new("limit");
         let d = Direct::open_reader(&file.0, "-2000", Duration::from_secs(1)).unwrap();
         d.limit(Some(Duration::ZERO));
         assert!(super::super::direct::is_interrupt(&d.fetch_one::<(i64, i64)>(LONG_STEP, &[]).unwrap_err()));
-        assert!(super::super::direct::is_interrupt(&d.fetch_all::<(i64,)>(MANY_ROWS, &[]).unwrap_err()));
-        d.limit(None);
+        assert!(!d.take_went_off());
+        // Past the limit after its first row, the loop lifts it and reads the rest (here, with no runtime, in place).
+        assert_eq!(d.fetch_all::<(i64,)>(MANY_ROWS, &[]).unwrap().len(), 200_000);
+        assert!(d.take_went_off() && !d.take_went_off());
+        assert!(!d.overran());
         assert_eq!(d.fetch_one::<(i64, i64)>(LONG_STEP, &[]).unwrap(), (1_000_000, 3));
         // Read-only all the same: reads never compete with the writer.
         assert!(d.execute("insert into t values (5)", &[]).is_err());
@@ -386,18 +373,31 @@ mod tests {
         let file = File::new("transient");
         let readers = Readers::open(file.0.clone(), 1, "-2000", Duration::from_secs(1)).unwrap();
         let lease = readers.lease().await.unwrap();
-        // No time at all on the thread: every read is stopped there and runs in full off it, well within a minute, so
+        let remembered = |sql: &str| readers.is_long(readers.hasher.hash_one(sql));
+        // No time at all on the thread: a long step is stopped there and runs in full off it, well within a minute, so
         // it is not remembered and goes through the thread again.
         let runs = |sql: &str| {
             let runs = Cell::new(0);
             let read = |d: &Direct| {
                 runs.set(runs.get() + 1);
-                d.fetch_all::<(i64,)>(sql, &[])
+                d.fetch_all::<(i64, i64)>(sql, &[])
             };
             lease.read_within(sql, read, Duration::ZERO, Duration::from_secs(60)).unwrap();
             runs.get()
         };
-        assert_eq!((runs(MANY_ROWS), runs(MANY_ROWS)), (2, 2));
+        assert_eq!((runs(LONG_STEP), runs(LONG_STEP)), (2, 2));
+        assert!(!remembered(LONG_STEP));
+        // A row loop goes on off the thread where it was: one run, every row, and not remembered either.
+        let rows = |long: Duration| {
+            let runs = Cell::new(0);
+            let read = |d: &Direct| {
+                runs.set(runs.get() + 1);
+                d.fetch_all::<(i64,)>(MANY_ROWS, &[])
+            };
+            let rows = lease.read_within(MANY_ROWS, read, Duration::ZERO, long).unwrap();
+            (runs.get(), rows.len(), remembered(MANY_ROWS))
+        };
+        assert_eq!(rows(Duration::from_secs(60)), (1, 200_000, false));
         // A single step the progress handler never sees (`fetch_one` of a read stops after its row) overruns instead,
         // and is judged by its run in the same way.
         let count = |long: Duration| {
@@ -407,10 +407,8 @@ mod tests {
         };
         assert!(!count(Duration::from_secs(60)));
         assert!(count(Duration::ZERO));
-        // Past the whole-run bar, it is remembered.
-        let read = |d: &Direct| d.fetch_all::<(i64,)>(MANY_ROWS, &[]);
-        lease.read_within(MANY_ROWS, read, Duration::ZERO, Duration::ZERO).unwrap();
-        assert_eq!(counted::<(i64,)>(&lease, MANY_ROWS).1, 1);
+        // Past the whole-run bar, a row loop that went on is remembered too.
+        assert_eq!(rows(Duration::ZERO), (1, 200_000, true));
     }
 
     #[tokio::test]
