@@ -19,7 +19,7 @@ use wrk::{Load, Shape};
 
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const USAGE: &str = "usage: roster-bench [--backend sqlite|postgres] [--users 100000] [--seconds 10] \
-    [--connections 32] [--smoke] [--out bench/RESULTS.md | --out -]";
+    [--connections 32] [--smoke] [--keep] [--out bench/RESULTS.md | --out -]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -34,6 +34,8 @@ struct Args {
     seconds: u64,
     connections: usize,
     smoke: bool,
+    /// Leave the database in place at the end, and print its URL.
+    keep: bool,
     out: Option<String>,
     raw: Vec<String>,
 }
@@ -46,6 +48,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 10,
         connections: 32,
         smoke: false,
+        keep: false,
         out: None,
         raw: raw.clone(),
     };
@@ -69,6 +72,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.out = Some("-".into());
             }
             "--out" => a.out = Some(value()?),
+            "--keep" => a.keep = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -648,7 +652,9 @@ end"#;
         p.write.close().await;
     }
     drop(services);
-    if db.is_postgres() {
+    if args.keep {
+        println!("kept the database: {}", db.keep());
+    } else if db.is_postgres() {
         drop_postgres(&db.url).await?;
     }
     Ok(())

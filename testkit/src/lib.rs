@@ -53,6 +53,12 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.files.is_none()
     }
+
+    /// Keeps the database after this is dropped (the bench's `--keep`, to look into it afterwards); its URL.
+    pub fn keep(mut self) -> String {
+        self.files = None;
+        std::mem::take(&mut self.url)
+    }
 }
 
 /// The built site of this checkout (`scripts/build-site.sh` writes it), whatever the working directory.
