@@ -35,8 +35,12 @@ pub(super) struct Pending {
     pub log: Vec<(LogEntryId, NewLogEntry)>,
     /// SQLite: the users whose search text changed, re-indexed in one statement at commit (migration 0005).
     pub search: Vec<String>,
-    /// A live user was added, tombstoned or restored: `setting.user_version` moves at commit.
+    /// A user was tombstoned or restored, which moves the listing's positions after them: `setting.user_version` moves
+    /// at commit (see `positions.rs`).
     pub users_moved: bool,
+    /// How far the stored totals of users and of live users are behind (migration 0014).
+    pub users_added: i64,
+    pub live_delta: i64,
     /// Directory events (the outbox), written in the same commit as their changes.
     pub directory: Vec<NewDirectoryEvent>,
     /// Seats used or the licence moved: today's row of the seats chart is written at commit.
@@ -50,6 +54,8 @@ impl Pending {
         self.log.extend(job.log);
         self.search.extend(job.search);
         self.users_moved |= job.users_moved;
+        self.users_added += job.users_added;
+        self.live_delta += job.live_delta;
         self.directory.extend(job.directory);
         self.seat_day |= job.seat_day;
     }
@@ -234,13 +240,13 @@ impl SqlTx {
     /// Writes what is pending: each concern adds its statements, the log entries first (in one call on a sqlx SQLite
     /// connection). Returns the log entries written, as stored.
     async fn flush(&mut self) -> Result<Vec<LogEntry>> {
-        let pending = std::mem::take(&mut self.pending);
-        let mut log = log::stored(pending.log);
+        let mut pending = std::mem::take(&mut self.pending);
+        let mut log = log::stored(std::mem::take(&mut pending.log));
         loop {
             log::seal(self, &mut log).await?;
             let mut script = self.script();
             log::flush(&mut script, &log, self.chain.as_ref());
-            settings::flush(&mut script, pending.seats_delta, pending.users_moved, pending.seat_day);
+            settings::flush(&mut script, &pending);
             outbox::flush(&mut script, &pending.directory);
             users::flush_search(&mut script, &pending.search)?;
             let mut ran = Ok(());
@@ -371,10 +377,27 @@ impl SqlTx {
         start: i64,
         count: i64,
     ) -> Result<Page<R>> {
+        self.page_with(select, from, w, order, start, count, None).await
+    }
+
+    /// [`page`](Self::page), with `total` the statement that reads a kept total of the matches, if there is one (it
+    /// takes none of `w`'s arguments); else they are counted.
+    #[allow(clippy::too_many_arguments)] // `page`'s, and the one way its total may be found.
+    pub(super) async fn page_with<R: AnyRow>(
+        &mut self,
+        select: &str,
+        from: &str,
+        w: Sql,
+        order: &str,
+        start: i64,
+        count: i64,
+        total: Option<String>,
+    ) -> Result<Page<R>> {
         let (limit, offset) = limit(start, count);
-        let count_sql = format!("select count(*) from {from}{}", w.text);
+        let count_args: &[Arg<'_>] = if total.is_some() { &[] } else { &w.args };
+        let count_sql = total.unwrap_or_else(|| format!("select count(*) from {from}{}", w.text));
         if limit == 0 {
-            let total = self.scalar(&count_sql, &w.args).await?;
+            let total = self.scalar(&count_sql, count_args).await?;
             return Ok(Page::new(Vec::new(), total, start.max(1)));
         }
         let mut q = Sql { text: w.text.clone(), args: w.args.clone() };
@@ -382,7 +405,7 @@ impl SqlTx {
         let items = self.fetch_all::<R>(&format!("select {select} from {from}{}", q.text), &q.args).await?;
         let total = match items.len() as i64 {
             n if n < limit && (n > 0 || offset == 0) => offset + n,
-            _ => self.scalar(&count_sql, &w.args).await?,
+            _ => self.scalar(&count_sql, count_args).await?,
         };
         Ok(Page::new(items, total, start.max(1)))
     }

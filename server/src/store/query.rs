@@ -35,6 +35,16 @@ pub fn user_where(q: &UserQuery, dialect: Dialect) -> Result<Sql> {
     Ok(s)
 }
 
+/// The column of `setting` that keeps the total of a listing with no condition but "live" (migration 0014): every
+/// user for the panel, which lists tombstones too, or the live users; `None` for a listing whose matches are counted.
+pub fn kept_total(q: &UserQuery) -> Option<&'static str> {
+    let unconditional = q.filter.is_none()
+        && q.search.as_deref().is_none_or(|s| s.trim().is_empty())
+        && q.status.is_none()
+        && q.managed_by_idp.is_none();
+    unconditional.then_some(if q.include_deleted { "users_total" } else { "users_live" })
+}
+
 /// The panel's search: the term anywhere in `search_folded`, through the trigram index of migration 0005 (FTS5 on
 /// SQLite, pg_trgm on PostgreSQL, which serves the `like` itself). A term shorter than a trigram reads every row.
 fn search(s: &mut Sql, term: &str, dialect: Dialect) {

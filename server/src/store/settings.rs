@@ -1,6 +1,6 @@
 //! The settings row (SCIM on or off, the licence, the running count of seats used, the setup link), and which
 //! IdP manages what.
-use super::job::SqlTx;
+use super::job::{Pending, SqlTx};
 use super::sql::{Script, args};
 use async_trait::async_trait;
 use roster::model::*;
@@ -101,12 +101,15 @@ impl SettingsWrite for SqlTx {
     }
 }
 
-/// At commit: the count of seats used moved by `delta`, the listing's version when live users came or went, and
-/// today's point of the seats chart (after the count moved: the update runs first).
-pub(super) fn flush(script: &mut Script, delta: i64, users_moved: bool, seat_day: bool) {
-    if delta != 0 || users_moved {
+/// At commit: the count of seats used, the totals of users and of live users, the listing's version when live users
+/// came or went, and today's point of the seats chart (after the count moved: the update runs first).
+pub(super) fn flush(script: &mut Script, pending: &Pending) {
+    let Pending { seats_delta, users_moved, users_added, live_delta, seat_day, .. } = *pending;
+    if seats_delta != 0 || users_moved || users_added != 0 {
         let s = script.statement();
-        s.push("update setting set active_users = active_users + ").bind(delta);
+        s.push("update setting set active_users = active_users + ").bind(seats_delta);
+        s.push(", users_total = users_total + ").bind(users_added);
+        s.push(", users_live = users_live + ").bind(live_delta);
         s.push(", user_version = user_version + ").bind(i64::from(users_moved)).push(" where setting_id = 1");
     }
     if seat_day {

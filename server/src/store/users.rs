@@ -3,12 +3,13 @@
 use super::direct::record;
 use super::job::SqlTx;
 use super::positions::{self, Marks, Positions};
-use super::query::{user_order, user_where};
+use super::query::{kept_total, user_order, user_where};
 use super::sql::{Arg, Script, Sql, args, limit};
 use async_trait::async_trait;
 use roster::model::*;
 use roster::store::{UserRead, UserWrite};
 use roster::{Error, Result};
+use std::sync::Arc;
 
 record! {
     pub struct UserRecord {
@@ -130,27 +131,40 @@ fn index_emails(script: &mut Script, u: &User) {
 }
 
 impl SqlTx {
+    /// The marks of the default listing at `version` with `live` users: the ones `held` extended from their last mark
+    /// if only users after it came since, else all of them read again (see [`positions`]).
+    async fn read_marks(&mut self, held: Option<Arc<Marks>>, version: i64, live: i64) -> Result<Marks> {
+        if let Some((held, (at, id))) = held.as_ref().and_then(|m| Some((m, m.last()?.clone()))) {
+            let from = args![at, id.as_str()];
+            // The total and the tail in one statement: one moment, whatever commits between two.
+            let counts = "select users_live, (select count(*) from app_user where deleted_at is null \
+                          and (created_at, user_id) >= ($1, $2)) from setting where setting_id = 1";
+            let (live, in_tail): (i64, i64) = self.fetch_one(counts, &from).await?;
+            let marks: Vec<(i64, String)> = self.fetch_all(&positions::marks_sql(true), &from).await?;
+            if let Some(extended) = held.extend(live, in_tail, marks) {
+                return Ok(extended);
+            }
+        }
+        let keys = self.fetch_all(&positions::marks_sql(false), &[]).await?;
+        Ok(Marks { version, live, keys })
+    }
+
     /// A page of the default user listing, by seeking to the nearest mark (see [`positions`]).
     async fn seek_users(&mut self, positions: &Positions, start: i64, count: i64) -> Result<Page<UserRecord>> {
-        let version = self.scalar("select user_version from setting where setting_id = 1", &[]).await?;
-        let marks = positions
-            .get(version, || async {
-                let keys: Vec<(i64, String)> = self.fetch_all(&positions::marks_sql(), &[]).await?;
-                let total = self.scalar("select count(*) from app_user where deleted_at is null", &[]).await?;
-                Ok(Marks { version, total, keys })
-            })
-            .await?;
+        let (version, total): (i64, i64) =
+            self.fetch_one("select user_version, users_live from setting where setting_id = 1", &[]).await?;
+        let marks = positions.get(version, total, |held| self.read_marks(held, version, total)).await?;
         let (limit, offset) = limit(start, count);
         let start_index = start.max(1);
         let Some(((created_at, user_id), skip)) = marks.seek(offset).filter(|_| limit > 0) else {
-            return Ok(Page::new(Vec::new(), marks.total, start_index));
+            return Ok(Page::new(Vec::new(), total, start_index));
         };
         let sql = format!(
             "select {USER_COLUMNS} from app_user where deleted_at is null and (created_at, user_id) >= ($1, $2) \
              order by created_at, user_id limit $3 offset $4"
         );
         let items = self.fetch_all(&sql, &args![*created_at, user_id.as_str(), limit, skip]).await?;
-        Ok(Page::new(items, marks.total, start_index))
+        Ok(Page::new(items, total, start_index))
     }
 }
 
@@ -171,7 +185,10 @@ impl UserRead for SqlTx {
             Some(positions) => self.seek_users(&positions, q.start_index, q.count).await?,
             None => {
                 let w = user_where(q, self.dialect())?;
-                self.page(USER_COLUMNS, "app_user", w, &user_order(q), q.start_index, q.count).await?
+                // A write's own users are not in the kept totals until it commits.
+                let kept = kept_total(q).filter(|_| !self.writable());
+                let total = kept.map(|column| format!("select {column} from setting where setting_id = 1"));
+                self.page_with(USER_COLUMNS, "app_user", w, &user_order(q), q.start_index, q.count, total).await?
             }
         };
         page.try_map(User::try_from)
@@ -232,7 +249,10 @@ impl UserWrite for SqlTx {
         if self.is_sqlite() {
             self.pending().search.push(u.id.0.clone());
         }
-        self.pending().users_moved |= u.deleted_at.is_none();
+        // A new user comes after every other in creation order: it moves the total, not the positions.
+        let pending = self.pending();
+        pending.users_added += 1;
+        pending.live_delta += i64::from(u.deleted_at.is_none());
         Ok(())
     }
 
@@ -253,7 +273,10 @@ impl UserWrite for SqlTx {
         if self.is_sqlite() && search_text(before) != search_text(after) {
             self.pending().search.push(after.id.0.clone());
         }
-        self.pending().users_moved |= before.deleted_at.is_some() != after.deleted_at.is_some();
+        let live = |u: &User| i64::from(u.deleted_at.is_none());
+        let pending = self.pending();
+        pending.users_moved |= live(before) != live(after);
+        pending.live_delta += live(after) - live(before);
         Ok(())
     }
 }

@@ -418,6 +418,8 @@ async fn the_search_index_follows_every_write() {
 
 /// Deep pages of the default listing come from the positions cache; the same listing with a filter that matches
 /// everyone goes through OFFSET. They agree across marks, totals and the end, before and after users come and go.
+/// So do the panel's listing of every user, tombstones too, and the totals both keep (migration 0014), through a
+/// write that rolled back.
 #[tokio::test]
 async fn deep_pages_of_the_default_listing_agree_with_offset_paging() {
     let (s, _t) = store().await;
@@ -436,7 +438,7 @@ async fn deep_pages_of_the_default_listing_agree_with_offset_paging() {
         })
         .await
         .unwrap();
-    let page = |start: i64, everyone: bool| {
+    let listing = |start: i64, everyone: bool, include_deleted: bool| {
         let store = store.clone();
         async move {
             // Every user is Okta's: the filter changes nothing but the path the listing takes.
@@ -444,31 +446,87 @@ async fn deep_pages_of_the_default_listing_agree_with_offset_paging() {
                 start_index: start,
                 count: 25,
                 managed_by_idp: everyone.then_some(true),
+                include_deleted,
                 ..Default::default()
             };
             let p = store.begin_read().await.unwrap().list_users(&q).await.unwrap();
             (p.total, p.items.into_iter().map(|u| u.id.0).collect::<Vec<_>>())
         }
     };
-    let starts = [1, 2, 999, 1000, 1001, 1990, 2001, 2300, n - 5, n, n + 1, n + 500];
-    for start in starts {
-        assert_eq!(page(start, false).await, page(start, true).await, "startIndex={start}");
-    }
+    let page = |start: i64, everyone: bool| listing(start, everyone, false);
+    let starts = [1, 2, 999, 1000, 1001, 1990, 2001, 2300, n - 5, n, n + 1, n + 500, n + 1499, n + 1501, n + 2000];
+    let agree = |when: &'static str| async move {
+        for start in starts {
+            assert_eq!(listing(start, false, false).await, listing(start, true, false).await, "{start}, {when}");
+            assert_eq!(listing(start, false, true).await, listing(start, true, true).await, "{start}, {when}");
+        }
+    };
+    agree("at first").await;
     assert_eq!(page(n + 1, false).await, (n, vec![]));
 
-    // A tombstone and a new user move the positions after them.
+    // New users come last: the marks from the last one on are read again, and the pages still agree.
+    let added = 1500;
+    for batch in 0..2 {
+        store
+            .write(move |tx| {
+                Box::pin(async move {
+                    for i in batch * added / 2..(batch + 1) * added / 2 {
+                        let mut u = user(&format!("v{i:05}"), &format!("new{i:05}"), true);
+                        u.created_at = 100_000 + i;
+                        tx.insert_user(&u).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+            .unwrap();
+        agree("after users came last").await;
+    }
+    let n = n + added;
+    assert_eq!(page(n - 24, false).await.1.last().map(String::as_str), Some("v01499"));
+
+    // A new user before the last mark (a clock behind) moves every position after it, with the same version.
+    let mut late = user("late", "late", true);
+    late.created_at = 1;
+    store.write(move |tx| Box::pin(async move { tx.insert_user(&late).await })).await.unwrap();
+    agree("after a user came first").await;
+    assert_eq!(page(1, false).await.1[0], "late");
+    // A tombstone moves the positions after it.
     let mut gone = user("u01500", "user01500", true);
     gone.created_at = 1000 + 1500 / 3;
     let before = gone.clone();
     gone.deleted_at = Some(9);
     store.write(move |tx| Box::pin(async move { tx.update_user(&before, &gone).await })).await.unwrap();
-    let mut late = user("late", "late", true);
-    late.created_at = 1;
-    store.write(move |tx| Box::pin(async move { tx.insert_user(&late).await })).await.unwrap();
-    for start in starts {
-        assert_eq!(page(start, false).await, page(start, true).await, "startIndex={start}, after the changes");
-    }
-    assert_eq!(page(1, false).await.1[0], "late");
+    agree("after the changes").await;
+    assert_eq!((page(1, false).await.0, listing(1, false, true).await.0), (n, n + 1), "one tombstone, one new user");
+
+    // A write that fails after adding a user and tombstoning another moves no total.
+    let mut first = user("u00000", "user00000", true);
+    first.created_at = 1000;
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.insert_user(&user("ghost", "ghost", true)).await?;
+                let mut gone = first.clone();
+                gone.deleted_at = Some(10);
+                tx.update_user(&first, &gone).await?;
+                Err::<(), _>(Error::InvalidValue("refused".into()))
+            })
+        })
+        .await
+        .unwrap_err();
+    agree("after a rolled-back write").await;
+    assert_eq!((page(1, false).await.0, listing(1, false, true).await.0), (n, n + 1));
+    store
+        .write(move |tx| {
+            Box::pin(async move {
+                tx.insert_user(&user("ghost", "ghost", true)).await?;
+                Err::<(), _>(Error::InvalidValue("refused".into()))
+            })
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((page(1, false).await.0, listing(1, false, true).await.0), (n, n + 1), "a rolled-back create");
 }
 
 /// A job refused before it wrote anything (a NUL in a value) rolls back nothing of the job before it in the same

@@ -108,6 +108,13 @@ async fn upgrade_and_check(url: &str, secrets: &serde_json::Value) {
     );
     let q = roster::model::UserQuery { start_index: 1, count: 100, include_deleted: true, ..Default::default() };
     let users = services.users.list(&q).await.unwrap().items;
+    // Full pages read the totals migration 0014 counted.
+    let one =
+        |include_deleted| roster::model::UserQuery { start_index: 1, count: 1, include_deleted, ..Default::default() };
+    let live = users.iter().filter(|u| u.deleted_at.is_none()).count() as i64;
+    assert_eq!(services.users.list(&one(true)).await.unwrap().total, users.len() as i64);
+    assert_eq!(services.users.list(&one(false)).await.unwrap().total, live);
+    assert!(live < users.len() as i64, "the fixture has a tombstone");
     let by_name = |n: &str| users.iter().find(|u| u.user_name == n).unwrap_or_else(|| panic!("{n}: {users:?}"));
     assert!(by_name("grace@example.com").active);
     assert!(!by_name("alan@example.com").active, "deactivated by the IdP");
