@@ -136,12 +136,14 @@ impl SqlTx {
     async fn read_marks(&mut self, held: Option<Arc<Marks>>, version: i64, live: i64) -> Result<Marks> {
         if let Some((held, (at, id))) = held.as_ref().and_then(|m| Some((m, m.last()?.clone()))) {
             let from = args![at, id.as_str()];
-            // The total and the tail in one statement: one moment, whatever commits between two.
+            // The total and the tail in one statement, one moment; read again after the marks, and the same, so no
+            // user came before the last mark between the two reads (a read outside a snapshot sees each commit).
             let counts = "select users_live, (select count(*) from app_user where deleted_at is null \
                           and (created_at, user_id) >= ($1, $2)) from setting where setting_id = 1";
             let (live, in_tail): (i64, i64) = self.fetch_one(counts, &from).await?;
             let marks: Vec<(i64, String)> = self.fetch_all(&positions::marks_sql(true), &from).await?;
-            if let Some(extended) = held.extend(live, in_tail, marks) {
+            let unmoved = self.fetch_one::<(i64, i64)>(counts, &from).await? == (live, in_tail);
+            if let Some(extended) = held.extend(live, in_tail, marks).filter(|_| unmoved) {
                 return Ok(extended);
             }
         }
@@ -249,7 +251,8 @@ impl UserWrite for SqlTx {
         if self.is_sqlite() {
             self.pending().search.push(u.id.0.clone());
         }
-        // A new user comes after every other in creation order: it moves the total, not the positions.
+        // A new user comes last in creation order, so it moves the total, not the positions; one that does not (a clock
+        // behind another instance's) is found when the marks are next read (`positions::Marks::extend`).
         let pending = self.pending();
         pending.users_added += 1;
         pending.live_delta += i64::from(u.deleted_at.is_none());
